@@ -1,0 +1,3 @@
+from sage_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""``sage-mcp``: serve, demo, tools, call, sandbox.
+
+In stdio mode stdout carries the MCP protocol and nothing else; every message for people goes to
+stderr. Other commands print their results on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sage_mcp import __version__
+from sage_mcp.config import Settings
+from sage_mcp.registry import ConfigError, Registry
+from sage_mcp.server import Dispatcher, configure_logging, create_server, run_http, run_stdio
+
+
+def _err(*parts: object) -> None:
+    print(*parts, file=sys.stderr)
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {}
+    if getattr(args, "toolsets", None):
+        values["toolsets"] = args.toolsets
+    if getattr(args, "read_only", False):
+        values["read_only"] = True
+    values.update(overrides)
+    return Settings(**values)
+
+
+def _registry(settings: Settings) -> Registry:
+    try:
+        return Registry.build(settings.toolsets, read_only=settings.read_only)
+    except ConfigError as exc:
+        _err(f"sage-mcp: {exc}")
+        raise SystemExit(2) from None
+
+
+@contextlib.contextmanager
+def sandbox_settings(
+    args: argparse.Namespace, *, port: int = 0, db: str | None = None, pin_lead: bool = True
+) -> Iterator[Settings]:
+    """Start the embedded sandbox, sign in to it, and yield settings that point at it."""
+    from sage_mcp.sage.tokens import FileTokenStore, StoredLogin, TokenSet
+    from sage_mcp.sandbox import LEAD_BUSINESS_ID, SandboxConfig, running_sandbox
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sage-mcp-demo-"))
+    try:
+        with running_sandbox(SandboxConfig(db_path=db), port=port) as sandbox:
+            settings = _settings(
+                args,
+                client_id=sandbox.config.client_id,
+                client_secret=sandbox.config.client_secret,
+                api_base_url=sandbox.api_url,
+                authorize_url=sandbox.authorize_url,
+                token_url=sandbox.token_url,
+                revoke_url=sandbox.revoke_url,
+                data_dir=data_dir,
+                business_id=None,
+            )
+            import time
+
+            tokens = TokenSet.from_response(sandbox.mint_tokens(), time.time())
+            FileTokenStore(settings.token_store_path).save(
+                StoredLogin(tokens=tokens, business_id=LEAD_BUSINESS_ID if pin_lead else None, saved_at=time.time())
+            )
+            yield settings
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    settings = _settings(args)
+    server = create_server(settings, _registry(settings))
+    if args.transport == "stdio":
+        run_stdio(server)
+    else:
+        _err(f"sage-mcp {__version__}: streamable HTTP on http://{args.host}:{args.port}/mcp")
+        run_http(server, args.host, args.port)
+    return 0
+
+
+def _client_config(url: str) -> dict[str, Any]:
+    exe = shutil.which("sage-mcp") or sys.argv[0]
+    return {
+        "http": {"mcpServers": {"sage-demo": {"type": "http", "url": url}}},
+        "stdio": {"mcpServers": {"sage-demo": {"command": os.path.abspath(exe), "args": ["demo", "--stdio"]}}},
+        "claude_code": f"claude mcp add --transport http sage-demo {url}",
+    }
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    with sandbox_settings(args, port=args.sandbox_port, db=args.db) as settings:
+        server = create_server(settings, _registry(settings))
+        if args.stdio:
+            run_stdio(server)
+            return 0
+        url = f"http://{args.host}:{args.port}/mcp"
+        cfg = _client_config(url)
+        print(f"sage-mcp {__version__} demo: a seeded Sage sandbox at {settings.api_base_url}", flush=True)
+        print(f"MCP server (streamable HTTP): {url}")
+        print("\nConnect a client, e.g. Claude Code:\n  " + cfg["claude_code"])
+        print("\nOr any client that takes a JSON config:\n" + json.dumps(cfg["http"], indent=2))
+        print("\nDesktop clients (stdio):\n" + json.dumps(cfg["stdio"], indent=2))
+        print('\nTry it without a client:  sage-mcp call --sandbox list_contacts \'{"search": "ltd"}\'')
+        print("Press Ctrl+C to stop.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            run_http(server, args.host, args.port)
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    registry = _registry(settings)
+    if args.json:
+        print(
+            json.dumps(
+                [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in registry.list_tools()], indent=2
+            )
+        )
+        return 0
+    width = max((len(n) for n in registry.tools), default=10)
+    current = None
+    for tool in registry.tools.values():
+        if tool.spec.toolset != current:
+            current = tool.spec.toolset
+            print(f"\n[{current}]")
+        kind = "read " if tool.spec.read_only else ("WRITE!" if tool.spec.annotations["destructiveHint"] else "write")
+        print(f"  {tool.spec.name:<{width}}  {kind:<6}  {tool.spec.title}")
+    print(
+        f"\n{len(registry.tools)} tools; toolsets: {', '.join(registry.toolsets)}"
+        + (" (read-only)" if registry.read_only else "")
+    )
+    return 0
+
+
+async def _call(settings: Settings, registry: Registry, name: str, arguments: dict[str, Any]) -> tuple[bool, str, Any]:
+    from sage_mcp.sage.client import SageClient
+
+    async with SageClient(settings) as sage:
+        result = await Dispatcher(registry, settings).call(sage, name, arguments)
+    text = "\n".join(getattr(c, "text", "") for c in result.content)
+    return result.is_error, text, result.structured_content
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    try:
+        arguments = json.loads(args.arguments) if args.arguments else {}
+    except json.JSONDecodeError as exc:
+        _err(f"sage-mcp call: the arguments are not valid JSON ({exc.msg} at position {exc.pos})")
+        return 2
+    if not isinstance(arguments, dict):
+        _err('sage-mcp call: the arguments must be a JSON object, e.g. \'{"search": "ltd"}\'')
+        return 2
+    with contextlib.ExitStack() as stack:
+        settings = stack.enter_context(sandbox_settings(args)) if args.sandbox else _settings(args)
+        registry = _registry(settings)
+        is_error, text, structured = asyncio.run(_call(settings, registry, args.tool, arguments))
+    if args.json and structured is not None:
+        print(json.dumps(structured, indent=2))
+    else:
+        print(text)
+    return 1 if is_error else 0
+
+
+def cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    from sage_mcp.sandbox import SandboxConfig, serve
+
+    config = SandboxConfig(db_path=args.db, seed=args.seed)
+    _err(
+        f"Sage sandbox on http://{args.host}:{args.port}  (API: /v3.1, token: /token, "
+        f"client_id={config.client_id}, client_secret={config.client_secret})"
+    )
+    serve(config, host=args.host, port=args.port)
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sage-mcp", description="MCP server for Sage Accounting (API v3.1).")
+    parser.add_argument("--version", action="version", version=f"sage-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--toolsets", help="comma-separated toolsets, `default` or `all` (env SAGE_MCP_TOOLSETS)")
+        p.add_argument("--read-only", action="store_true", help="offer no tool that writes (env SAGE_MCP_READ_ONLY)")
+        p.add_argument("--log-level", default="WARNING", help="log level for stderr (default WARNING)")
+
+    p = sub.add_parser("serve", help="run the MCP server against Sage")
+    p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    common(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="run the MCP server against a seeded local Sage sandbox")
+    p.add_argument("--stdio", action="store_true", help="speak MCP on stdio (for desktop clients)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="MCP HTTP port (default 8000)")
+    p.add_argument("--sandbox-port", type=int, default=0, help="sandbox port (default: any free port)")
+    p.add_argument("--db", help="sandbox database file (default: in memory)")
+    common(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("tools", help="list the tool catalogue")
+    p.add_argument("--json", action="store_true", help="print the tools/list entries as JSON")
+    common(p)
+    p.set_defaults(func=cmd_tools)
+
+    p = sub.add_parser("call", help="run one tool and print its result")
+    p.add_argument("tool")
+    p.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
+    p.add_argument("--sandbox", action="store_true", help="against an embedded seeded sandbox, not Sage")
+    p.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    common(p)
+    p.set_defaults(func=cmd_call)
+
+    p = sub.add_parser("sandbox", help="the embedded Sage sandbox")
+    ssub = p.add_subparsers(dest="sandbox_command", required=True)
+    sp = ssub.add_parser("serve", help="serve the sandbox API for manual use (curl)")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8800)
+    sp.add_argument("--db", help="database file (default: in memory)")
+    sp.add_argument("--seed", type=int, default=7)
+    sp.add_argument("--log-level", default="INFO")
+    sp.set_defaults(func=cmd_sandbox_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

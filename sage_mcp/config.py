@@ -1,0 +1,61 @@
+"""Settings for sage-mcp, read from ``SAGE_*`` environment variables (CLI flags override)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SAGE_API_BASE_URL = "https://api.accounting.sage.com/v3.1"
+SAGE_AUTHORIZE_URL = "https://www.sageone.com/oauth2/auth/central?filter=apiv3.1"
+SAGE_TOKEN_URL = "https://oauth.accounting.sage.com/token"
+SAGE_REVOKE_URL = "https://oauth.accounting.sage.com/revoke"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("sage-mcp", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything sage-mcp needs to reach Sage. Secrets are ``SecretStr`` and never logged."""
+
+    model_config = SettingsConfigDict(env_prefix="SAGE_", extra="ignore", populate_by_name=True)
+
+    client_id: str = Field(default="", description="Client id of your app at developer.sage.com")
+    client_secret: SecretStr = Field(default=SecretStr(""), description="Client secret of your app")
+    api_base_url: str = Field(default=SAGE_API_BASE_URL, description="Sage API base URL")
+    authorize_url: str = Field(default=SAGE_AUTHORIZE_URL, description="Sage OAuth authorize URL")
+    token_url: str = Field(default=SAGE_TOKEN_URL, description="Sage OAuth token URL")
+    revoke_url: str = Field(default=SAGE_REVOKE_URL, description="Sage OAuth revoke URL")
+    redirect_uri: str = Field(
+        default="http://127.0.0.1:8765/callback",
+        description="Redirect URI registered with Sage; its port is where `auth login` listens",
+    )
+    business_id: str | None = Field(default=None, description="Business to use when a call names none")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where tokens and the audit log live")
+    token_store: Path | None = Field(default=None, description="Token store file (default: DATA_DIR/tokens.json)")
+    refresh_token: SecretStr | None = Field(
+        default=None, description="Seeds the token store on first start (headless use)"
+    )
+    timeout: float = Field(default=30.0, description="Seconds before a Sage request times out")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries for safe requests on 429/5xx")
+    toolsets: str = Field(
+        default="default",
+        validation_alias=AliasChoices("SAGE_MCP_TOOLSETS", "toolsets"),
+        description="Comma-separated toolsets, `default` or `all`",
+    )
+    read_only: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("SAGE_MCP_READ_ONLY", "read_only"),
+        description="Remove every tool that writes",
+    )
+
+    @property
+    def token_store_path(self) -> Path:
+        return self.token_store or self.data_dir / "tokens.json"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.data_dir / "audit.jsonl"

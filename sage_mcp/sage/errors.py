@@ -1,0 +1,183 @@
+"""Typed errors for everything that can go wrong talking to Sage.
+
+Sage answers errors with a JSON array of ``{"$severity", "$dataCode", "$message", "$source"}``
+objects. :func:`error_from_response` turns a status code and body into one exception class per
+status, so callers (the tool layer) can explain each kind of failure differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SageErrorItem:
+    """One entry of Sage's error array."""
+
+    message: str
+    data_code: str = ""
+    source: str = ""
+    severity: str = "error"
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> SageErrorItem:
+        return cls(
+            message=str(raw.get("$message") or raw.get("message") or ""),
+            data_code=str(raw.get("$dataCode") or raw.get("dataCode") or ""),
+            source=str(raw.get("$source") or raw.get("source") or ""),
+            severity=str(raw.get("$severity") or raw.get("severity") or "error"),
+        )
+
+    def describe(self) -> str:
+        where = f"{self.source}: " if self.source and self.source != "base" else ""
+        code = f" ({self.data_code})" if self.data_code else ""
+        return f"{where}{self.message}{code}"
+
+
+class SageError(Exception):
+    """Base class of every error raised by :mod:`sage_mcp.sage`."""
+
+
+class SageConnectionError(SageError):
+    """Sage could not be reached, or the connection failed before a response arrived."""
+
+
+class SageTimeoutError(SageConnectionError):
+    """Sage did not answer in time."""
+
+
+class AuthError(SageError):
+    """A problem with the Sage sign-in itself (not with one request)."""
+
+
+class NotSignedInError(AuthError):
+    """No Sage login is stored yet."""
+
+
+class ReauthorizationRequired(AuthError):
+    """The refresh token expired or was revoked (``invalid_grant``); the user must sign in again."""
+
+
+class BusinessMismatchError(SageError):
+    """Sage answered for a different business than the one requested (``X-Business`` echo)."""
+
+    def __init__(self, requested: str, answered: str) -> None:
+        super().__init__(
+            f"Sage answered for business {answered!r} but {requested!r} was requested; the response was discarded."
+        )
+        self.requested = requested
+        self.answered = answered
+
+
+class SageAPIError(SageError):
+    """Sage answered with an error status."""
+
+    status: int
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[SageErrorItem],
+        *,
+        method: str = "",
+        path: str = "",
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.errors = errors
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        self.retry_after = retry_after
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        details = "; ".join(e.describe() for e in self.errors) or "no details given"
+        where = f" on {self.method} {self.path}" if self.method else ""
+        return f"Sage returned HTTP {self.status}{where}: {details}"
+
+    @property
+    def sources(self) -> list[str]:
+        return [e.source for e in self.errors if e.source]
+
+
+class SageBadRequestError(SageAPIError):
+    pass
+
+
+class SageUnauthorizedError(SageAPIError):
+    pass
+
+
+class SageForbiddenError(SageAPIError):
+    pass
+
+
+class SageNotFoundError(SageAPIError):
+    pass
+
+
+class SageConflictError(SageAPIError):
+    pass
+
+
+class SageValidationError(SageAPIError):
+    """422: the data was refused; ``errors[].source`` names the field."""
+
+
+class SageRateLimitError(SageAPIError):
+    pass
+
+
+class SageServerError(SageAPIError):
+    pass
+
+
+_STATUS_CLASSES: dict[int, type[SageAPIError]] = {
+    400: SageBadRequestError,
+    401: SageUnauthorizedError,
+    403: SageForbiddenError,
+    404: SageNotFoundError,
+    409: SageConflictError,
+    422: SageValidationError,
+    429: SageRateLimitError,
+}
+
+
+def parse_error_items(body: Any) -> list[SageErrorItem]:
+    """Read Sage's error array; tolerate a single object or an OAuth-style error."""
+    if isinstance(body, list):
+        return [SageErrorItem.from_json(x) for x in body if isinstance(x, Mapping)]
+    if isinstance(body, Mapping):
+        if "error" in body and isinstance(body["error"], str):
+            return [SageErrorItem(message=str(body.get("error_description") or ""), data_code=body["error"])]
+        for key in ("errors", "$errors"):
+            if isinstance(body.get(key), list):
+                return parse_error_items(body[key])
+        return [SageErrorItem.from_json(body)]
+    if isinstance(body, str) and body.strip():
+        return [SageErrorItem(message=body.strip()[:500])]
+    return []
+
+
+def error_from_response(
+    status: int,
+    body: Any,
+    *,
+    method: str = "",
+    path: str = "",
+    request_id: str | None = None,
+    retry_after: float | None = None,
+) -> SageAPIError:
+    cls = _STATUS_CLASSES.get(status, SageServerError if status >= 500 else SageAPIError)
+    return cls(
+        status,
+        parse_error_items(body),
+        method=method,
+        path=path,
+        request_id=request_id,
+        retry_after=retry_after,
+    )

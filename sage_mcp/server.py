@@ -1,0 +1,163 @@
+"""The MCP server: the registry's tools on the SDK's low-level ``Server``, over stdio or streamable HTTP.
+
+Every call is validated against its tool's inputSchema (JSON Schema 2020-12) before its handler
+runs; the business it acts on is resolved once; and every failure becomes an ``isError`` result,
+so the server keeps serving whatever a client sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from mcp.server import Server, ServerRequestContext
+from mcp.server.stdio import stdio_server
+from mcp.types import CallToolRequestParams, CallToolResult, ListToolsResult, PaginatedRequestParams
+
+from sage_mcp import __version__
+from sage_mcp.config import Settings
+from sage_mcp.registry import Registry
+from sage_mcp.results import failure, from_exception, invalid_arguments, success
+from sage_mcp.sage.client import SageClient
+from sage_mcp.tools._base import ToolContext, resolve_business
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "sage-accounting"
+INSTRUCTIONS = """\
+Bookkeeping in Sage Accounting. Amounts are decimal strings ("120.00"), dates YYYY-MM-DD.
+Every tool takes an optional business_id; without it the pinned business is used (list_businesses
+shows which). Results name the business they came from. Find ids with the list_* tools
+(e.g. list_contacts gives contact_id). Writes return an idempotency_id: if a write's outcome is
+unclear, repeat it with idempotency_key set to that id and Sage will not record it twice."""
+
+SageFactory = Callable[[Settings], SageClient]
+
+
+class Dispatcher:
+    """Validates, scopes and runs one tool call; turns every outcome into a ``CallToolResult``."""
+
+    def __init__(self, registry: Registry, settings: Settings) -> None:
+        self.registry = registry
+        self.settings = settings
+
+    async def call(
+        self,
+        sage: SageClient,
+        name: str,
+        arguments: Mapping[str, Any] | None,
+        progress: Any = None,
+    ) -> CallToolResult:
+        tool = self.registry.get(name)
+        if tool is None:
+            available = ", ".join(self.registry.tools) or "none"
+            return failure(f"Unknown tool {name!r}. Available tools: {available}.")
+        args = dict(arguments or {})
+        errors = list(tool.validator.iter_errors(args))
+        if errors:
+            return invalid_arguments(name, errors, tool.spec.input_schema)
+        ctx = ToolContext(sage=sage, settings=self.settings, tool_name=name, writes=not tool.spec.read_only)
+        ctx.progress = progress
+        try:
+            if tool.spec.business_scoped:
+                ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
+            data = await tool.handler(ctx, args)
+        except Exception as exc:
+            result = from_exception(exc, tool=name, idempotency_id=ctx.idempotency_used)
+            if result is not None:
+                log.info("%s failed: %s", name, type(exc).__name__)
+                return result
+            log.exception("bug in tool %s", name)
+            return failure(
+                f"sage-mcp hit an internal error running {name} ({type(exc).__name__}). "
+                "The server is still running; please report this."
+                + (
+                    f" If this was a write, repeat it with idempotency_key {ctx.idempotency_used!r}."
+                    if ctx.writes and ctx.idempotency_used
+                    else ""
+                )
+            )
+        if ctx.scope is not None:
+            head: dict[str, Any] = {"business": ctx.scope.describe()}
+            if ctx.scope.notice:
+                head["notice"] = ctx.scope.notice
+            data = {**head, **data}
+        return success(data)
+
+
+def create_server(
+    settings: Settings,
+    registry: Registry | None = None,
+    *,
+    sage: SageClient | None = None,
+    sage_factory: SageFactory = SageClient,
+) -> Server[dict[str, Any]]:
+    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it)."""
+    reg = registry or Registry.build(settings.toolsets, read_only=settings.read_only)
+    dispatcher = Dispatcher(reg, settings)
+    tools = reg.list_tools()
+    schemas = {t.name: t.input_schema for t in tools}
+
+    @asynccontextmanager
+    async def lifespan(_: Server[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        if sage is not None:
+            yield {"sage": sage}
+            return
+        client = sage_factory(settings)
+        try:
+            yield {"sage": client}
+        finally:
+            await client.aclose()
+
+    async def list_tools(
+        _ctx: ServerRequestContext[dict[str, Any]], _params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        return ListToolsResult(tools=tools)
+
+    async def call_tool(ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams) -> CallToolResult:
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(done, total, message)
+
+        return await dispatcher.call(ctx.lifespan_context["sage"], params.name, params.arguments, progress)
+
+    return Server(
+        SERVER_NAME,
+        version=__version__,
+        title="Sage Accounting",
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        get_tool_input_schema=schemas.get,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+async def serve_stdio(server: Server[dict[str, Any]]) -> None:
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+def http_app(server: Server[dict[str, Any]], *, host: str = "127.0.0.1") -> Any:
+    return server.streamable_http_app(host=host)
+
+
+def run_stdio(server: Server[dict[str, Any]]) -> None:
+    anyio.run(serve_stdio, server)
+
+
+def run_http(server: Server[dict[str, Any]], host: str, port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(http_app(server, host=host), host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Logs go to stderr: on stdio, stdout carries the protocol and nothing else."""
+    logging.basicConfig(
+        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

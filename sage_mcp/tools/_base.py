@@ -1,0 +1,173 @@
+"""What every tool handler shares: its context, the business it acts on, and small projections."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sage_mcp.config import Settings
+from sage_mcp.money import format_amount
+from sage_mcp.sage.client import BusinessClient, SageClient
+from sage_mcp.sage.errors import NotSignedInError
+from sage_mcp.sage.pagination import Page
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+class ToolError(Exception):
+    """A problem the caller can fix (bad id, ambiguous business …); becomes an ``isError`` result."""
+
+
+@dataclass(frozen=True)
+class BusinessScope:
+    """The business a call acts on, and why it was chosen."""
+
+    client: BusinessClient
+    id: str
+    name: str
+    notice: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
+
+
+@dataclass
+class ToolContext:
+    sage: SageClient
+    settings: Settings
+    tool_name: str
+    writes: bool
+    progress: ProgressFn | None = None
+    scope: BusinessScope | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+    idempotency_used: str | None = None
+
+    @property
+    def business(self) -> BusinessClient:
+        if self.scope is None:
+            raise RuntimeError(f"{self.tool_name} is not business-scoped")
+        return self.scope.client
+
+    async def report(self, done: float, total: float | None, message: str) -> None:
+        if self.progress is not None:
+            await self.progress(done, total, message)
+
+
+Handler = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def business_label(b: Mapping[str, Any]) -> str:
+    return f"{b.get('id')} ({b.get('name') or b.get('displayed_as') or 'unnamed'})"
+
+
+async def resolve_business(
+    sage: SageClient, settings: Settings, requested: str | None, *, writes: bool
+) -> BusinessScope:
+    """Argument → pinned business (SAGE_BUSINESS_ID or `auth login --business`) → the only business.
+
+    With several businesses and no pin, reads use the lead business and say so; writes refuse.
+    """
+    businesses = await sage.list_businesses()
+    by_id = {str(b.get("id")): b for b in businesses}
+    available = "; ".join(business_label(b) for b in businesses) or "none"
+
+    def scope(bid: str, notice: str | None = None) -> BusinessScope:
+        b = by_id[bid]
+        return BusinessScope(sage.for_business(bid), bid, str(b.get("name") or b.get("displayed_as")), notice)
+
+    if requested:
+        if requested not in by_id:
+            raise ToolError(
+                f"business_id {requested!r} is not one of the businesses this Sage login can access. "
+                f"Available: {available}. Call list_businesses to see them."
+            )
+        return scope(requested)
+    pinned = settings.business_id
+    if not pinned:
+        try:
+            pinned = (await sage.tokens.login()).business_id
+        except NotSignedInError:
+            pinned = None
+    if pinned:
+        if pinned not in by_id:
+            raise ToolError(
+                f"the pinned business {pinned!r} is no longer accessible with this Sage login. "
+                f"Available: {available}. Pass business_id, or pin another with "
+                "`sage-mcp auth login --business ID` / SAGE_BUSINESS_ID."
+            )
+        return scope(pinned)
+    if len(businesses) == 1:
+        return scope(next(iter(by_id)))
+    if not businesses:
+        raise ToolError("this Sage login has no businesses")
+    if writes:
+        raise ToolError(
+            "this Sage login can access several businesses and none is pinned, so a write needs an "
+            f"explicit business_id. Available: {available}."
+        )
+    lead = await sage.lead_business_id()
+    if lead not in by_id:
+        raise ToolError(f"Sage's lead business {lead!r} is not in the business list. Available: {available}.")
+    return scope(
+        lead,
+        f"No business_id given: used the lead business {business_label(by_id[lead])}. "
+        f"Others: {'; '.join(business_label(b) for b in businesses if b.get('id') != lead)}.",
+    )
+
+
+def idempotency_id(ctx: ToolContext, given: str | None) -> str:
+    """Sage's ``idempotency_id`` (32 lowercase hex) for this write.
+
+    No key: a fresh random id. A 32-hex key (e.g. one a previous result returned): used as is.
+    Any other key (an order number …): hashed with the business and tool, so the same key always
+    maps to the same id and a repeated call cannot create a second record.
+    """
+    if not given:
+        key = secrets.token_hex(16)
+    elif re.fullmatch(r"[0-9a-f]{32}", given):
+        key = given
+    else:
+        scope = ctx.scope.id if ctx.scope else ""
+        key = hashlib.sha256(f"{scope}:{ctx.tool_name}:{given}".encode()).hexdigest()[:32]
+    ctx.idempotency_used = key
+    return key
+
+
+def link_id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        v = value.get("id")
+        return str(v) if v is not None else None
+    return None
+
+
+def link_name(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        v = value.get("displayed_as") or value.get("name")
+        return str(v) if v is not None else None
+    return None
+
+
+def amount(raw: Mapping[str, Any], key: str) -> str | None:
+    return format_amount(raw.get(key))
+
+
+def compact(d: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop ``None`` and empty values, keep zeros and ``False``."""
+    return {k: v for k, v in d.items() if v is not None and v != [] and v != {} and v != ""}
+
+
+def list_result(page: Page, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "total": page.total,
+        "page": page.page,
+        "next_page": page.page + 1 if page.next_path else None,
+        "items": items,
+    }
+
+
+def paging_params(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {"page": args.get("page", 1), "items_per_page": args.get("items_per_page", 20)}
