@@ -20,7 +20,7 @@ from typing import Any
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
-from sage_mcp.registry import ConfigError, Registry
+from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
 from sage_mcp.server import Dispatcher, configure_logging, create_server, run_http, run_stdio
 
 
@@ -127,12 +127,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_tools(args: argparse.Namespace) -> int:
     settings = _settings(args)
     registry = _registry(settings)
+    if args.markdown:
+        print(catalogue_markdown())
+        return 0
     if args.json:
-        print(
-            json.dumps(
-                [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in registry.list_tools()], indent=2
-            )
-        )
+        dumped = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in registry.list_tools()]
+        print(json.dumps(dumped, indent=2))
         return 0
     width = max((len(n) for n in registry.tools), default=10)
     current = None
@@ -179,6 +179,141 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 1 if is_error else 0
 
 
+def _fmt_expiry(at: float | None, now: float) -> str:
+    if at is None:
+        return "unknown"
+    left = at - now
+    if left <= 0:
+        return "expired"
+    days, rest = divmod(int(left), 86400)
+    return f"in {days} d {rest // 3600} h" if days else f"in {rest // 60} min"
+
+
+async def _finish_login(settings: Settings, code: str, verifier: str, redirect_uri: str, business: str | None) -> int:
+    import time
+
+    from sage_mcp.sage.client import SageClient
+    from sage_mcp.sage.tokens import FileTokenStore, StoredLogin, TokenSet
+
+    store = FileTokenStore(settings.token_store_path)
+    async with SageClient(settings, store=store) as sage:
+        resp = await sage.exchange_code(code, redirect_uri, verifier)
+        tokens = TokenSet.from_response(resp, time.time())
+        async with store.alock():
+            store.save(StoredLogin(tokens=tokens, business_id=None, saved_at=time.time()))
+        businesses = await sage.list_businesses()
+        ids = {str(b.get("id")) for b in businesses}
+        if business and business not in ids:
+            print(f"Signed in, but business {business!r} is not one of yours; nothing pinned.")
+            business = None
+        if business:
+            async with store.alock():
+                current = store.load()
+                assert current is not None
+                store.save(StoredLogin(tokens=current.tokens, business_id=business, saved_at=time.time()))
+    print(f"Signed in to Sage ({tokens.scope or 'scope not stated'}). Token store: {store.path}")
+    for b in businesses:
+        mark = "  <- pinned" if b.get("id") == business else ""
+        print(f"  {b.get('id')}  {b.get('name') or b.get('displayed_as')}{mark}")
+    if len(businesses) > 1 and not business:
+        print("Several businesses: pin one with `sage-mcp auth login --business ID` or SAGE_BUSINESS_ID.")
+    return 0
+
+
+def cmd_auth_login(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from sage_mcp.sage.errors import SageError
+    from sage_mcp.sage.oauth import code_from_callback, start_login, wait_for_callback
+
+    overrides: dict[str, Any] = {}
+    if args.redirect_uri:
+        overrides["redirect_uri"] = args.redirect_uri
+    settings = _settings(args, **overrides)
+    try:
+        req = start_login(settings, scope=args.scope, country=args.country, locale=args.locale)
+        _err(f"Sign in to Sage in your browser:\n  {req.url}\n")
+        if args.no_browser:
+            callback = input("Paste the full URL your browser was redirected to: ")
+        else:
+            webbrowser.open(req.url)
+            _err(f"Waiting for Sage to redirect to {req.redirect_uri} …")
+            callback = wait_for_callback(req.redirect_uri, timeout=args.timeout)
+        code = code_from_callback(callback, req.state)
+        return asyncio.run(_finish_login(settings, code, req.code_verifier, req.redirect_uri, args.business))
+    except SageError as exc:
+        _err(f"sage-mcp auth login: {exc}")
+        return 1
+
+
+def cmd_auth_status(args: argparse.Namespace) -> int:
+    import time
+
+    from sage_mcp.sage.client import SageClient
+    from sage_mcp.sage.errors import SageError
+    from sage_mcp.sage.tokens import FileTokenStore
+
+    settings = _settings(args)
+    store = FileTokenStore(settings.token_store_path)
+    try:
+        login = store.load()
+    except SageError as exc:
+        _err(f"sage-mcp auth status: {exc}")
+        return 1
+    if login is None:
+        print(f"Not signed in (no token store at {store.path}). Run `sage-mcp auth login`.")
+        return 1
+    now = time.time()
+    tok = login.tokens
+    print(f"Token store:     {store.path}")
+    print(f"Scope:           {tok.scope or 'unknown'}{' (read-only)' if tok.read_only else ''}")
+    print(f"Pinned business: {settings.business_id or login.business_id or 'none'}")
+    print(f"Access token:    expires {_fmt_expiry(tok.expires_at, now)}")
+    print(f"Refresh token:   expires {_fmt_expiry(tok.refresh_expires_at, now)}")
+    if tok.refresh_expires_at is not None and tok.refresh_expires_at - now < 3 * 86400:
+        print("WARNING: the sign-in expires within 3 days; run `sage-mcp auth login` to renew it.")
+
+    async def remote() -> None:
+        async with SageClient(settings, store=store) as sage:
+            user = await sage.get_user()
+            print(f"User:            {user.get('displayed_as') or user.get('email')} ({user.get('email')})")
+            for b in await sage.list_businesses():
+                print(f"  business {b.get('id')}  {b.get('name') or b.get('displayed_as')}")
+
+    try:
+        asyncio.run(remote())
+    except SageError as exc:
+        print(f"Sage: {exc}")
+        return 1
+    return 0
+
+
+def cmd_auth_logout(args: argparse.Namespace) -> int:
+    from sage_mcp.sage.client import SageClient
+    from sage_mcp.sage.errors import SageError
+    from sage_mcp.sage.tokens import FileTokenStore
+
+    settings = _settings(args)
+    store = FileTokenStore(settings.token_store_path)
+    login = store.load()
+    if login is None:
+        print("Not signed in; nothing to do.")
+        return 0
+
+    async def revoke() -> None:
+        async with SageClient(settings, store=store) as sage:
+            await sage.revoke(login.tokens.refresh_token)
+
+    try:
+        asyncio.run(revoke())
+        revoked = "revoked at Sage"
+    except SageError as exc:
+        revoked = f"not revoked at Sage ({exc})"
+    store.delete()
+    print(f"Signed out: the refresh token was {revoked}; local tokens deleted.")
+    return 0
+
+
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     from sage_mcp.sandbox import SandboxConfig, serve
@@ -223,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tools", help="list the tool catalogue")
     p.add_argument("--json", action="store_true", help="print the tools/list entries as JSON")
+    p.add_argument("--markdown", action="store_true", help="print the README's tool table")
     common(p)
     p.set_defaults(func=cmd_tools)
 
@@ -233,6 +369,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the structured result as JSON")
     common(p)
     p.set_defaults(func=cmd_call)
+
+    p = sub.add_parser("auth", help="sign in to Sage, show or remove the stored login")
+    asub = p.add_subparsers(dest="auth_command", required=True)
+    ap = asub.add_parser("login", help="sign in through the browser (authorization code + PKCE)")
+    ap.add_argument("--no-browser", action="store_true", help="print the URL and paste the redirected URL back")
+    ap.add_argument("--scope", choices=["full_access", "readonly"], default="full_access")
+    ap.add_argument("--country", choices=["gb", "ie", "ca"], help="Sage region to sign in to")
+    ap.add_argument("--locale", help="sign-in page language, e.g. en-GB, fr-CA")
+    ap.add_argument("--business", help="pin this business id for calls that name none")
+    ap.add_argument("--redirect-uri", help="loopback redirect URI registered with Sage (env SAGE_REDIRECT_URI)")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser")
+    ap.set_defaults(func=cmd_auth_login)
+    ap = asub.add_parser("status", help="who is signed in, scope, businesses, expiry (never a token)")
+    ap.set_defaults(func=cmd_auth_status)
+    ap = asub.add_parser("logout", help="revoke the refresh token at Sage and delete the local tokens")
+    ap.set_defaults(func=cmd_auth_logout)
 
     p = sub.add_parser("sandbox", help="the embedded Sage sandbox")
     ssub = p.add_subparsers(dest="sandbox_command", required=True)

@@ -209,3 +209,14 @@ def _validator(name: str, schema_json: str) -> Draft202012Validator:
     schema = json.loads(schema_json)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def catalogue_markdown(root: Path | None = None) -> str:
+    """The README's tool table: every tool in the catalogue, by toolset."""
+    toolsets, specs = load_catalogue(root)
+    rows = ["| toolset | tool | kind | what it does |", "|---|---|---|---|"]
+    for spec in specs:
+        kind = "read" if spec.read_only else ("write, destructive" if spec.annotations["destructiveHint"] else "write")
+        default = "" if toolsets[spec.toolset].default else " (opt-in)"
+        rows.append(f"| {spec.toolset}{default} | `{spec.name}` | {kind} | {spec.description} |")
+    return "\n".join(rows)

@@ -1,0 +1,98 @@
+"""The tool catalogue as data: every schema file is valid, annotated, paired with a handler, and snapshotted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
+
+from sage_mcp.registry import ANNOTATION_KEYS, ConfigError, Registry, check_pairing, load_catalogue, parse_toolsets
+from sage_mcp.tools import HANDLERS
+
+REPO = Path(__file__).resolve().parent.parent
+SNAPSHOTS = REPO / "tests" / "snapshots"
+TOOLSETS, SPECS = load_catalogue()
+
+
+def test_every_schema_has_a_handler_and_every_handler_a_schema() -> None:
+    assert check_pairing(SPECS, HANDLERS) == []
+
+
+def test_pairing_check_reports_orphans() -> None:
+    problems = check_pairing(SPECS, [*HANDLERS, "ghost_tool"][1:])
+    assert any("ghost_tool" in p for p in problems)
+    assert any("has no handler" in p for p in problems)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_schema_file_is_valid_and_complete(spec) -> None:  # type: ignore[no-untyped-def]
+    raw = json.loads(spec.path.read_text())
+    assert set(raw) == {"name", "title", "description", "annotations", "inputSchema", "outputSchema"}
+    assert re.fullmatch(r"[a-z][a-z0-9_]{2,63}", spec.name)
+    assert spec.description and spec.title
+    Draft202012Validator.check_schema(spec.input_schema)
+    Draft202012Validator.check_schema(spec.output_schema)
+    assert spec.input_schema["type"] == "object"
+    assert spec.input_schema["additionalProperties"] is False
+    assert not {"anyOf", "oneOf", "allOf"} & set(spec.input_schema)
+    assert spec.output_schema["type"] == "object"
+    for key in ANNOTATION_KEYS:
+        assert isinstance(raw["annotations"][key], bool), key
+    for name, prop in spec.input_schema["properties"].items():
+        assert "type" in prop, f"{spec.name}.{name} has no type"
+        assert prop.get("description"), f"{spec.name}.{name} has no description"
+    if spec.name != "list_businesses":
+        assert "business_id" in spec.input_schema["properties"], "every business tool takes business_id"
+        assert "business" in spec.output_schema["properties"], "every business tool names its business"
+    if not spec.read_only:
+        assert raw["annotations"]["destructiveHint"] or "idempotency_key" in spec.input_schema["properties"]
+
+
+def test_destructive_tools_are_marked() -> None:
+    destructive = {s.name for s in SPECS if s.annotations["destructiveHint"]}
+    assert "void_sales_invoice" in destructive
+    assert not {s.name for s in SPECS if s.read_only} & destructive
+
+
+def test_read_only_removes_every_writing_tool() -> None:
+    full = Registry.build("all")
+    ro = Registry.build("all", read_only=True)
+    assert set(ro.tools) == {n for n, t in full.tools.items() if t.spec.read_only}
+    assert "create_sales_invoice" in full.tools and "create_sales_invoice" not in ro.tools
+
+
+def test_unknown_toolset_stops_start_up_listing_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown toolset\(s\): nope.*Valid toolsets: default, all, business"):
+        parse_toolsets("sales,nope", TOOLSETS)
+
+
+def _snapshot(name: str, data: object) -> None:
+    path = SNAPSHOTS / f"{name}.json"
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text)
+    assert path.exists(), f"missing snapshot {path}; run UPDATE_SNAPSHOTS=1 pytest {__file__}"
+    assert path.read_text() == text, f"tools/list changed; if intended, run UPDATE_SNAPSHOTS=1 pytest {__file__}"
+
+
+@pytest.mark.parametrize(("config", "toolsets", "read_only"), [("default", "default", False), ("read_only", "default", True)])
+def test_tools_list_matches_snapshot(config: str, toolsets: str, read_only: bool) -> None:
+    tools = Registry.build(toolsets, read_only=read_only).list_tools()
+    _snapshot(f"tools_list.{config}", [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools])
+
+
+def test_server_json_is_valid_for_the_mcp_registry() -> None:
+    schema = json.loads((REPO / "tests" / "data" / "server.schema.json").read_text())
+    manifest = json.loads((REPO / "server.json").read_text())
+    errors = list(Draft7Validator(schema, format_checker=FormatChecker()).iter_errors(manifest))
+    assert errors == []
+    pyproject = (REPO / "pyproject.toml").read_text()
+    version = re.search(r'^version = "([^"]+)"', pyproject, re.M)
+    assert version and manifest["version"] == version.group(1) == manifest["packages"][0]["version"]
+    secrets = {v["name"] for v in manifest["packages"][0]["environmentVariables"] if v.get("isSecret")}
+    assert {"SAGE_CLIENT_SECRET", "SAGE_REFRESH_TOKEN"} <= secrets
+    assert f"mcp-name: {manifest['name']}" in (REPO / "README.md").read_text()
