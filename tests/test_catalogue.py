@@ -79,7 +79,9 @@ def _snapshot(name: str, data: object) -> None:
     assert path.read_text() == text, f"tools/list changed; if intended, run UPDATE_SNAPSHOTS=1 pytest {__file__}"
 
 
-@pytest.mark.parametrize(("config", "toolsets", "read_only"), [("default", "default", False), ("read_only", "default", True)])
+@pytest.mark.parametrize(
+    ("config", "toolsets", "read_only"), [("default", "default", False), ("read_only", "default", True)]
+)
 def test_tools_list_matches_snapshot(config: str, toolsets: str, read_only: bool) -> None:
     tools = Registry.build(toolsets, read_only=read_only).list_tools()
     _snapshot(f"tools_list.{config}", [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools])

@@ -49,8 +49,12 @@ def test_wheel_installs_into_a_fresh_venv_and_lists_tools(tmp_path: Path) -> Non
     elsewhere.mkdir()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
     where = subprocess.run(
-        [str(py), "-c", "import sage_mcp; print(sage_mcp.__file__)"], cwd=elsewhere, env=env, check=True,
-        capture_output=True, text=True,
+        [str(py), "-c", "import sage_mcp; print(sage_mcp.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert where.startswith(str(venv)), where
     listed = subprocess.run(

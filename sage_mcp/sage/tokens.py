@@ -310,7 +310,7 @@ class TokenManager:
                 self._dead_refresh_token = tokens.refresh_token
                 self._current = None
                 log.warning("Sage refused the stored refresh token; a new sign-in is needed")
-                raise
+                raise ReauthorizationRequired(REAUTH_MESSAGE) from None
             self.refresh_count += 1
             new_tokens = TokenSet.from_response(resp, self._clock())
             if not new_tokens.requested_by_id and tokens.requested_by_id:
