@@ -1,0 +1,96 @@
+"""A local emulator of Sage Accounting's REST API v3.1, for the demo and every test.
+
+Starlette + stdlib ``sqlite3``, served by uvicorn on 127.0.0.1.  It speaks Sage's OAuth 2.0 flow,
+``/v3.1`` paths, list envelope, error array and ``X-Business`` rules, with seeded, deterministic
+bookkeeping data (see :mod:`.seed`).  Use it as::
+
+    from sage_mcp.sandbox import running_sandbox
+
+    with running_sandbox() as sandbox:
+        tokens = sandbox.mint_tokens()
+        # GET f"{sandbox.api_url}/contacts" with "Authorization: Bearer <access_token>"
+
+Emulated now: ``/businesses``, ``/businesses/{key}`` (``lead`` too), ``/user`` (GET, PUT);
+``/contacts`` (list, get, create, update, delete); ``/sales_invoices`` (list, get, create, update,
+void/delete, ``/release``); ``/ledger_accounts``, ``/tax_rates``, ``/transactions`` (list, get).
+Other spec paths answer 404 "not emulated yet"; unimplemented methods on emulated paths 405.
+
+Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stricter reading):
+
+* **OAuth.** ``redirect_uri``: any loopback ``http://127.0.0.1[:port]/...`` or
+  ``http://localhost[:port]/...`` URI is accepted (plus ``SandboxConfig.redirect_uris``); an unknown
+  client or bad redirect URI gets a 400 page, never a redirect.  The authorize step auto-approves.
+  Client authentication at ``/token`` and ``/revoke`` is **only** ``client_id``/``client_secret`` in
+  the form body (HTTP Basic alone is refused with 401 ``invalid_client``).  Codes are single-use,
+  live 60 s, and are spent by any exchange attempt, even a failed one.  A ``code_verifier`` is
+  required iff a ``code_challenge`` was sent (sending one without a challenge is ``invalid_grant``).
+* **Refresh rotation.** Every refresh returns a new refresh token; the presented one is rejected
+  from then on with 400 ``invalid_grant``.  Access tokens already issued stay valid until they
+  expire.  (``refresh_reuse_revokes_grant=True`` also revokes the whole login on reuse.)
+* **Revoke.** Revoking a refresh token revokes the whole login: its rotated successors and every
+  access token issued from it stop working at once.  Revoking an unknown token or an access token
+  answers 200 and changes nothing.
+* **Errors.** 401 ``AuthorizationFailure`` (missing, invalid, expired or revoked bearer token);
+  403 ``MultiUserAccessDenied`` for writes with a ``readonly`` token; 404 ``RecordNotFound`` for
+  unknown ids and unknown paths (same error array); 405 ``MethodNotAllowed`` (error array + ``Allow``);
+  415 for a body that is not ``application/json``; 400 ``BadRequest`` for malformed JSON; 422
+  ``RecordInvalid`` with ``$source`` = the field path inside the root object *without list
+  indexes*, Sage's style (``invoice_lines.tax_rate_id``); the line number is in ``$message``
+  ("... (invoice_lines item 2)").  A missing root key is ``$source`` = the root key.  All problems
+  of a body are reported together.
+* **Inaccessible business.** An ``X-Business`` that is unknown, malformed, or belongs to a business
+  the user may not use answers **403** ``MultiUserAccessDenied`` with ``$source: "X-Business"``
+  (the same for all three, so existence is not revealed).  Without ``X-Business`` the lead business
+  is used.  ``X-Business`` is echoed on every response of a business-scoped endpoint.
+* **Lists.** ``items_per_page`` above 200 (or below 1, or not a number) is a **422**, not clamped;
+  a ``page`` past the end answers the last page.  ``$next``/``$back`` keep the request's query
+  string verbatim, with ``page`` and ``items_per_page`` moved to the end.  ``GET /businesses`` is
+  not paginated and uses ``$items_per_page`` (2147483647), as Sage's core API does.  Items are slim
+  (``id``, ``displayed_as``, ``$path``) unless ``attributes`` is given; single GETs are full.
+  Default orders: contacts by name; sales invoices newest first (date, then number, descending);
+  ledger accounts by nominal code; tax rates and transactions as created / by date.  Unknown query
+  parameters are ignored; a bad ``sort`` is a 422.
+* **Bodies.** Validated against the spec's body schema (numbers may be JSON numbers or decimal
+  strings; ``null`` is allowed for optional fields) and **fields the spec does not declare are a
+  422** (Sage would silently drop them, losing data).  ``idempotency_id`` inside the root object
+  is honoured for POST and PUT: a repeat within 7 days replays the first (successful) answer; the
+  same id on another resource is 422 ``IdempotencyResourceMismatch``.
+* **Money.** Amounts are answered as decimal strings with two decimals (``"120.00"``), quantities
+  and percentages as decimal strings with at least two; invoice lines round half-up per line.
+  Supplied ``net_amount``/``tax_amount``/``total_amount`` must equal the computed ones to the penny
+  (422 otherwise); when absent they are computed.  A line without ``tax_rate_id`` takes its ledger
+  account's default rate.
+* **Sales invoices.** ``status_id`` on create may only be ``DRAFT`` or ``UNPAID``.  Voiding
+  (``DELETE`` with ``void_reason``) answers 200 with the invoice (status ``VOID``); a draft is
+  deleted (204) instead; voiding a void, paid or part-paid invoice is a 422 (``$source: base``).
+  Contacts must be customers (422 ``$source: contact_id``, "can't find customer").  Only GBP.
+* **Contacts.** The contact's ``email`` comes from ``main_contact_person.email`` (the request schema
+  has no top-level ``email``); ``balance`` is the outstanding total of the customer's unpaid and
+  part-paid invoices; a contact with invoices cannot be deleted (422).
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .config import (
+    FOREIGN_BUSINESS_ID,
+    LEAD_BUSINESS_ID,
+    SANDBOX_USER_ID,
+    SECOND_BUSINESS_ID,
+    SandboxConfig,
+)
+from .server import SandboxServer, running_sandbox, serve
+from .state import Sandbox
+
+__all__ = [
+    "FOREIGN_BUSINESS_ID",
+    "LEAD_BUSINESS_ID",
+    "SANDBOX_USER_ID",
+    "SECOND_BUSINESS_ID",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxServer",
+    "create_app",
+    "running_sandbox",
+    "serve",
+]

@@ -1,0 +1,17 @@
+"""The Sage resources the sandbox emulates, one :class:`~.base.Collection` each."""
+
+from __future__ import annotations
+
+from .base import OPERATIONS, Collection
+from .contacts import Contacts
+from .ledger_accounts import LedgerAccounts, TaxRates
+from .sales_invoices import SalesInvoices
+from .transactions import Transactions
+
+__all__ = ["OPERATIONS", "Collection", "build_registry"]
+
+
+def build_registry() -> dict[str, Collection]:
+    """Path segment -> collection, for every resource the sandbox serves."""
+    collections: list[Collection] = [Contacts(), SalesInvoices(), LedgerAccounts(), TaxRates(), Transactions()]
+    return {c.name: c for c in collections}

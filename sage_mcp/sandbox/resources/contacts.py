@@ -1,0 +1,335 @@
+"""``/contacts``: list, get, create, update (partial), delete (only without transactions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from ..context import Context, currency_link, link, public
+from ..errors import ApiError, ErrorItem, Problems
+from ..money import ZERO, money, to_decimal
+from .base import Collection, Query
+from .common import blank, build_address, check_lengths
+
+CONTACT_TYPES = {"CUSTOMER": "Customer", "VENDOR": "Supplier"}
+CONTACT_PERSON_TYPES = {"ACCOUNTS": "Accounts", "SALES": "Sales", "PURCHASING": "Purchasing", "CONTACT": "Contact"}
+_TEXT_FIELDS = (
+    "tax_number",
+    "notes",
+    "locale",
+    "credit_terms",
+    "credit_terms_and_conditions",
+    "source_guid",
+    "aux_reference",
+    "registered_number",
+    "tax_calculation",
+    "auxiliary_account",
+)
+_PERSON_TEXT_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
+_BANK_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
+_TAX_TREATMENT_FIELDS = ("home_tax", "eu_tax_registered", "eu_not_tax_registered", "rest_of_world_tax", "is_importer")
+_OPEN_STATUSES = ("UNPAID", "PART_PAID")
+
+
+def contact_displayed_as(name: str, reference: str | None) -> str:
+    return f"{name} ({reference})" if reference else name
+
+
+def contact_type_ids(contact: Mapping[str, Any]) -> list[str]:
+    return [str(t["id"]) for t in contact.get("contact_types") or []]
+
+
+def _looks_like_email(value: str) -> bool:
+    local, at, domain = value.partition("@")
+    return bool(local) and bool(at) and "." in domain and not domain.startswith(".") and " " not in value
+
+
+def _person(
+    ctx: Context, problems: Problems, payload: Mapping[str, Any], existing: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    check_lengths(problems, "ContactPerson", payload, "main_contact_person.")
+    person: dict[str, Any] = dict(existing) if existing else {}
+    if not person:
+        person_id = ctx.new_id("contact_person")
+        person.update(
+            {
+                "id": person_id,
+                "$path": f"/contact_persons/{person_id}",
+                "created_at": ctx.now_iso,
+                "deleted_at": None,
+                "contact_person_types": [link("contact_person_types", "ACCOUNTS", "Accounts")],
+                "is_main_contact": True,
+                "is_preferred_contact": False,
+                "address": None,
+            }
+        )
+        for name in _PERSON_TEXT_FIELDS:
+            person[name] = None
+    for name in _PERSON_TEXT_FIELDS:
+        if name in payload:
+            person[name] = None if blank(payload[name]) else str(payload[name]).strip()
+    email = person.get("email")
+    if "email" in payload and email and not _looks_like_email(email):
+        problems.add("main_contact_person.email", f"is not a valid email address: {email!r}")
+    if "contact_person_type_ids" in payload and payload["contact_person_type_ids"] is not None:
+        types = []
+        for type_id in payload["contact_person_type_ids"]:
+            if type_id not in CONTACT_PERSON_TYPES:
+                problems.add(
+                    "main_contact_person.contact_person_type_ids",
+                    "must contain only " + ", ".join(CONTACT_PERSON_TYPES),
+                )
+            else:
+                types.append(link("contact_person_types", type_id, CONTACT_PERSON_TYPES[type_id]))
+        person["contact_person_types"] = types
+    for flag in ("is_preferred_contact",):
+        if isinstance(payload.get(flag), bool):
+            person[flag] = payload[flag]
+    person["updated_at"] = ctx.now_iso
+    person["displayed_as"] = person.get("name") or ""
+    return person
+
+
+class Contacts(Collection):
+    name = "contacts"
+    definition = "Contact"
+    root_key = "contact"
+    label = "contact"
+    operations = frozenset({"list", "get", "create", "update", "delete"})
+
+    # ------------------------------------------------------------------ reading
+
+    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
+        items = super().filter(ctx, items, query)
+        type_id = (query.get("contact_type_id") or "").strip().upper()
+        if type_id:
+            items = [c for c in items if type_id in contact_type_ids(c)]
+        email = (query.get("email") or "").strip().casefold()
+        if email:
+            items = [c for c in items if email in _emails(c)]
+        search = (query.get("search") or "").strip().casefold()
+        if search:
+            items = [c for c in items if _matches(c, search)]
+        return items
+
+    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(items, key=lambda c: (str(c.get("name") or "").casefold(), c["id"]))
+
+    def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        balances, with_invoices = _contact_balances(ctx)
+        result = []
+        for record in records:
+            obj = public(record)
+            obj["balance"] = money(balances.get(record["id"], ZERO))
+            obj["deletable"] = record["id"] not in with_invoices
+            result.append(obj)
+        return result
+
+    # ------------------------------------------------------------------ writing
+
+    def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
+        contact_id = ctx.new_id("contact")
+        record: dict[str, Any] = {
+            "id": contact_id,
+            "displayed_as": "",
+            "$path": f"/contacts/{contact_id}",
+            "created_at": ctx.now_iso,
+            "updated_at": ctx.now_iso,
+            "deleted_at": None,
+            "contact_types": [],
+            "name": "",
+            "reference": None,
+            "default_sales_ledger_account": None,
+            "default_sales_tax_rate": None,
+            "default_purchase_ledger_account": None,
+            "main_address": None,
+            "delivery_address": None,
+            "main_contact_person": None,
+            "bank_account_details": None,
+            "credit_limit": money(ZERO),
+            "credit_days": None,
+            "product_sales_price_type": None,
+            "currency": currency_link("GBP"),
+            "tax_treatment": {
+                "home_tax": True,
+                "eu_tax_registered": False,
+                "eu_not_tax_registered": False,
+                "rest_of_world_tax": False,
+                "is_importer": False,
+            },
+            "email": None,
+            "gdpr_obfuscated": False,
+            "system": False,
+            "has_unfinished_recurring_invoices": False,
+            "cis_registered": False,
+            "ni_based": False,
+            "is_active": True,
+            "gb_based": True,
+            "cis_settings": None,
+            "destination_vat_blocking": False,
+        }
+        for name in _TEXT_FIELDS:
+            record[name] = None
+        problems = Problems()
+        for name in ("name", "contact_type_ids"):
+            if blank(payload.get(name)):
+                problems.add(name, "This field is required.")
+        self._apply(ctx, problems, record, payload)
+        problems.raise_if_any()
+        ctx.put_new(self.name, record)
+        return record
+
+    def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        problems = Problems()
+        for name in ("name", "contact_type_ids"):
+            if name in payload and blank(payload[name]):
+                problems.add(name, "can't be blank")
+        before = contact_type_ids(record)
+        self._apply(ctx, problems, record, payload)
+        if before != contact_type_ids(record) and _has_invoices(ctx, record["id"]):
+            problems.add("contact_type_ids", "cannot be changed: the contact has transactions")
+        problems.raise_if_any()
+        record["updated_at"] = ctx.now_iso
+        ctx.put(self.name, record)
+        return record
+
+    def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
+        del query
+        if _has_invoices(ctx, record["id"]):
+            raise ApiError(
+                422, [ErrorItem("This contact has transactions and cannot be deleted.", "RecordInvalid", "base")]
+            )
+        ctx.store.delete(ctx.business_id, self.name, record["id"])
+        return None
+
+    def _apply(self, ctx: Context, problems: Problems, record: dict[str, Any], payload: Mapping[str, Any]) -> None:
+        check_lengths(problems, "Contact", payload)
+        if not blank(payload.get("name")):
+            record["name"] = str(payload["name"]).strip()
+        if not blank(payload.get("contact_type_ids")):
+            ids = [str(t).upper() for t in payload["contact_type_ids"]]
+            if len(ids) != 1 or ids[0] not in CONTACT_TYPES:
+                problems.add("contact_type_ids", "must be exactly one of CUSTOMER or VENDOR")
+            else:
+                record["contact_types"] = [link("contact_types", ids[0], CONTACT_TYPES[ids[0]])]
+        if "reference" in payload:
+            reference = None if blank(payload["reference"]) else str(payload["reference"]).strip()
+            if reference and _reference_taken(ctx, reference, record["id"]):
+                problems.add("reference", "has already been taken")
+            record["reference"] = reference
+        for name in _TEXT_FIELDS:
+            if name in payload:
+                record[name] = None if blank(payload[name]) else str(payload[name])
+        if "credit_days" in payload:
+            days = payload["credit_days"]
+            if days is not None and not 0 <= int(days) <= 365:
+                problems.add("credit_days", "must be between 0 and 365")
+            record["credit_days"] = days
+        if "credit_limit" in payload:
+            limit = ZERO if payload["credit_limit"] is None else to_decimal(payload["credit_limit"])
+            if limit < ZERO:
+                problems.add("credit_limit", "must be greater than or equal to 0")
+            record["credit_limit"] = money(limit)
+        if not blank(payload.get("currency_id")) and payload["currency_id"] != "GBP":
+            problems.add("currency_id", "must be GBP (the sandbox has no foreign currencies yet)")
+        if isinstance(payload.get("destination_vat_blocking"), bool):
+            record["destination_vat_blocking"] = payload["destination_vat_blocking"]
+        for field, resource, label in (
+            ("default_sales_ledger_account_id", "ledger_accounts", "ledger account"),
+            ("default_purchase_ledger_account_id", "ledger_accounts", "ledger account"),
+            ("default_sales_tax_rate_id", "tax_rates", "tax rate"),
+        ):
+            if field not in payload:
+                continue
+            target = field.removesuffix("_id")
+            if blank(payload[field]):
+                record[target] = None
+                continue
+            found = ctx.get(resource, str(payload[field]))
+            if found is None:
+                problems.add(field, f"The {label} {payload[field]!r} was not found.")
+            else:
+                record[target] = link(resource, found["id"], found["displayed_as"])
+        owner = link("contacts", record["id"], record["name"])
+        for field, default_type, is_main in (
+            ("main_address", "ACCOUNTS", True),
+            ("delivery_address", "DELIVERY", False),
+        ):
+            if field in payload:
+                value = payload[field]
+                record[field] = (
+                    None
+                    if value is None
+                    else build_address(
+                        ctx,
+                        problems,
+                        field,
+                        value,
+                        record.get(field),
+                        default_type=default_type,
+                        is_main=is_main,
+                        owner=owner,
+                    )
+                )
+        if "main_contact_person" in payload:
+            value = payload["main_contact_person"]
+            record["main_contact_person"] = (
+                None if value is None else _person(ctx, problems, value, record.get("main_contact_person"))
+            )
+        if "bank_account_details" in payload:
+            value = payload["bank_account_details"]
+            if value is None:
+                record["bank_account_details"] = None
+            else:
+                details = dict(record.get("bank_account_details") or dict.fromkeys(_BANK_FIELDS))
+                details.update({k: value[k] for k in _BANK_FIELDS if k in value})
+                record["bank_account_details"] = details
+        if isinstance(payload.get("tax_treatment"), Mapping):
+            treatment = dict(record.get("tax_treatment") or {})
+            treatment.update(
+                {k: v for k, v in payload["tax_treatment"].items() if k in _TAX_TREATMENT_FIELDS and v is not None}
+            )
+            record["tax_treatment"] = treatment
+        person = record.get("main_contact_person")
+        record["email"] = person.get("email") if person else None
+        address = record.get("main_address")
+        record["gb_based"] = not address or address.get("country", {}).get("id") == "GB"
+        record["displayed_as"] = contact_displayed_as(record["name"], record.get("reference"))
+
+
+def _emails(contact: Mapping[str, Any]) -> set[str]:
+    found = {str(contact.get("email") or "").casefold()}
+    person = contact.get("main_contact_person") or {}
+    found.add(str(person.get("email") or "").casefold())
+    found.discard("")
+    return found
+
+
+def _matches(contact: Mapping[str, Any], needle: str) -> bool:
+    haystacks = [str(contact.get("name") or ""), str(contact.get("reference") or ""), *_emails(contact)]
+    return any(needle in h.casefold() for h in haystacks)
+
+
+def _reference_taken(ctx: Context, reference: str, own_id: str) -> bool:
+    wanted = reference.casefold()
+    return any(
+        str(c.get("reference") or "").casefold() == wanted and c["id"] != own_id
+        for c in ctx.store.all(ctx.business_id, "contacts")
+    )
+
+
+def _has_invoices(ctx: Context, contact_id: str) -> bool:
+    return any(inv["contact"]["id"] == contact_id for inv in ctx.store.all(ctx.business_id, "sales_invoices"))
+
+
+def _contact_balances(ctx: Context) -> tuple[dict[str, Decimal], set[str]]:
+    """Outstanding per customer (sum over open invoices) and the contacts that have any invoice."""
+    balances: dict[str, Decimal] = {}
+    with_invoices: set[str] = set()
+    for invoice in ctx.store.all(ctx.business_id, "sales_invoices"):
+        contact_id = invoice["contact"]["id"]
+        with_invoices.add(contact_id)
+        if invoice["status"]["id"] in _OPEN_STATUSES:
+            balances[contact_id] = balances.get(contact_id, ZERO) + to_decimal(invoice["outstanding_amount"])
+    return balances, with_invoices

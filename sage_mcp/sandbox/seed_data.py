@@ -1,0 +1,125 @@
+"""Names and catalogues the seed data is drawn from (all fictional)."""
+
+from __future__ import annotations
+
+LEAD_CUSTOMERS = (
+    "Brightwater Consulting Ltd",
+    "Kestrel Engineering Ltd",
+    "Acorn & Oak Interiors",
+    "Bluebell Bakery",
+    "Thistle Logistics Ltd",
+    "Harbourside Dental Practice",
+    "Northgate Property Management",
+    "Riverside Veterinary Clinic",
+    "Pennine Outdoor Gear Ltd",
+    "Copperfield Architects LLP",
+    "Silverbirch Software Ltd",
+    "Marlow & Daughters Solicitors",
+    "Greenfield Garden Centre",
+    "Redbrick Brewing Co",
+    "Oakwood Primary School PTA",
+    "Lighthouse Marketing Ltd",
+    "Ashdown Physiotherapy",
+    "Castlegate Hotels Ltd",
+    "Willow Tree Nursery",
+    "Foxglove Florists",
+    "Meridian Travel Ltd",
+    "Hawthorn Care Homes Ltd",
+    "Granite Construction Ltd",
+    "Blackwood Print Studio",
+    "Saffron Kitchen Ltd",
+    "Elmstead Golf Club",
+    "Portobello Antiques",
+    "Larkspur Events Ltd",
+    "Quayside Fitness Ltd",
+    "Ravenscroft Accountants",
+    "Sterling Cycles Ltd",
+    "Tidewater Yacht Services",
+    "Orchard House Dental",
+    "Wexford & Lane Estate Agents",
+    "Yew Tree Veterinary Group",
+)
+LEAD_SUPPLIERS = (
+    "Northern Paper Supplies Ltd",
+    "Cityline Telecom Ltd",
+    "Apex Office Furniture",
+    "Brightspark Electrical Ltd",
+    "Clearview Window Cleaning",
+    "Dales Courier Services",
+    "Evergreen Facilities Management",
+    "Fastnet IT Hardware Ltd",
+    "Greystone Commercial Properties",
+    "Hilltop Legal Services LLP",
+    "Ironbridge Insurance Brokers",
+    "Jubilee Catering Supplies",
+    "Kingfisher Cleaning Co",
+    "Lowther Vehicle Leasing",
+    "Metro Stationery Wholesale",
+)
+SECOND_CUSTOMERS = (
+    "Moss & Pebble Candles",
+    "Little Owl Bookshop",
+    "Harrow Hill Cafe",
+    "Juniper Yoga Studio",
+    "Bramble Lane Weddings",
+    "Cobble Street Coffee",
+)
+SECOND_SUPPLIERS = ("Paperworks Art Supplies", "Pixel Cloud Hosting")
+FOREIGN_CUSTOMERS = ("Granary Wharf Developments",)
+FOREIGN_SUPPLIERS = ("Oakridge Plant Hire",)
+
+FIRST_NAMES = (
+    "Amelia", "Oliver", "Isla", "George", "Ava", "Harry", "Mia", "Jack", "Sophie", "Noah",
+    "Grace", "Charlie", "Freya", "Thomas", "Emily", "James", "Lily", "William", "Ruby", "Alfie",
+)  # fmt: skip
+LAST_NAMES = (
+    "Patel", "Walker", "Hughes", "Evans", "Thompson", "Wright", "Robinson", "Clarke", "Khan", "Lewis",
+    "Harris", "Price", "Morgan", "Bennett", "Shaw", "Collins", "Murphy", "Turner", "Ward", "Fletcher",
+)  # fmt: skip
+STREETS = (
+    "High Street", "Station Road", "Church Lane", "Mill Road", "Victoria Street", "King Street",
+    "Park Avenue", "Queen's Road", "Market Place", "Bridge Street", "The Green", "Castle Street",
+)  # fmt: skip
+#: (city, region, postcode district)
+TOWNS = (
+    ("Leeds", "West Yorkshire", "LS1"),
+    ("Manchester", "Greater Manchester", "M1"),
+    ("Bristol", "Bristol", "BS1"),
+    ("York", "North Yorkshire", "YO1"),
+    ("Sheffield", "South Yorkshire", "S1"),
+    ("Bath", "Somerset", "BA1"),
+    ("Norwich", "Norfolk", "NR1"),
+    ("Exeter", "Devon", "EX1"),
+    ("Chester", "Cheshire", "CH1"),
+    ("Cambridge", "Cambridgeshire", "CB1"),
+    ("Harrogate", "North Yorkshire", "HG1"),
+    ("Nottingham", "Nottinghamshire", "NG1"),
+    ("Durham", "County Durham", "DH1"),
+    ("Reading", "Berkshire", "RG1"),
+    ("Brighton", "East Sussex", "BN1"),
+)
+VOID_REASONS = (
+    "Raised in error",
+    "Duplicate of another invoice",
+    "Customer cancelled the order",
+    "Issued to the wrong customer",
+)
+
+# (description, nominal code, tax rate id, (min qty, max qty), unit prices to pick from)
+LEAD_CATALOGUE = (
+    ("Design consultation (per hour)", 4000, "GB_STANDARD", (1, 8), ("85.00",)),
+    ("Joinery labour (per hour)", 4000, "GB_STANDARD", (2, 40), ("45.00", "47.50")),
+    ("Site survey", 4000, "GB_STANDARD", (1, 1), ("150.00", "175.00")),
+    ("Bespoke shelving unit", 4001, "GB_STANDARD", (1, 3), ("325.00", "489.99", "750.00", "1250.00")),
+    ("Oak worktop (per metre)", 4001, "GB_STANDARD", (1, 6), ("189.99",)),
+    ("Energy-saving loft insulation", 4001, "GB_REDUCED", (1, 3), ("420.00", "612.50")),
+    ("Printed product catalogue", 4002, "GB_ZERO", (10, 200), ("3.335", "2.495")),
+    ("Health and safety training (per delegate)", 4900, "GB_EXEMPT", (1, 12), ("95.00",)),
+    ("Delivery and carriage", 4905, "GB_STANDARD", (1, 1), ("45.00", "65.00")),
+)
+SECOND_CATALOGUE = (
+    ("Logo design", 4000, "GB_NO_TAX", (1, 1), ("450.00", "600.00")),
+    ("Brand guidelines document", 4000, "GB_NO_TAX", (1, 1), ("350.00",)),
+    ("Illustration (per hour)", 4000, "GB_NO_TAX", (2, 12), ("40.00",)),
+    ("Social media artwork pack", 4001, "GB_NO_TAX", (1, 2), ("120.00",)),
+)
