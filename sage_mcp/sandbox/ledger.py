@@ -124,7 +124,7 @@ def post_transaction(
         ),
         "origin": link(origin[0], origin[1], origin[2]) if origin else None,
         "audit_trail_id": None,
-        "number_of_attachments": 0,
+        "number_of_attachments": "0",
     }
     ctx.put_new("transactions", record)
     _insert_entries(

@@ -302,6 +302,15 @@ class Store:
         ).fetchall()
         return [dict(json.loads(r["data"])) for r in rows]
 
+    def fields(self, business_id: str, resource: str, *paths: str) -> list[tuple[Any, ...]]:
+        """Selected JSON fields (``$.contact.id`` ...) of every record, without decoding whole records."""
+        columns = ", ".join("json_extract(data, ?)" for _ in paths)
+        rows = self.execute(
+            f"SELECT {columns} FROM records WHERE business_id = ? AND resource = ? ORDER BY seq",
+            (*paths, business_id, resource),
+        ).fetchall()
+        return [tuple(r) for r in rows]
+
     def count(self, business_id: str, resource: str) -> int:
         row = self.execute(
             "SELECT COUNT(*) AS n FROM records WHERE business_id = ? AND resource = ?",

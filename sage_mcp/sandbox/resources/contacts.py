@@ -320,16 +320,16 @@ def _reference_taken(ctx: Context, reference: str, own_id: str) -> bool:
 
 
 def _has_invoices(ctx: Context, contact_id: str) -> bool:
-    return any(inv["contact"]["id"] == contact_id for inv in ctx.store.all(ctx.business_id, "sales_invoices"))
+    return any(row[0] == contact_id for row in ctx.store.fields(ctx.business_id, "sales_invoices", "$.contact.id"))
 
 
 def _contact_balances(ctx: Context) -> tuple[dict[str, Decimal], set[str]]:
     """Outstanding per customer (sum over open invoices) and the contacts that have any invoice."""
     balances: dict[str, Decimal] = {}
     with_invoices: set[str] = set()
-    for invoice in ctx.store.all(ctx.business_id, "sales_invoices"):
-        contact_id = invoice["contact"]["id"]
+    rows = ctx.store.fields(ctx.business_id, "sales_invoices", "$.contact.id", "$.status.id", "$.outstanding_amount")
+    for contact_id, status_id, outstanding in rows:
         with_invoices.add(contact_id)
-        if invoice["status"]["id"] in _OPEN_STATUSES:
-            balances[contact_id] = balances.get(contact_id, ZERO) + to_decimal(invoice["outstanding_amount"])
+        if status_id in _OPEN_STATUSES:
+            balances[contact_id] = balances.get(contact_id, ZERO) + to_decimal(outstanding)
     return balances, with_invoices

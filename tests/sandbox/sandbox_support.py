@@ -1,0 +1,92 @@
+"""Helpers for the sandbox's own tests: real HTTP against servers on 127.0.0.1.
+
+Every response the clients made here receive is checked against Sage's spec (``spec.py``): single
+objects against the operation's response definition, list items one by one, error bodies against
+Sage's error-array shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx2
+
+from sage_mcp.sage import spec
+from sage_mcp.sandbox import SandboxServer
+
+TODAY = dt.date(2025, 6, 30)
+#: 2025-06-30T12:00:00Z
+NOON = 1751284800.0
+ENVELOPE_KEYS = {"$total", "$page", "$next", "$back", "$itemsPerPage", "$items"}
+ERROR_KEYS = {"$severity", "$dataCode", "$message", "$source"}
+
+
+class FakeClock:
+    """An injectable clock (epoch seconds) that only moves when told to."""
+
+    def __init__(self, start: float = NOON) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Conformance:
+    """Validates every sandbox response against the spec; counts what it checked."""
+
+    def __init__(self) -> None:
+        self.objects_checked = 0
+
+    def check(self, response: httpx2.Response) -> None:
+        response.read()
+        path = response.request.url.path
+        if not path.startswith("/v3.1/") or not response.content:
+            return
+        body = response.json()
+        if response.status_code >= 400:
+            assert isinstance(body, list) and body, body
+            for item in body:
+                assert set(item) == ERROR_KEYS, item
+                assert item["$severity"] == "error"
+                assert all(isinstance(v, str) for v in item.values()), item
+            return
+        method = response.request.method
+        found = spec.find_operation(method, path)
+        assert found is not None, f"{method} {path} is not a spec operation"
+        template, _ = found
+        definition = spec.response_definition(method, template)
+        assert definition is not None, f"{method} {template} declares no response body"
+        if spec.is_list_operation(method, template):
+            size_key = "$items_per_page" if template == "/businesses" else "$itemsPerPage"
+            assert set(body) == (ENVELOPE_KEYS - {"$itemsPerPage"}) | {size_key}, sorted(body)
+            objects = body["$items"]
+        else:
+            objects = [body]
+        for obj in objects:
+            errors = spec.validate_response(definition, obj)
+            assert not errors, f"{method} {path}: {definition} invalid: {errors[:5]}"
+            self.objects_checked += 1
+
+
+def make_client(server: SandboxServer, conformance: Conformance, token: str | None = None, **kw: Any) -> httpx2.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update(kw.pop("headers", {}))
+    return httpx2.Client(
+        base_url=server.api_url,
+        headers=headers,
+        event_hooks={"response": [conformance.check]},
+        timeout=10,
+        **kw,
+    )
+
+
+def error_of(response: httpx2.Response) -> dict[str, str]:
+    """The single item of a Sage error array."""
+    body = response.json()
+    assert isinstance(body, list) and len(body) == 1, body
+    item: dict[str, str] = body[0]
+    return item
