@@ -20,6 +20,7 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
 * **OAuth.** ``redirect_uri``: any loopback ``http://127.0.0.1[:port]/...`` or
   ``http://localhost[:port]/...`` URI is accepted (plus ``SandboxConfig.redirect_uris``); an unknown
   client or bad redirect URI gets a 400 page, never a redirect.  The authorize step auto-approves.
+  Codes carry a region prefix like Sage's (``GB/...``), so clients must URL-decode the callback.
   Client authentication at ``/token`` and ``/revoke`` is **only** ``client_id``/``client_secret`` in
   the form body (HTTP Basic alone is refused with 401 ``invalid_client``).  Codes are single-use,
   live 60 s, and are spent by any exchange attempt, even a failed one.  A ``code_verifier`` is
@@ -53,8 +54,8 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
 * **Bodies.** Validated against the spec's body schema (numbers may be JSON numbers or decimal
   strings; ``null`` is allowed for optional fields) and **fields the spec does not declare are a
   422** (Sage would silently drop them, losing data).  ``idempotency_id`` inside the root object
-  is honoured for POST and PUT: a repeat within 7 days replays the first (successful) answer; the
-  same id on another resource is 422 ``IdempotencyResourceMismatch``.
+  is honoured for POST and PUT (scoped to business and user): a repeat within 7 days replays the
+  first successful answer; the same id on another resource is 422 ``IdempotencyResourceMismatch``.
 * **Money.** Amounts are answered as decimal strings with two decimals (``"120.00"``), quantities
   and percentages as decimal strings with at least two; invoice lines round half-up per line.
   Supplied ``net_amount``/``tax_amount``/``total_amount`` must equal the computed ones to the penny
@@ -63,7 +64,12 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
 * **Sales invoices.** ``status_id`` on create may only be ``DRAFT`` or ``UNPAID``.  Voiding
   (``DELETE`` with ``void_reason``) answers 200 with the invoice (status ``VOID``); a draft is
   deleted (204) instead; voiding a void, paid or part-paid invoice is a 422 (``$source: base``).
-  Contacts must be customers (422 ``$source: contact_id``, "can't find customer").  Only GBP.
+  Contacts must be customers (422 ``$source: contact_id``, "can't find customer").  ``due_date``
+  defaults to the date plus the contact's ``credit_days`` (30 when unset).  Numbers are ``SI-<n>``,
+  sequential per business, drafts included.  A PUT may edit only DRAFT and UNPAID invoices and
+  ``invoice_lines`` in it replaces every line; ``/release`` posts a draft (201).  Only GBP; shipping
+  charges are refused (not modelled yet).  Every posted invoice, receipt and void is a balanced
+  double entry (:mod:`.ledger`).
 * **Contacts.** The contact's ``email`` comes from ``main_contact_person.email`` (the request schema
   has no top-level ``email``); ``balance`` is the outstanding total of the customer's unpaid and
   part-paid invoices; a contact with invoices cannot be deleted (422).

@@ -85,6 +85,8 @@ def test_items_are_slim_unless_attributes_are_asked_for(api: httpx2.Client) -> N
     assert {"contact_types", "main_address", "balance", "credit_days", "currency", "created_at"} <= set(full[0])
     single = api.get(f"/contacts/{slim['id']}").json()
     assert single == next(c for c in full if c["id"] == slim["id"])
+    narrowed = api.get(f"/contacts/{slim['id']}", params={"attributes": "name"}).json()
+    assert set(narrowed) == {"id", "displayed_as", "$path", "name"}
 
 
 def test_contacts_default_order_is_by_name(api: httpx2.Client) -> None:

@@ -17,6 +17,7 @@ from sage_mcp.sandbox import (
     SECOND_BUSINESS_ID,
     Sandbox,
     SandboxConfig,
+    SandboxServer,
     running_sandbox,
 )
 from sage_mcp.sandbox.ledger import trial_balance
@@ -38,10 +39,10 @@ def test_same_seed_and_day_give_identical_data() -> None:
             sandbox.close()
 
 
-def test_same_seed_gives_identical_answers_over_http() -> None:
+def test_same_seed_gives_identical_answers_over_http(shared_server: SandboxServer) -> None:
     answers = []
-    for _ in range(2):
-        with running_sandbox(SandboxConfig(today=TODAY)) as server:
+    with running_sandbox(SandboxConfig(today=TODAY)) as fresh:
+        for server in (shared_server, fresh):
             token = server.mint_tokens()["access_token"]
             with httpx2.Client(base_url=server.api_url, headers={"Authorization": f"Bearer {token}"}) as client:
                 contacts = client.get("/contacts", params={"attributes": "all", "items_per_page": 200}).json()

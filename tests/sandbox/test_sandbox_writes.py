@@ -488,3 +488,17 @@ def test_ledger_balances_after_all_the_writes(writable_server: SandboxServer, wa
             params={"status_id": "UNPAID,PART_PAID", "attributes": "outstanding_amount", "items_per_page": 200},
         ).json()["$items"]
         assert debtors == sum((Decimal(i["outstanding_amount"]) for i in open_invoices), Decimal(0))
+
+
+def test_update_user_and_business(wapi: httpx2.Client) -> None:
+    user = wapi.put("/user", json={"user": {"first_name": "Samantha"}})
+    assert user.status_code == 200, user.text
+    assert user.json()["first_name"] == "Samantha"
+    assert user.json()["displayed_as"] == "Samantha Hartley"
+    assert wapi.put("/user", json={"user": {"locale": "xx-XX"}}).status_code == 422
+    business = wapi.put("/businesses/lead", json={"business": {"telephone": "0113 000 0000"}})
+    assert business.status_code == 200, business.text
+    assert business.json()["telephone"] == "0113 000 0000"
+    assert business.json()["name"] == "Hartley & Finch Ltd"
+    assert wapi.get("/businesses/lead").json()["telephone"] == "0113 000 0000"
+    assert sources(wapi.put("/businesses/lead", json={"business": {"name": ""}})) == {"name"}

@@ -331,9 +331,8 @@ class SalesInvoices(Collection):
             if not lines_payload:
                 problems.add("invoice_lines", "must contain at least one invoice line")
             else:
-                existing = {line["id"]: line for line in record.get("invoice_lines") or []}
                 record["invoice_lines"] = [
-                    self._line(ctx, problems, index, line, existing) for index, line in enumerate(lines_payload)
+                    self._line(ctx, problems, index, line) for index, line in enumerate(lines_payload)
                 ]
         if problems:
             return
@@ -351,8 +350,8 @@ class SalesInvoices(Collection):
         problems: Problems,
         index: int,
         payload: Mapping[str, Any],
-        existing: Mapping[str, dict[str, Any]],
     ) -> dict[str, Any]:
+        """One invoice line, computed; a PUT with ``invoice_lines`` replaces all lines."""
         where = [("invoice_lines", index)]
         src = "invoice_lines."
         check_lengths(problems, "SalesInvoiceLineItem", payload, src)
@@ -428,8 +427,7 @@ class SalesInvoices(Collection):
             supplied = supplied_tax if field == "tax_amount" else _opt_decimal(payload.get(field))
             if supplied is not None and round2(supplied) != computed:
                 _add(problems, src + field, f"does not match the line: expected {money(computed)}", where)
-        line_id = payload.get("id") if isinstance(payload.get("id"), str) and payload["id"] in existing else None
-        line_id = line_id or ctx.new_id("sales_invoice_line")
+        line_id = ctx.new_id("sales_invoice_line")
         description = str(payload.get("description") or "")
         return {
             "id": line_id,
