@@ -13,9 +13,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from sage_mcp import __version__
@@ -46,37 +43,15 @@ def _registry(settings: Settings) -> Registry:
         raise SystemExit(2) from None
 
 
-@contextlib.contextmanager
-def sandbox_settings(
-    args: argparse.Namespace, *, port: int = 0, db: str | None = None, pin_lead: bool = True
-) -> Iterator[Settings]:
-    """Start the embedded sandbox, sign in to it, and yield settings that point at it."""
-    from sage_mcp.sage.tokens import FileTokenStore, StoredLogin, TokenSet
-    from sage_mcp.sandbox import LEAD_BUSINESS_ID, SandboxConfig, running_sandbox
+def _demo(args: argparse.Namespace, **kwargs: Any) -> contextlib.AbstractContextManager[Settings]:
+    from sage_mcp.demo import running_demo
 
-    data_dir = Path(tempfile.mkdtemp(prefix="sage-mcp-demo-"))
-    try:
-        with running_sandbox(SandboxConfig(db_path=db), port=port) as sandbox:
-            settings = _settings(
-                args,
-                client_id=sandbox.config.client_id,
-                client_secret=sandbox.config.client_secret,
-                api_base_url=sandbox.api_url,
-                authorize_url=sandbox.authorize_url,
-                token_url=sandbox.token_url,
-                revoke_url=sandbox.revoke_url,
-                data_dir=data_dir,
-                business_id=None,
-            )
-            import time
-
-            tokens = TokenSet.from_response(sandbox.mint_tokens(), time.time())
-            FileTokenStore(settings.token_store_path).save(
-                StoredLogin(tokens=tokens, business_id=LEAD_BUSINESS_ID if pin_lead else None, saved_at=time.time())
-            )
-            yield settings
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    overrides: dict[str, Any] = {}
+    if getattr(args, "toolsets", None):
+        overrides["toolsets"] = args.toolsets
+    if getattr(args, "read_only", False):
+        overrides["read_only"] = True
+    return running_demo(**kwargs, **overrides)
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -105,7 +80,7 @@ def _client_config(url: str) -> dict[str, Any]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
-    with sandbox_settings(args, port=args.sandbox_port, db=args.db) as settings:
+    with _demo(args, port=args.sandbox_port, db=args.db) as settings:
         server = create_server(settings, _registry(settings))
         if args.stdio:
             run_stdio(server)
@@ -169,7 +144,7 @@ def cmd_call(args: argparse.Namespace) -> int:
         _err('sage-mcp call: the arguments must be a JSON object, e.g. \'{"search": "ltd"}\'')
         return 2
     with contextlib.ExitStack() as stack:
-        settings = stack.enter_context(sandbox_settings(args)) if args.sandbox else _settings(args)
+        settings = stack.enter_context(_demo(args)) if args.sandbox else _settings(args)
         registry = _registry(settings)
         is_error, text, structured = asyncio.run(_call(settings, registry, args.tool, arguments))
     if args.json and structured is not None:

@@ -115,4 +115,5 @@ def test_inspector_cli_strict_tools_list_and_call(settings: Settings) -> None:
         settings, "--method", "tools/call", "--tool-name", "get_contact", "--tool-args-json", '{"contact_id": 5}'
     )
     assert refused.returncode == 5, "an isError result makes the Inspector exit 5"
-    assert "contact_id" in refused.stderr
+    assert "tool_is_error" in refused.stderr
+    assert "contact_id: expected string" in refused.stdout

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sage_mcp.money import ZERO, money, total
+
 from .context import Context, link
-from .money import ZERO, money, total
 
 TRANSACTION_TYPES = {
     "SALES_INVOICE": "Sales Invoice",

@@ -23,6 +23,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from sage_mcp.money import round_money, to_decimal
+
 from .config import (
     FOREIGN_BUSINESS_ID,
     LEAD_BUSINESS_ID,
@@ -33,7 +35,6 @@ from .config import (
 from .context import Context, iso_utc
 from .core import build_business
 from .ledger import BANK_CURRENT, account_by_nominal
-from .money import round2, to_decimal
 from .reference_data import CHART_OF_ACCOUNTS, UK_TAX_RATES
 from .resources.contacts import Contacts
 from .resources.ledger_accounts import build_ledger_account, build_tax_rate
@@ -283,7 +284,7 @@ def _seed_payment(ctx: Context, rng: random.Random, invoice: dict[str, Any], dat
     if outcome == "PAID":
         amount = total_amount
     else:
-        amount = round2(total_amount * Decimal(rng.choice(("0.25", "0.4", "0.5", "0.6", "0.75"))))
+        amount = round_money(total_amount * Decimal(rng.choice(("0.25", "0.4", "0.5", "0.6", "0.75"))))
         if not Decimal(0) < amount < total_amount:
             return
     ctx.now = _epoch(paid_on, 14, rng.randint(0, 59))

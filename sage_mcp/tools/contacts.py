@@ -90,7 +90,7 @@ async def create_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     if args.get("email") or args.get("telephone"):
         contact["main_contact_person"] = compact(
             {
-                "name": args.get("contact_person") or args["name"],
+                "name": str(args.get("contact_person") or args["name"])[:50],
                 "email": args.get("email"),
                 "telephone": args.get("telephone"),
                 "is_main_contact": True,

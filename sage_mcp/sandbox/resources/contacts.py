@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from sage_mcp.money import ZERO, money, to_decimal
+
 from ..context import Context, currency_link, link, public
 from ..errors import ApiError, ErrorItem, Problems
-from ..money import ZERO, money, to_decimal
 from .base import Collection, Query
 from .common import blank, build_address, check_lengths
 

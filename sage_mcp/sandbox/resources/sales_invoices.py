@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from sage_mcp.money import HUNDRED, ZERO, decimal_str, money, round_money, tax_on, tax_within, to_decimal, total
+
 from ..context import Context, currency_link, link, parse_date, public
 from ..errors import Problems, invalid
 from ..ledger import (
@@ -30,7 +32,6 @@ from ..ledger import (
     replace_postings,
     reverse_transaction,
 )
-from ..money import HUNDRED, ZERO, decimal_str, money, round2, tax_on, tax_within, to_decimal, total
 from .base import Collection, Query
 from .common import artefact_address, blank, check_lengths
 from .contacts import contact_type_ids
@@ -339,7 +340,7 @@ class SalesInvoices(Collection):
         self._totals(record)
         for field in ("net_amount", "tax_amount", "total_amount"):
             supplied = _opt_decimal(payload.get(field))
-            if supplied is not None and round2(supplied) != to_decimal(record[field]):
+            if supplied is not None and round_money(supplied) != to_decimal(record[field]):
                 problems.add(field, f"does not match the invoice lines: expected {record[field]}")
         if to_decimal(record["total_amount"]) < ZERO:
             problems.add("base", "The invoice total cannot be negative.")
@@ -399,14 +400,14 @@ class SalesInvoices(Collection):
         if discount is None and percentage is not None:
             if not ZERO <= percentage <= HUNDRED:
                 _add(problems, src + "discount_percentage", "must be between 0 and 100", where)
-            discount = round2(gross * percentage / HUNDRED)
+            discount = round_money(gross * percentage / HUNDRED)
         discount = ZERO if discount is None else discount
         if discount < ZERO or (gross >= ZERO and discount > gross):
             _add(problems, src + "discount_amount", "must be between 0 and the line amount", where)
         if percentage is None:
-            percentage = ZERO if gross == ZERO else round2(discount * HUNDRED / gross)
+            percentage = ZERO if gross == ZERO else round_money(discount * HUNDRED / gross)
         includes_tax = payload.get("unit_price_includes_tax") is True
-        line_amount = round2(gross - discount)
+        line_amount = round_money(gross - discount)
         rate_pct = to_decimal(rate["percentage"]) if rate else ZERO
         if includes_tax:
             tax = tax_within(line_amount, rate_pct)
@@ -425,7 +426,7 @@ class SalesInvoices(Collection):
             _add(problems, src + "tax_amount", "This field is required (the tax rate is not zero).", where)
         for field, computed in (("net_amount", net), ("tax_amount", tax), ("total_amount", line_total)):
             supplied = supplied_tax if field == "tax_amount" else _opt_decimal(payload.get(field))
-            if supplied is not None and round2(supplied) != computed:
+            if supplied is not None and round_money(supplied) != computed:
                 _add(problems, src + field, f"does not match the line: expected {money(computed)}", where)
         line_id = ctx.new_id("sales_invoice_line")
         description = str(payload.get("description") or "")
