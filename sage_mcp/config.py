@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         default=None, description="Seeds the token store on first start (headless use)"
     )
     timeout: float = Field(default=30.0, description="Seconds before a Sage request times out")
+    token_refresh_leeway: float = Field(
+        default=60.0, ge=0, description="Refresh the access token this many seconds before it expires"
+    )
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries for safe requests on 429/5xx")
     toolsets: str = Field(
         default="default",

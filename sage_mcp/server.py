@@ -23,6 +23,8 @@ from sage_mcp.config import Settings
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
 from sage_mcp.sage.client import SageClient
+from sage_mcp.sage.errors import AuthError
+from sage_mcp.sage.tokens import FileTokenStore
 from sage_mcp.tools._base import ToolContext, resolve_business
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,15 @@ class Dispatcher:
         return success(data)
 
 
+def login_is_read_only(settings: Settings) -> bool:
+    """Whether the stored Sage login only has the ``readonly`` scope."""
+    try:
+        login = FileTokenStore(settings.token_store_path).load()
+    except AuthError:
+        return False
+    return bool(login and login.tokens.read_only)
+
+
 def create_server(
     settings: Settings,
     registry: Registry | None = None,
@@ -96,8 +107,12 @@ def create_server(
     sage: SageClient | None = None,
     sage_factory: SageFactory = SageClient,
 ) -> Server[dict[str, Any]]:
-    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it)."""
-    reg = registry or Registry.build(settings.toolsets, read_only=settings.read_only)
+    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it).
+
+    A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
+    """
+    read_only = settings.read_only or login_is_read_only(settings)
+    reg = registry or Registry.build(settings.toolsets, read_only=read_only)
     dispatcher = Dispatcher(reg, settings)
     tools = reg.list_tools()
     schemas = {t.name: t.input_schema for t in tools}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -18,25 +17,12 @@ from mcp import Client, StdioServerParameters
 
 from sage_mcp.config import Settings
 from sage_mcp.server import create_server, http_app
+from tests.helpers import server_env
 
 REPO = Path(__file__).resolve().parent.parent
 INSPECTOR = REPO / ".tools" / "inspector" / "node_modules" / ".bin" / "mcp-inspector"
 
 pytestmark = pytest.mark.anyio
-
-
-def server_env(settings: Settings) -> dict[str, str]:
-    """Environment that points a `sage-mcp serve` child process at the test sandbox and its login."""
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "SAGE_CLIENT_ID": settings.client_id,
-        "SAGE_CLIENT_SECRET": settings.client_secret.get_secret_value(),
-        "SAGE_API_BASE_URL": settings.api_base_url,
-        "SAGE_TOKEN_URL": settings.token_url,
-        "SAGE_DATA_DIR": str(settings.data_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 async def test_stdio_subprocess_lists_and_calls_tools(settings: Settings) -> None:

@@ -132,6 +132,7 @@ class SageClient:
         store: TokenStore | None = None,
         tokens: TokenManager | None = None,
         clock: Any = time.time,
+        transport: Any = None,
     ) -> None:
         self.settings = settings
         self.base_url = settings.api_base_url.rstrip("/")
@@ -143,18 +144,21 @@ class SageClient:
             timeout=httpx2.Timeout(settings.timeout, connect=10.0),
             limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
             headers={"User-Agent": f"sage-mcp/{__version__}"},
+            **({"transport": transport} if transport is not None else {}),
         )
         bootstrap = settings.refresh_token.get_secret_value() if settings.refresh_token else None
         self.tokens = tokens or TokenManager(
             store or FileTokenStore(settings.token_store_path),
             self._refresh,
             clock=clock,
+            leeway=settings.token_refresh_leeway,
             bootstrap_refresh_token=bootstrap,
         )
         self._serial_posts: dict[tuple[str, str], asyncio.Lock] = {}
         self._businesses: list[dict[str, Any]] | None = None
         self._businesses_at = 0.0
         self._lead_business: str | None = None
+        self._businesses_lock = asyncio.Lock()
 
     async def __aenter__(self) -> SageClient:
         return self
@@ -332,14 +336,15 @@ class SageClient:
 
     async def list_businesses(self, *, max_age: float = 300.0) -> list[dict[str, Any]]:
         """Every business the signed-in user can access (cached for ``max_age`` seconds)."""
-        now = time.monotonic()
-        if self._businesses is not None and now - self._businesses_at < max_age:
-            return self._businesses
-        items: list[dict[str, Any]] = []
-        async for page in iter_pages(self, "/businesses", {"items_per_page": MAX_ITEMS_PER_PAGE}):
-            items.extend(page.items)
-        self._businesses, self._businesses_at = items, now
-        return items
+        async with self._businesses_lock:
+            now = time.monotonic()
+            if self._businesses is not None and now - self._businesses_at < max_age:
+                return self._businesses
+            items: list[dict[str, Any]] = []
+            async for page in iter_pages(self, "/businesses", {"items_per_page": MAX_ITEMS_PER_PAGE}):
+                items.extend(page.items)
+            self._businesses, self._businesses_at = items, now
+            return items
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET a core (not business-scoped) path: ``/businesses…`` or ``/user``."""

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STORE_VERSION = 1
 DEFAULT_LEEWAY = 60.0
 LOCK_TIMEOUT = 60.0
+EXPIRY_WARNING = 3 * 86400
 
 Clock = Callable[[], float]
 RefreshFn = Callable[[str], Awaitable[Mapping[str, Any]]]
@@ -244,6 +245,7 @@ class TokenManager:
         self._current: StoredLogin | None = None
         self._dead_refresh_token: str | None = None
         self._lock: asyncio.Lock | None = None
+        self._warned_about: str | None = None
         self.refresh_count = 0
 
     @property
@@ -287,6 +289,17 @@ class TokenManager:
                 raise NotSignedInError(NOT_SIGNED_IN_MESSAGE)
         return self._current
 
+    def _adopt(self, login: StoredLogin) -> str:
+        self._current = login
+        left = login.tokens.refresh_expires_at - self._clock() if login.tokens.refresh_expires_at else None
+        if left is not None and left < EXPIRY_WARNING and self._warned_about != login.tokens.refresh_token:
+            self._warned_about = login.tokens.refresh_token
+            log.warning(
+                "The Sage sign-in expires in %.1f days; run `sage-mcp auth login` before then to keep access",
+                left / 86400,
+            )
+        return login.tokens.access_token
+
     async def _renew(self, *, rejected: str | None) -> str:
         async with self.store.alock():
             stored = await asyncio.to_thread(self.store.load)
@@ -296,8 +309,7 @@ class TokenManager:
             tokens = stored.tokens
             if tokens.access_token != rejected and tokens.access_valid(now, self._leeway):
                 # Another process (or a new login) already holds a fresh token: adopt it.
-                self._current = stored
-                return tokens.access_token
+                return self._adopt(stored)
             if tokens.refresh_token == self._dead_refresh_token:
                 self._current = None
                 raise ReauthorizationRequired(REAUTH_MESSAGE)
@@ -318,9 +330,8 @@ class TokenManager:
             updated = replace(stored, tokens=new_tokens, saved_at=self._clock())
             # Persist the rotated pair before anything uses it: the old refresh token is dead now.
             await asyncio.to_thread(self.store.save, updated)
-            self._current = updated
             log.debug("Sage access token refreshed; valid for %.0f s", new_tokens.expires_at - self._clock())
-            return new_tokens.access_token
+            return self._adopt(updated)
 
     def _bootstrap_login(self) -> StoredLogin:
         if not self._bootstrap:
