@@ -199,7 +199,7 @@ def cmd_auth_login(args: argparse.Namespace) -> int:
     import webbrowser
 
     from sage_mcp.sage.errors import SageError
-    from sage_mcp.sage.oauth import code_from_callback, start_login, wait_for_callback
+    from sage_mcp.sage.oauth import CallbackServer, code_from_callback, start_login
 
     overrides: dict[str, Any] = {}
     if args.redirect_uri:
@@ -211,9 +211,10 @@ def cmd_auth_login(args: argparse.Namespace) -> int:
         if args.no_browser:
             callback = input("Paste the full URL your browser was redirected to: ")
         else:
-            webbrowser.open(req.url)
-            _err(f"Waiting for Sage to redirect to {req.redirect_uri} …")
-            callback = wait_for_callback(req.redirect_uri, timeout=args.timeout)
+            with CallbackServer(req.redirect_uri) as listener:
+                webbrowser.open(req.url)
+                _err(f"Waiting for Sage to redirect to {req.redirect_uri} …")
+                callback = listener.wait(args.timeout)
         code = code_from_callback(callback, req.state)
         return asyncio.run(_finish_login(settings, code, req.code_verifier, req.redirect_uri, args.business))
     except SageError as exc:

@@ -279,3 +279,80 @@ def test_auth_status_shows_expiry_never_a_token(sandbox: SandboxServer, tmp_path
     )
     assert logout.returncode == 0 and "revoked at Sage" in logout.stdout, logout.stdout + logout.stderr
     assert store.load() is None
+
+
+# -- `sage-mcp auth login` as a user runs it ----------------------------------------------------------------------
+
+FAKE_BROWSER = """
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1]).read()  # follows Sage's redirect to the loopback callback
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_cli_login_with_loopback_callback_pins_a_business(strict_sandbox: SandboxServer, tmp_path: Path) -> None:
+    settings = sandbox_settings(strict_sandbox, tmp_path)
+    FileTokenStore(settings.token_store_path).delete()
+    browser = tmp_path / "browser.py"
+    browser.write_text(FAKE_BROWSER)
+    env = {
+        **server_env(settings),
+        "SAGE_AUTHORIZE_URL": settings.authorize_url,
+        "BROWSER": f"{sys.executable} {browser} %s",
+    }
+    redirect = f"http://127.0.0.1:{_free_port()}/callback"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sage_mcp",
+            "auth",
+            "login",
+            "--redirect-uri",
+            redirect,
+            "--business",
+            LEAD_BUSINESS_ID,
+            "--timeout",
+            "20",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Signed in to Sage" in out.stdout and "<- pinned" in out.stdout
+    login = FileTokenStore(settings.token_store_path).load()
+    assert login is not None and login.business_id == LEAD_BUSINESS_ID
+    assert login.tokens.access_token not in out.stdout + out.stderr
+
+
+def test_cli_login_without_browser_takes_the_pasted_url(strict_sandbox: SandboxServer, tmp_path: Path) -> None:
+    settings = sandbox_settings(strict_sandbox, tmp_path)
+    FileTokenStore(settings.token_store_path).delete()
+    env = {**server_env(settings), "SAGE_AUTHORIZE_URL": settings.authorize_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sage_mcp", "auth", "login", "--no-browser", "--scope", "readonly"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None and proc.stdin is not None
+    url = ""
+    while not url.startswith("http"):
+        url = proc.stderr.readline().strip()
+    location = httpx2.get(url, follow_redirects=False).headers["location"]
+    stdout, stderr = proc.communicate(location + "\n", timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "readonly" in stdout and "Several businesses" in stdout
+    login = FileTokenStore(settings.token_store_path).load()
+    assert login is not None and login.tokens.read_only

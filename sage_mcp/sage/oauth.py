@@ -1,7 +1,7 @@
 """Signing in to Sage: the authorization-code flow with PKCE (S256) and state, through authlib.
 
 :func:`start_login` builds the authorize URL; the user's browser comes back to a loopback
-redirect URI, which :func:`wait_for_callback` catches (or the user pastes it);
+redirect URI, which :class:`CallbackServer` catches (or the user pastes it);
 :func:`code_from_callback` checks ``state`` and extracts the code; the caller exchanges it with
 :meth:`SageClient.exchange_code`.
 """
@@ -71,38 +71,56 @@ def code_from_callback(callback_url: str, expected_state: str) -> str:
     return code
 
 
-def wait_for_callback(redirect_uri: str, *, timeout: float = 300.0) -> str:
-    """Serve the loopback redirect URI once and return the full URL the browser was sent to."""
-    parts = urlsplit(redirect_uri)
-    host = parts.hostname or "127.0.0.1"
-    if host not in {"127.0.0.1", "localhost", "::1"}:
-        raise AuthError(f"redirect URI {redirect_uri} is not a loopback address; use --no-browser and paste the URL")
-    received: list[str] = []
-    done = threading.Event()
+class CallbackServer:
+    """Listens on the loopback redirect URI (bound on creation, before the browser is opened)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if urlsplit(self.path).path != (parts.path or "/"):
-                self.send_error(404)
-                return
-            received.append(f"{parts.scheme}://{parts.netloc}{self.path}")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(b"<h1>Signed in to Sage.</h1><p>You can close this window and return to sage-mcp.</p>")
-            done.set()
+    def __init__(self, redirect_uri: str) -> None:
+        parts = urlsplit(redirect_uri)
+        host = parts.hostname or "127.0.0.1"
+        if host not in {"127.0.0.1", "localhost", "::1"}:
+            raise AuthError(
+                f"redirect URI {redirect_uri} is not a loopback address; use --no-browser and paste the URL"
+            )
+        self.redirect_uri = redirect_uri
+        received: list[str] = []
+        done = threading.Event()
+        self._received, self._done = received, done
 
-        def log_message(self, format: str, *args: object) -> None:
-            del format, args
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if urlsplit(self.path).path != (parts.path or "/"):
+                    self.send_error(404)
+                    return
+                received.append(f"{parts.scheme}://{parts.netloc}{self.path}")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(b"<h1>Signed in to Sage.</h1><p>You can close this window and return to sage-mcp.</p>")
+                done.set()
 
-    server = HTTPServer((host, parts.port or 80), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        if not done.wait(timeout):
-            raise AuthError(f"no sign-in arrived at {redirect_uri} within {timeout:.0f} s")
-    finally:
-        server.shutdown()
+            def log_message(self, format: str, *args: object) -> None:
+                del format, args
+
+        try:
+            self._server = HTTPServer((host, parts.port or 80), Handler)
+        except OSError as exc:
+            raise AuthError(f"cannot listen on {redirect_uri} ({exc.strerror}); is another login running?") from None
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float = 300.0) -> str:
+        """The full URL the browser was redirected to."""
+        if not self._done.wait(timeout):
+            raise AuthError(f"no sign-in arrived at {self.redirect_uri} within {timeout:.0f} s")
+        return self._received[0]
+
+    def close(self) -> None:
+        self._server.shutdown()
         with contextlib.suppress(OSError):
-            server.server_close()
-    return received[0]
+            self._server.server_close()
+
+    def __enter__(self) -> CallbackServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
