@@ -49,6 +49,35 @@ class SandboxConfig:
     idempotency_ttl: int = 7 * 86400
     """How long an ``idempotency_id`` replays the first result (Sage: 7 days)."""
 
+    # -- limits and faults (see :mod:`.faults`); all off by default except the concurrency cap.
+    # Each can be changed on a running sandbox with ``SandboxServer.faults.configure(...)``.
+    max_concurrent_requests: int | None = 150
+    """In-flight ``/v3.1`` requests allowed at once (Sage: 150 per app); one more gets a 429.  ``None``: no cap."""
+    rate_limit: tuple[int, float] | None = None
+    """``(N, W)``: at most N ``/v3.1`` requests per sliding window of W seconds of :attr:`clock`; beyond: 429.
+    Sage's documented limit would be ``(1_296_000, 86_400.0)``.  ``None``: no limit."""
+    retry_after: int = 1
+    """``Retry-After`` seconds sent with a concurrency 429, an injected 429 and an injected 503."""
+    latency: float = 0.0
+    """Seconds every ``/v3.1`` request is held before it is handled (fixed part)."""
+    latency_jitter: float = 0.0
+    """Up to this many extra seconds per request, drawn from the seeded fault RNG."""
+    latency_on_token: bool = False
+    """Also delay ``POST /token`` by :attr:`latency` (+ jitter)."""
+    too_many_requests_rate: float = 0.0
+    """Probability that a ``/v3.1`` request is answered 429 ``TooManyRequests`` (nothing is done)."""
+    unavailable_rate: float = 0.0
+    """Probability that a ``/v3.1`` request is answered 503 ``ServiceUnavailable`` (nothing is done)."""
+    drop_connection_rate: float = 0.0
+    """Probability that the connection of a ``/v3.1`` request is closed without any response (nothing is done)."""
+    commit_then_500_rate: float = 0.0
+    """Probability that a ``POST`` on ``/v3.1`` is carried out and committed, but answered 500 ``UnexpectedError``."""
+    fault_seed: int = 0
+    """Seed of the fault RNG (jitter and fault rates): the same seed and request order give the same faults."""
+    conformance: bool | None = None
+    """Validate every ``/v3.1`` response body against the spec and record violations (:mod:`.conformance`).
+    ``None``: on when the environment variable ``SAGE_SANDBOX_CONFORMANCE`` is ``1``."""
+
     def current_date(self) -> dt.date:
         """The configured ``today``, or the clock's UTC date."""
         if self.today is not None:

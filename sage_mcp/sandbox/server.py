@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
 
-from .app import create_app
+from .app import SandboxApp, create_app
 from .config import SandboxConfig
+from .conformance import ConformanceRecorder, Violation
+from .faults import FaultInjector
 from .state import Sandbox
 
 logger = logging.getLogger("sage_mcp.sandbox")
@@ -38,7 +39,7 @@ _STDERR_LOGGING: dict[str, Any] = {
 class SandboxServer:
     """A sandbox served by uvicorn on 127.0.0.1 in a background thread (see :func:`running_sandbox`)."""
 
-    def __init__(self, app: Starlette, config: SandboxConfig, host: str, port: int) -> None:
+    def __init__(self, app: SandboxApp, config: SandboxConfig, host: str, port: int) -> None:
         self.app = app
         self.config = config
         self.sandbox: Sandbox = app.state.sandbox
@@ -55,11 +56,34 @@ class SandboxServer:
 
     @property
     def counters(self) -> collections.Counter[tuple[str, str]]:
-        """Requests received so far, by ``(METHOD, path)`` (path without the query string)."""
+        """Requests received so far, by ``(METHOD, path)`` (path without the query string), faulted
+        and refused ones included; counted as they arrive."""
         return self.sandbox.counters
 
+    @property
+    def status_counters(self) -> collections.Counter[tuple[str, str, int]]:
+        """Requests answered so far, by ``(METHOD, path, status)``; status 0: the connection was dropped."""
+        return self.app.status_counters
+
     def reset_counters(self) -> None:
+        """Zero both request counters."""
         self.sandbox.reset_counters()
+        self.app.reset_status_counters()
+
+    @property
+    def faults(self) -> FaultInjector:
+        """Limits and faults of this sandbox, changeable while it runs (:mod:`sage_mcp.sandbox.faults`)."""
+        return self.app.faults
+
+    @property
+    def recorder(self) -> ConformanceRecorder | None:
+        """The conformance recorder, or ``None`` when recording is off."""
+        return self.app.recorder
+
+    @property
+    def violations(self) -> list[Violation]:
+        """Responses of this sandbox that did not match the spec (empty when recording is off)."""
+        return list(self.app.recorder.violations) if self.app.recorder is not None else []
 
     def mint_tokens(self, scope: str = "full_access") -> dict[str, Any]:
         """A token pair exactly as a completed login's token response (no browser needed)."""
@@ -75,6 +99,8 @@ class SandboxServer:
         self.authorize_url = self.base_url + "/oauth2/auth/central?filter=apiv3.1"
         self.token_url = self.base_url + "/token"
         self.revoke_url = self.base_url + "/revoke"
+        if self.app.recorder is not None:
+            self.app.recorder.name = self.base_url
         uv_config = uvicorn.Config(
             self.app,
             log_level="warning",
