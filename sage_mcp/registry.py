@@ -72,7 +72,6 @@ class ToolSpec:
             input_schema=self.input_schema,
             output_schema=self.output_schema,
             annotations=ToolAnnotations(
-                title=self.title,
                 read_only_hint=self.annotations["readOnlyHint"],
                 destructive_hint=self.annotations["destructiveHint"],
                 idempotent_hint=self.annotations["idempotentHint"],

@@ -7,10 +7,14 @@ so the server keeps serving whatever a client sends.
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -22,7 +26,7 @@ from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
-from sage_mcp.sage.client import SageClient
+from sage_mcp.sage.client import SageClient, write_request_ids
 from sage_mcp.sage.errors import AuthError
 from sage_mcp.sage.tokens import FileTokenStore
 from sage_mcp.tools._base import ToolContext, resolve_business
@@ -40,12 +44,41 @@ unclear, repeat it with idempotency_key set to that id and Sage will not record 
 SageFactory = Callable[[Settings], SageClient]
 
 
+class AuditLog:
+    """Every write, one JSON line: time, business, tool, idempotency id, Sage's request ids, outcome.
+
+    Never arguments or secrets. Mode 0600, appended; a failure to write it is logged, not fatal.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, ctx: ToolContext, request_ids: list[str], *, outcome: str, record_id: Any = None) -> None:
+        entry = {
+            "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "business": ctx.scope.id if ctx.scope else None,
+            "tool": ctx.tool_name,
+            "idempotency_id": ctx.idempotency_used,
+            "record_id": record_id,
+            "sage_request_ids": request_ids,
+            "outcome": outcome,
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry) + "\n")
+        except OSError as exc:
+            log.warning("could not write the audit log %s: %s", self.path, exc)
+
+
 class Dispatcher:
     """Validates, scopes and runs one tool call; turns every outcome into a ``CallToolResult``."""
 
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.registry = registry
         self.settings = settings
+        self.audit = AuditLog(settings.audit_log_path)
 
     async def call(
         self,
@@ -64,12 +97,16 @@ class Dispatcher:
             return invalid_arguments(name, errors, tool.spec.input_schema)
         ctx = ToolContext(sage=sage, settings=self.settings, tool_name=name, writes=not tool.spec.read_only)
         ctx.progress = progress
+        sent: list[str] = []
+        reset = write_request_ids.set(sent)
         try:
             if tool.spec.business_scoped:
                 ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
             data = await tool.handler(ctx, args)
         except Exception as exc:
             result = from_exception(exc, tool=name, idempotency_id=ctx.idempotency_used)
+            if ctx.writes:
+                self.audit.record(ctx, sent, outcome=f"error: {type(exc).__name__}")
             if result is not None:
                 log.info("%s failed: %s", name, type(exc).__name__)
                 return result
@@ -83,6 +120,10 @@ class Dispatcher:
                     else ""
                 )
             )
+        finally:
+            write_request_ids.reset(reset)
+        if ctx.writes:
+            self.audit.record(ctx, sent, outcome="ok", record_id=data.get("id"))
         if ctx.scope is not None:
             head: dict[str, Any] = {"business": ctx.scope.describe()}
             if ctx.scope.notice:

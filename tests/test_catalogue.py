@@ -48,7 +48,7 @@ def test_schema_file_is_valid_and_complete(spec) -> None:  # type: ignore[no-unt
         assert prop.get("description"), f"{spec.name}.{name} has no description"
     if spec.name not in NOT_BUSINESS_SCOPED:
         assert "business_id" in spec.input_schema["properties"], "every business tool takes business_id"
-        assert "business" in spec.output_schema["properties"], "every business tool names its business"
+        assert "business" in spec.output_schema["required"], "every business tool names its business"
     if not spec.read_only:
         assert raw["annotations"]["destructiveHint"] or "idempotency_key" in spec.input_schema["properties"]
 

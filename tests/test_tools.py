@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from jsonschema import Draft202012Validator
 from mcp import Client
 from mcp.types import CallToolResult
 
+from sage_mcp.config import Settings
 from sage_mcp.demo import sandbox_settings
 from sage_mcp.registry import Registry
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, SandboxServer
@@ -224,3 +228,19 @@ async def test_each_business_has_its_own_books(client: Client) -> None:
     assert second["business"]["id"] == SECOND_BUSINESS_ID
     assert not {c["id"] for c in lead["items"]} & {c["id"] for c in second["items"]}
     assert second["total"] < lead["total"]
+
+
+async def test_writes_are_audited_without_secrets(client: Client, settings: Settings) -> None:
+    created = await ok(client, "create_contact", {"name": "Audit Trail Ltd", "contact_type": "customer"})
+    refused = await err(client, "void_sales_invoice", {"invoice_id": "0" * 32, "reason": "test"})
+    assert "list_sales_invoices" in refused
+    lines = [json.loads(line) for line in settings.audit_log_path.read_text().splitlines()]
+    assert [e["tool"] for e in lines[-2:]] == ["create_contact", "void_sales_invoice"]
+    first, second = lines[-2:]
+    assert first["outcome"] == "ok" and first["record_id"] == created["id"]
+    assert first["idempotency_id"] == created["idempotency_id"] and first["business"] == LEAD_BUSINESS_ID
+    assert len(first["sage_request_ids"]) == 1
+    assert second["outcome"].startswith("error")
+    assert stat.S_IMODE(os.stat(settings.audit_log_path).st_mode) == 0o600
+    text = settings.audit_log_path.read_text()
+    assert settings.client_secret.get_secret_value() not in text and "Bearer" not in text

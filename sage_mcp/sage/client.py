@@ -21,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,9 @@ from sage_mcp.sage.tokens import REAUTH_MESSAGE, FileTokenStore, TokenManager, T
 log = logging.getLogger(__name__)
 
 CORE_PATHS = ("/businesses", "/user")
+
+#: When set (to a list) by a caller, Sage's ``x_request_id`` of every write sent in this context is appended.
+write_request_ids: ContextVar[list[str] | None] = ContextVar("write_request_ids", default=None)
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 
@@ -302,6 +306,8 @@ class SageClient:
 
             request_id = resp.headers.get("x_request_id") or resp.headers.get("x-request-id")
             status = resp.status_code
+            if method != "GET" and (sent := write_request_ids.get()) is not None:
+                sent.append(request_id or f"(none, HTTP {status})")
             if status == 401 and not reauthed:
                 reauthed = True
                 await resp.aclose()

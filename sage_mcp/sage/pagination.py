@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,3 +61,45 @@ async def iter_pages(
         if max_pages is not None and count >= max_pages:
             return
         next_path, next_params = page.next_path, None
+
+
+async def fetch_pages(
+    client: PageGetter,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    max_items: int,
+    concurrency: int = 4,
+    on_page: Callable[[int, int], Awaitable[None]] | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Every item of a list, up to ``max_items``: page 1 first, then the rest ``concurrency`` at a time.
+
+    Returns the items and Sage's ``$total``. ``on_page(items_so_far, total)`` is awaited after each page.
+    """
+    base = {k: v for k, v in (params or {}).items() if k != "page"}
+    base["items_per_page"] = MAX_ITEMS_PER_PAGE
+    first = Page.from_envelope(await client.get(path, {**base, "page": 1}))
+    items = list(first.items)
+    total = first.total
+    if on_page:
+        await on_page(len(items), total)
+    wanted = min(total, max_items)
+    last_page = -(-wanted // MAX_ITEMS_PER_PAGE)
+    if first.next_path is None or last_page <= 1:
+        return items[:max_items], total
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    pages: dict[int, list[dict[str, Any]]] = {}
+
+    async def fetch(number: int) -> None:
+        async with semaphore:
+            page = Page.from_envelope(await client.get(path, {**base, "page": number}))
+        pages[number] = page.items
+        if on_page:
+            await on_page(len(items) + sum(len(p) for p in pages.values()), total)
+
+    async with asyncio.TaskGroup() as group:
+        for number in range(2, last_page + 1):
+            group.create_task(fetch(number))
+    for number in sorted(pages):
+        items.extend(pages[number])
+    return items[:max_items], total

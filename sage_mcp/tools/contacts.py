@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sage_mcp.sage.client import path_segment
-from sage_mcp.sage.pagination import Page
-from sage_mcp.tools._base import (
-    ToolContext,
-    amount,
-    compact,
-    idempotency_id,
-    link_id,
-    list_result,
-    paging_params,
-)
+from sage_mcp.tools._base import ToolContext, amount, compact, idempotency_id, link_id
+from sage_mcp.tools._resource import Resource, get_record, list_records, query_from_args
 
 CONTACT_TYPES = {"customer": "CUSTOMER", "supplier": "VENDOR"}
 SAGE_TYPES = {v: k for k, v in CONTACT_TYPES.items()}
@@ -33,7 +24,7 @@ def _address(raw: Any) -> str | None:
     return ", ".join(str(p) for p in parts if p) or None
 
 
-def project_contact(raw: dict[str, Any], *, full: bool = False) -> dict[str, Any]:
+def project_contact(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": raw.get("id"),
         "name": raw.get("name") or raw.get("displayed_as"),
@@ -60,19 +51,18 @@ def project_contact(raw: dict[str, Any], *, full: bool = False) -> dict[str, Any
     return compact(out)
 
 
+CONTACTS = Resource("contacts", LIST_ATTRIBUTES, project_contact)
+
+
 async def list_contacts(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    params = {"attributes": LIST_ATTRIBUTES, **paging_params(args)}
-    if args.get("search"):
-        params["search"] = args["search"]
+    query = query_from_args(args, {"search": "search"})
     if args.get("contact_type"):
-        params["contact_type_id"] = CONTACT_TYPES[args["contact_type"]]
-    page = Page.from_envelope(await ctx.business.get("/contacts", params))
-    return list_result(page, [project_contact(c) for c in page.items])
+        query["contact_type_id"] = CONTACT_TYPES[args["contact_type"]]
+    return await list_records(ctx, args, CONTACTS, query)
 
 
 async def get_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    raw = await ctx.business.get(f"/contacts/{path_segment(args['contact_id'])}")
-    return project_contact(raw, full=True)
+    return await get_record(ctx, args, CONTACTS, args["contact_id"])
 
 
 async def create_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +88,7 @@ async def create_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
             }
         )
     resp = await ctx.business.post("/contacts", {"contact": contact})
-    return {**project_contact(resp.body, full=True), "idempotency_id": key}
+    return {**project_contact(resp.body, True), "idempotency_id": key}
 
 
 HANDLERS = {f.__name__: f for f in (list_contacts, get_contact, create_contact)}

@@ -17,9 +17,8 @@ from sage_mcp.tools._base import (
     idempotency_id,
     link_id,
     link_name,
-    list_result,
-    paging_params,
 )
+from sage_mcp.tools._resource import Resource, get_record, list_records, query_from_args
 
 LIST_ATTRIBUTES = (
     "invoice_number,contact,date,due_date,status,reference,net_amount,tax_amount,total_amount,"
@@ -43,13 +42,13 @@ def _project_line(raw: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def project_invoice(raw: dict[str, Any], *, full: bool = False, today: dt.date | None = None) -> dict[str, Any]:
+def project_invoice(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
     status = link_id(raw.get("status"))
     outstanding = amount(raw, "outstanding_amount")
     due = raw.get("due_date")
     overdue = None
-    if today and due and outstanding and status in {"UNPAID", "PART_PAID"}:
-        overdue = str(due) < today.isoformat() and Decimal(outstanding) > 0
+    if due and outstanding and status in {"UNPAID", "PART_PAID"}:
+        overdue = str(due) < dt.date.today().isoformat() and Decimal(outstanding) > 0
     out: dict[str, Any] = {
         "id": raw.get("id"),
         "number": raw.get("invoice_number") or raw.get("displayed_as"),
@@ -77,25 +76,23 @@ def project_invoice(raw: dict[str, Any], *, full: bool = False, today: dt.date |
     return compact(out)
 
 
+SALES_INVOICES = Resource("sales_invoices", LIST_ATTRIBUTES, project_invoice)
+ARTEFACT_FILTERS = {
+    "status": "status_id",
+    "contact_id": "contact_id",
+    "from_date": "from_date",
+    "to_date": "to_date",
+    "search": "search",
+}
+
+
 async def list_sales_invoices(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {"attributes": LIST_ATTRIBUTES, "sort": "date:desc", **paging_params(args)}
-    for arg, param in (
-        ("status", "status_id"),
-        ("contact_id", "contact_id"),
-        ("from_date", "from_date"),
-        ("to_date", "to_date"),
-        ("search", "search"),
-    ):
-        if args.get(arg):
-            params[param] = args[arg]
-    page = Page.from_envelope(await ctx.business.get("/sales_invoices", params))
-    today = dt.date.today()
-    return list_result(page, [project_invoice(x, today=today) for x in page.items])
+    query = {"sort": "date:desc", **query_from_args(args, ARTEFACT_FILTERS)}
+    return await list_records(ctx, args, SALES_INVOICES, query)
 
 
 async def get_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    raw = await ctx.business.get(f"/sales_invoices/{path_segment(args['invoice_id'])}")
-    return project_invoice(raw, full=True, today=dt.date.today())
+    return await get_record(ctx, args, SALES_INVOICES, args["invoice_id"])
 
 
 async def _sales_ledger_accounts(biz: BusinessClient) -> list[dict[str, Any]]:
@@ -189,7 +186,7 @@ async def create_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[s
         if args.get(field):
             invoice[field] = args[field]
     resp = await biz.post("/sales_invoices", {"sales_invoice": invoice})
-    out = project_invoice(resp.body, full=True, today=dt.date.today())
+    out = project_invoice(resp.body, True)
     if out.get("total") is not None and to_decimal(out["total"]) != expected_total:
         out["warning"] = (
             f"Sage's total {out['total']} differs from the {format_amount(expected_total)} computed from the lines; "
@@ -203,7 +200,7 @@ async def void_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str
     resp = await ctx.business.delete(f"/sales_invoices/{path_segment(invoice_id)}", {"void_reason": args["reason"]})
     if resp.status == 204 or not resp.body:
         return {"id": invoice_id, "status": "DELETED", "note": "The invoice was a draft, so Sage deleted it."}
-    return project_invoice(resp.body, full=True)
+    return project_invoice(resp.body, True)
 
 
 HANDLERS = {f.__name__: f for f in (list_sales_invoices, get_sales_invoice, create_sales_invoice, void_sales_invoice)}
