@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
@@ -14,6 +16,7 @@ from sage_mcp.sandbox import SandboxConfig, SandboxServer, running_sandbox
 from sage_mcp.server import create_server
 
 REPO = Path(__file__).resolve().parent.parent
+_CONFORMANCE_PREVIOUS = pytest.StashKey[str | None]()
 
 
 @pytest.fixture
@@ -37,3 +40,49 @@ async def client(request: pytest.FixtureRequest, settings: Settings) -> AsyncIte
     """An MCP client connected in memory, once per protocol era (2026 stateless and legacy handshake)."""
     async with Client(create_server(settings), mode=request.param) as c:
         yield c
+
+
+# -- suite-wide spec conformance: every sandbox the tests start checks each /v3.1 answer against the spec
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Turn the sandbox's conformance recorder on for every sandbox of this test process."""
+    from sage_mcp.sandbox import conformance
+
+    config.stash[_CONFORMANCE_PREVIOUS] = os.environ.get(conformance.ENV_VAR)
+    os.environ[conformance.ENV_VAR] = "1"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from sage_mcp.sandbox import conformance
+
+    previous = config.stash.get(_CONFORMANCE_PREVIOUS, None)
+    if previous is None:
+        os.environ.pop(conformance.ENV_VAR, None)
+    else:
+        os.environ[conformance.ENV_VAR] = previous
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any sandbox answered something that does not match the spec."""
+    from sage_mcp.sandbox import conformance
+
+    if conformance.VIOLATIONS and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from sage_mcp.sandbox import conformance
+
+    checked = conformance.responses_checked()
+    if checked:
+        terminalreporter.write_line(
+            f"sandbox conformance: {checked} answers and {conformance.objects_checked()} objects checked against "
+            f"the spec, {len(conformance.VIOLATIONS)} violations"
+        )
+    if conformance.VIOLATIONS:
+        terminalreporter.write_sep("=", "sandbox answers that do not match the spec", red=True)
+        for violation in conformance.VIOLATIONS[:50]:
+            terminalreporter.write_line(str(violation))
+        if len(conformance.VIOLATIONS) > 50:
+            terminalreporter.write_line(f"... and {len(conformance.VIOLATIONS) - 50} more")

@@ -22,6 +22,7 @@ from .errors import ApiError, ErrorItem, forbidden, method_not_allowed, not_foun
 from .listing import paginate, parse_paging, select_attributes
 from .oauth import AccessInfo
 from .resources import OPERATIONS, Collection
+from .resources.base import expand_links
 from .state import Sandbox
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
@@ -192,6 +193,7 @@ class Api:
         record = collection.load(ctx, route.key or "")
         if route.operation == "get":
             obj = select_attributes(collection.render(ctx, record), request.query.get("attributes"), default_all=True)
+            expand_links(ctx, [obj], request.query.get("nested_attributes"), self.sandbox.collections)
             return ApiResponse(200, obj, headers)
         if route.operation == "update":
             template = f"/{collection.name}/{{key}}"
@@ -225,13 +227,14 @@ class Api:
 
     def _list(self, ctx: Context, collection: Collection, request: ApiRequest) -> dict[str, Any]:
         paging = parse_paging(request.query)
-        items = collection.filter(ctx, collection.records(ctx), request.query)
+        items = collection.filter(ctx, collection.list_records(ctx, request.query), request.query)
         items = collection.order(ctx, items, request.query)
         page, envelope = paginate(items, paging, f"/{collection.name}", request.raw_query)
         attributes = request.query.get("attributes")
         envelope["$items"] = [
             select_attributes(obj, attributes, default_all=False) for obj in collection.render_many(ctx, page)
         ]
+        expand_links(ctx, envelope["$items"], request.query.get("nested_attributes"), self.sandbox.collections)
         return envelope
 
     # ------------------------------------------------------------------ bodies and idempotency

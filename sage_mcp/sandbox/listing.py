@@ -45,7 +45,10 @@ def parse_paging(query: Mapping[str, str]) -> Paging:
 def select_attributes(obj: Mapping[str, Any], attributes: str | None, *, default_all: bool) -> dict[str, Any]:
     """The fields to answer with: base fields plus the named ``attributes`` (``all`` = everything).
 
-    Without ``attributes``, lists answer slim (``default_all=False``) and single GETs in full.
+    Without ``attributes``, lists answer slim (``default_all=False``) and single GETs in full.  A
+    named field comes back whole (a nested object or array as it is); a dotted name ``a.b`` keeps
+    only ``b`` (plus the base fields) of the object ``a``, or of each object in the array ``a``.
+    Unknown names are ignored.
     """
     if attributes is None or not attributes.strip():
         if default_all:
@@ -54,7 +57,26 @@ def select_attributes(obj: Mapping[str, Any], attributes: str | None, *, default
     wanted = {a.strip() for a in attributes.split(",") if a.strip()}
     if "all" in wanted:
         return dict(obj)
-    return {k: v for k, v in obj.items() if k in BASE_FIELDS or k in wanted}
+    nested: dict[str, list[str]] = {}
+    for name in wanted:
+        head, dot, rest = name.partition(".")
+        if dot and rest:
+            nested.setdefault(head, []).append(rest)
+    result: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in BASE_FIELDS or key in wanted:
+            result[key] = value
+        elif key in nested:
+            result[key] = _select_inside(value, ",".join(nested[key]))
+    return result
+
+
+def _select_inside(value: Any, attributes: str) -> Any:
+    if isinstance(value, Mapping):
+        return select_attributes(value, attributes, default_all=False)
+    if isinstance(value, list):
+        return [_select_inside(item, attributes) if isinstance(item, Mapping) else item for item in value]
+    return value
 
 
 def page_link(path: str, raw_query: str, page: int, items_per_page: int) -> str:

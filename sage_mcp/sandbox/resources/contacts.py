@@ -201,7 +201,7 @@ class Contacts(Collection):
             raise ApiError(
                 422, [ErrorItem("This contact has transactions and cannot be deleted.", "RecordInvalid", "base")]
             )
-        ctx.store.delete(ctx.business_id, self.name, record["id"])
+        self.bury(ctx, record)  # kept as a tombstone for deleted_since
         return None
 
     def _apply(self, ctx: Context, problems: Problems, record: dict[str, Any], payload: Mapping[str, Any]) -> None:
