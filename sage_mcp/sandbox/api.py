@@ -184,6 +184,7 @@ class Api:
         assert route.collection is not None
         collection = route.collection
         ctx = self._business_context(request, access)
+        ctx.query = request.query
         headers["X-Business"] = ctx.business_id
         if route.operation == "list":
             return ApiResponse(200, self._list(ctx, collection, request), headers)

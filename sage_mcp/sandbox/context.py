@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .config import SandboxConfig
     from .store import Store
 
@@ -97,6 +99,9 @@ class Context:
     now: float
     today: dt.date
     _cache: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    #: The request's query parameters (empty while seeding); read by renders that depend on them,
+    #: such as ``show_balance_details`` of ledger accounts.
+    query: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def business_id(self) -> str:

@@ -19,6 +19,21 @@ from .context import Context, link
 TRANSACTION_TYPES = {
     "SALES_INVOICE": "Sales Invoice",
     "CUSTOMER_RECEIPT": "Customer Receipt",
+    "OTHER_PAYMENT": "Other Payment",
+    "OTHER_RECEIPT": "Other Receipt",
+    "OTHER_PAYMENT_REFUND": "Other Payment Refund",
+    "OTHER_RECEIPT_REFUND": "Other Receipt Refund",
+    "BANK_TRANSFER": "Bank Transfer",
+    "BANK_DEPOSIT": "Bank Deposit",
+    "JOURNAL": "Journal",
+    "SALES_CREDIT_NOTE": "Sales Credit Note",
+    "PURCHASE_INVOICE": "Purchase Invoice",
+    "PURCHASE_CREDIT_NOTE": "Purchase Credit Note",
+    "CUSTOMER_REFUND": "Customer Refund",
+    "VENDOR_PAYMENT": "Supplier Payment",
+    "VENDOR_REFUND": "Supplier Refund",
+    "CUSTOMER_ALLOCATION": "Customer Allocation",
+    "VENDOR_ALLOCATION": "Supplier Allocation",
 }
 
 #: Nominal codes of the accounts postings go to by default.
@@ -151,8 +166,11 @@ def entries_of(ctx: Context, transaction_id: str) -> list[Posting]:
     ]
 
 
-def reverse_transaction(ctx: Context, transaction_id: str, details: str) -> None:
-    """Post the mirror image of a transaction's entries (a void), under the same transaction."""
+def reverse_transaction(ctx: Context, transaction_id: str, details: str, date: str | None = None) -> None:
+    """Post the mirror image of a transaction's entries (a void), under the same transaction.
+
+    The mirror entries are dated ``date`` (default: today); deletes pass the original date so that
+    the deleted amounts vanish from every period's balances."""
     transaction = ctx.get("transactions", transaction_id)
     if transaction is None:
         return
@@ -164,7 +182,7 @@ def reverse_transaction(ctx: Context, transaction_id: str, details: str) -> None
         ctx,
         transaction_id,
         str(transaction["transaction_type"]["id"]),
-        ctx.today.isoformat(),
+        date or ctx.today.isoformat(),
         reversal,
         contact["id"] if contact else None,
         (origin["$path"].split("/")[1], origin["id"]) if origin else None,

@@ -71,6 +71,7 @@ CHART_OF_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec(4905, "Distribution and Carriage", "OTHER_INCOME", _SALES, None, "sales"),
     AccountSpec(5000, "Cost of Sales - Goods", "DIRECT_EXPENSES", _COSTS, None, "purchase"),
     AccountSpec(5001, "Cost of Sales - Materials", "DIRECT_EXPENSES", _COSTS, None, "purchase"),
+    AccountSpec(5009, "Discounts Taken", "DIRECT_EXPENSES", _COSTS, None, "purchase"),
     AccountSpec(5100, "Carriage", "DIRECT_EXPENSES", _COSTS, None, "purchase"),
     AccountSpec(7000, "Gross Wages", "EXPENSES", _COSTS),
     AccountSpec(7100, "Rent and Rates", "EXPENSES", _COSTS, None, "purchase"),

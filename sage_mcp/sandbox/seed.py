@@ -4,14 +4,23 @@ contacts, invoices, payments and ledger postings.
 * Lead business ``LEAD_BUSINESS_ID``: "Hartley & Finch Ltd", a UK VAT-registered limited company
   (commercial interiors and joinery, Leeds).  35 customers, 15 suppliers, 200 sales invoices over
   the 12 months before ``today``: mostly paid, some unpaid (several overdue), some part paid, four
-  void, three drafts.
+  void, three drafts.  Every payment is a ``contact_payments`` customer receipt into the current
+  account (the ``bank_accounts`` record of nominal 1200 when there is one, else ledger account
+  1200); two receipts overpay and leave a payment on account (one of them refunded).  Five
+  invoices were converted from quotes/estimates; six more quotes and four estimates are open or
+  declined.  Six sales credit notes: two allocated to their invoices, one refunded, one void, two
+  unallocated.  40 purchase invoices from twelve suppliers (rent, telephone, leasing ...), paid by
+  supplier payments when due; the latest invoice of every supplier billing four or more times a
+  year stays unpaid (e.g. Greystone Commercial Properties' rent, Lowther Vehicle Leasing), the most
+  recent purchase invoice is a draft; two purchase credit notes (Cityline's allocated, Fastnet's not).
 * Second business ``SECOND_BUSINESS_ID``: "Fern Studio", a sole trader designer in York, not VAT
-  registered: 6 customers, 2 suppliers, 15 invoices at ``GB_NO_TAX``.
+  registered: 6 customers, 2 suppliers, 15 invoices at ``GB_NO_TAX`` (paid by receipts), five
+  purchase invoices.
 * ``FOREIGN_BUSINESS_ID``: "Oakridge Holdings Ltd", which belongs to another user; the sandbox
   user cannot use it.
 
-Invoices are created through :class:`~.resources.sales_invoices.SalesInvoices` exactly as a
-``POST`` would, so totals, numbering and postings come from the same code.
+Invoices, payments and the other records are created through their collections exactly as a
+``POST`` would, so totals, numbering, statuses and postings come from the same code.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from sage_mcp.money import round_money, to_decimal
+from sage_mcp.money import ZERO, round_money, to_decimal
 
 from .config import (
     FOREIGN_BUSINESS_ID,
@@ -34,23 +43,31 @@ from .config import (
 )
 from .context import Context, iso_utc
 from .core import build_business
-from .ledger import BANK_CURRENT, account_by_nominal
 from .reference_data import CHART_OF_ACCOUNTS, UK_TAX_RATES
+from .resources.artefacts import Artefact
 from .resources.contacts import Contacts
 from .resources.ledger_accounts import build_ledger_account, build_tax_rate
-from .resources.sales_invoices import SalesInvoices, apply_receipt
+from .resources.payments import ContactAllocations, ContactPayments, default_bank_account
+from .resources.purchases import PurchaseCreditNotes, PurchaseInvoices
+from .resources.quotes import SalesEstimates, SalesQuotes
+from .resources.sales_credit_notes import SalesCreditNotes
+from .resources.sales_invoices import SalesInvoices
 from .seed_data import (
+    CREDIT_REASONS,
     FIRST_NAMES,
     FOREIGN_CUSTOMERS,
     FOREIGN_SUPPLIERS,
     LAST_NAMES,
     LEAD_CATALOGUE,
     LEAD_CUSTOMERS,
+    LEAD_PURCHASES,
     LEAD_SUPPLIERS,
     SECOND_CATALOGUE,
     SECOND_CUSTOMERS,
+    SECOND_PURCHASES,
     SECOND_SUPPLIERS,
     STREETS,
+    SUPPLIER_CREDIT_REASONS,
     TOWNS,
     VOID_REASONS,
 )
@@ -62,6 +79,8 @@ SECOND_INVOICE_COUNT = 15
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 Catalogue = tuple[tuple[str, int, str, tuple[int, int], tuple[str, ...]], ...]
+Purchases = tuple[tuple[str, str, int, str, tuple[str, ...], int, str], ...]
+_OVERPAYMENT = Decimal("50.00")
 
 
 def _epoch(day: dt.date, hour: int = 9, minute: int = 0) -> float:
@@ -160,6 +179,7 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
         _seed_contacts(ctx, rng, customers, suppliers, opened)
         if invoice_count:
             _seed_invoices(ctx, rng, catalogue, invoice_count)
+        _seed_books(ctx, config.seed)
 
 
 def _seed_reference_data(ctx: Context) -> None:
@@ -228,11 +248,21 @@ def _seed_invoices(ctx: Context, rng: random.Random, catalogue: Catalogue, count
     invoices = SalesInvoices()
     customers = [c for c in ctx.by_id("contacts").values() if c["contact_types"][0]["id"] == "CUSTOMER"]
     accounts = {a["nominal_code"]: a["id"] for a in ctx.by_id("ledger_accounts").values()}
-    bank = account_by_nominal(ctx, BANK_CURRENT)["id"]
+    bank = str(default_bank_account(ctx)["id"])
     dates = sorted(today - dt.timedelta(days=rng.randint(1, 365)) for _ in range(count))
     recent = list(range(max(0, count - 15), count))
     drafts = set(rng.sample(recent, min(3, len(recent)))) if count >= 20 else set()
     voids = set(rng.sample([i for i in range(count) if i not in drafts], 4)) if count >= 20 else set()
+    # quotes converted to invoices and overpaid receipts come from their own random stream, so the
+    # invoices themselves stay what they were before those existed
+    books = random.Random(f"sage-sandbox:{ctx.config.seed}:{ctx.business_id}:quotes")
+    convertible = [i for i in range(count // 2, count) if i not in drafts and i not in voids]
+    from_quotes: dict[int, Artefact] = {}
+    overpaid: set[int] = set()
+    if count >= 20:
+        kinds: list[Artefact] = [SalesQuotes(), SalesQuotes(), SalesQuotes(), SalesEstimates(), SalesEstimates()]
+        from_quotes = dict(zip(books.sample(convertible, len(kinds)), kinds, strict=True))
+        overpaid = set(books.sample([i for i in range(count // 2) if i not in voids], 2))
     for index, date in enumerate(dates):
         customer = rng.choice(customers)
         lines = []
@@ -255,6 +285,10 @@ def _seed_invoices(ctx: Context, rng: random.Random, catalogue: Catalogue, count
         }
         if index in drafts:
             payload["status_id"] = "DRAFT"
+        if index in from_quotes:
+            quoted = date - dt.timedelta(days=books.randint(5, 20))
+            quote = _seed_quote(ctx, from_quotes[index], customer, lines, quoted, "ACCEPTED", index)
+            payload["original_quote_estimate_id"] = quote["id"]
         ctx.now = _epoch(date, 9, index % 60)
         invoice = invoices.create(ctx, payload)
         if index in drafts:
@@ -263,10 +297,12 @@ def _seed_invoices(ctx: Context, rng: random.Random, catalogue: Catalogue, count
             ctx.now = _epoch(min(today, date + dt.timedelta(days=2)), 11)
             invoices.delete(ctx, invoice, {"void_reason": rng.choice(VOID_REASONS)})
             continue
-        _seed_payment(ctx, rng, invoice, date, bank)
+        _seed_payment(ctx, rng, invoice, date, bank, _OVERPAYMENT if index in overpaid else ZERO)
 
 
-def _seed_payment(ctx: Context, rng: random.Random, invoice: dict[str, Any], date: dt.date, bank: str) -> None:
+def _seed_payment(
+    ctx: Context, rng: random.Random, invoice: dict[str, Any], date: dt.date, bank: str, extra: Decimal
+) -> None:
     today = ctx.today
     due = dt.date.fromisoformat(invoice["due_date"])
     roll = rng.random()
@@ -288,6 +324,279 @@ def _seed_payment(ctx: Context, rng: random.Random, invoice: dict[str, Any], dat
         if not Decimal(0) < amount < total_amount:
             return
     ctx.now = _epoch(paid_on, 14, rng.randint(0, 59))
-    apply_receipt(ctx, invoice, amount, paid_on, bank)
-    invoice["updated_at"] = ctx.now_iso
-    ctx.put("sales_invoices", invoice)
+    ContactPayments().create(
+        ctx,
+        {
+            "transaction_type_id": "CUSTOMER_RECEIPT",
+            "contact_id": invoice["contact"]["id"],
+            "bank_account_id": bank,
+            "date": paid_on.isoformat(),
+            "total_amount": amount + extra,
+            "reference": f"BACS {invoice['invoice_number']}",
+            "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": amount}],
+        },
+    )
+
+
+def _seed_quote(
+    ctx: Context,
+    collection: Artefact,
+    customer: dict[str, Any],
+    lines: list[dict[str, Any]],
+    date: dt.date,
+    status_id: str,
+    salt: int,
+) -> dict[str, Any]:
+    ctx.now = _epoch(date, 11, salt % 60)
+    lines_key = collection.lines_key
+    return collection.create(
+        ctx,
+        {
+            "contact_id": customer["id"],
+            "date": date.isoformat(),
+            "expiry_date": (date + dt.timedelta(days=30)).isoformat(),
+            "status_id": status_id,
+            lines_key: [dict(line, quantity=line.get("quantity", "1")) for line in lines],
+        },
+    )
+
+
+def _seed_books(ctx: Context, seed: int) -> None:
+    """Quotes, credit notes, refunds and purchases (after the sales invoices and their receipts)."""
+    books = random.Random(f"sage-sandbox:{seed}:{ctx.business_id}:books")
+    bank = str(default_bank_account(ctx)["id"]) if ctx.by_id("ledger_accounts") else ""
+    if ctx.business_id == LEAD_BUSINESS_ID:
+        _seed_open_quotes(ctx, books, LEAD_CATALOGUE)
+        _seed_credit_notes(ctx, books, bank)
+        _seed_purchases(ctx, books, LEAD_PURCHASES, bank)
+        _seed_supplier_credits(ctx, books)
+    elif ctx.business_id == SECOND_BUSINESS_ID:
+        _seed_purchases(ctx, books, SECOND_PURCHASES, bank)
+
+
+def _seed_open_quotes(ctx: Context, books: random.Random, catalogue: Catalogue) -> None:
+    customers = [c for c in ctx.by_id("contacts").values() if c["contact_types"][0]["id"] == "CUSTOMER"]
+    accounts = {a["nominal_code"]: a["id"] for a in ctx.by_id("ledger_accounts").values()}
+    plan: list[tuple[Artefact, str]] = [(SalesQuotes(), s) for s in ("PENDING", "PENDING", "ACCEPTED", "DECLINED")]
+    plan += [(SalesQuotes(), "DRAFT"), (SalesQuotes(), "PENDING")]
+    plan += [(SalesEstimates(), s) for s in ("PENDING", "ACCEPTED", "DECLINED", "PENDING")]
+    for index, (collection, status_id) in enumerate(plan):
+        lines = []
+        for description, nominal, rate_id, (low, high), prices in books.sample(catalogue, books.randint(1, 3)):
+            lines.append(
+                {
+                    "description": description,
+                    "ledger_account_id": accounts[nominal],
+                    "quantity": str(books.randint(low, high)),
+                    "unit_price": books.choice(prices),
+                    "tax_rate_id": rate_id,
+                }
+            )
+        date = ctx.today - dt.timedelta(days=books.randint(1, 60))
+        _seed_quote(ctx, collection, books.choice(customers), lines, date, status_id, index)
+
+
+def _seed_credit_notes(ctx: Context, books: random.Random, bank: str) -> None:
+    """Six credit notes on older invoices: two allocated, one refunded, one void, two left open;
+    and the refund of one payment on account."""
+    today = ctx.today
+    notes, allocations, payments = SalesCreditNotes(), ContactAllocations(), ContactPayments()
+    cutoff = (today - dt.timedelta(days=20)).isoformat()
+    posted = [
+        i
+        for i in ctx.store.all(ctx.business_id, "sales_invoices")
+        if i["status"]["id"] in ("UNPAID", "PART_PAID", "PAID") and i["date"] <= cutoff
+    ]
+    open_ones = [i for i in posted if i["status"]["id"] != "PAID"]
+    chosen = books.sample(open_ones, 2)
+    chosen += books.sample([i for i in posted if i not in chosen], 4)
+    for index, invoice in enumerate(chosen):
+        line = invoice["invoice_lines"][0]
+        fraction = Decimal(books.choice(("0.1", "0.2", "0.25", "0.5")))
+        price = max(round_money(to_decimal(line["net_amount"]) * fraction), Decimal("1.00"))
+        day = min(today, dt.date.fromisoformat(invoice["date"]) + dt.timedelta(days=books.randint(3, 20)))
+        ctx.now = _epoch(day, 10, index)
+        note = notes.create(
+            ctx,
+            {
+                "contact_id": invoice["contact"]["id"],
+                "date": day.isoformat(),
+                "reference": invoice["invoice_number"],
+                "original_invoice_date": invoice["date"],
+                "credit_note_lines": [
+                    {
+                        "description": books.choice(CREDIT_REASONS),
+                        "ledger_account_id": line["ledger_account"]["id"],
+                        "quantity": "1",
+                        "unit_price": str(price),
+                        "tax_rate_id": line["tax_rate"]["id"],
+                    }
+                ],
+            },
+        )
+        credit = to_decimal(note["total_amount"])
+        current = ctx.get("sales_invoices", invoice["id"]) or invoice
+        if index < 2 and credit <= to_decimal(current["outstanding_amount"]):
+            allocations.create(
+                ctx,
+                {
+                    "transaction_type_id": "CUSTOMER_ALLOCATION",
+                    "contact_id": invoice["contact"]["id"],
+                    "date": day.isoformat(),
+                    "allocated_artefacts": [
+                        {"artefact_id": invoice["id"], "amount": credit},
+                        {"artefact_id": note["id"], "amount": -credit},
+                    ],
+                },
+            )
+        elif index == 2:
+            refunded = min(today, day + dt.timedelta(days=7))
+            ctx.now = _epoch(refunded, 15, index)
+            payments.create(
+                ctx,
+                {
+                    "transaction_type_id": "CUSTOMER_REFUND",
+                    "contact_id": invoice["contact"]["id"],
+                    "bank_account_id": bank,
+                    "date": refunded.isoformat(),
+                    "total_amount": credit,
+                    "reference": f"Refund {note['credit_note_number']}",
+                    "allocated_artefacts": [{"artefact_id": note["id"], "amount": credit}],
+                },
+            )
+        elif index == 5:
+            notes.delete(ctx, note, {"void_reason": "Raised in error"})
+    on_account = ctx.store.all(ctx.business_id, "payments_on_account")
+    if on_account:
+        poa = on_account[0]
+        refunded = min(today, dt.date.fromisoformat(poa["date"]) + dt.timedelta(days=10))
+        ctx.now = _epoch(refunded, 15, 30)
+        payments.create(
+            ctx,
+            {
+                "transaction_type_id": "CUSTOMER_REFUND",
+                "contact_id": poa["contact"]["id"],
+                "bank_account_id": bank,
+                "date": refunded.isoformat(),
+                "total_amount": poa["outstanding_amount"],
+                "reference": "Refund of overpayment",
+                "allocated_artefacts": [{"artefact_id": poa["id"], "amount": poa["outstanding_amount"]}],
+            },
+        )
+
+
+def _seed_purchases(ctx: Context, books: random.Random, plan: Purchases, bank: str) -> None:
+    """Each supplier bills at regular intervals over the year; due invoices are mostly paid."""
+    today = ctx.today
+    invoices, payments = PurchaseInvoices(), ContactPayments()
+    suppliers = {c["name"]: c for c in ctx.by_id("contacts").values() if c["contact_types"][0]["id"] == "VENDOR"}
+    accounts = {a["nominal_code"]: a["id"] for a in ctx.by_id("ledger_accounts").values()}
+    bills: list[tuple[dt.date, str, int, bool]] = []
+    for position, (supplier, _, _, _, _, per_year, _) in enumerate(plan):
+        step = 365 // per_year
+        offset = books.randint(2, min(step, 40))
+        for n in range(per_year):
+            latest = n == 0 and per_year >= 4
+            bills.append((today - dt.timedelta(days=offset + n * step), supplier, position, latest))
+    bills.sort()
+    for number, (date, supplier, position, keep_unpaid) in enumerate(bills, 1):
+        _, description, nominal, rate_id, prices, _, prefix = plan[position]
+        due = date + dt.timedelta(days=30)
+        payload: dict[str, Any] = {
+            "contact_id": suppliers[supplier]["id"],
+            "date": date.isoformat(),
+            "due_date": due.isoformat(),
+            "vendor_reference": f"{prefix}-{1000 + number}",
+            "invoice_lines": [
+                {
+                    "description": description,
+                    "ledger_account_id": accounts[nominal],
+                    "quantity": str(books.randint(1, 3) if nominal == 7504 else 1),
+                    "unit_price": books.choice(prices),
+                    "tax_rate_id": rate_id,
+                }
+            ],
+        }
+        draft = number == len(bills) and len(bills) >= 20
+        if draft:
+            payload["status_id"] = "DRAFT"
+        ctx.now = _epoch(date, 12, number % 60)
+        invoice = invoices.create(ctx, payload)
+        roll = books.random()
+        if draft or keep_unpaid:
+            continue
+        if due < today - dt.timedelta(days=14):
+            outcome = "PAID" if roll < 0.9 else "PART_PAID"
+        elif due < today:
+            outcome = "PAID" if roll < 0.4 else "PART_PAID" if roll < 0.6 else "UNPAID"
+        else:
+            outcome = "PAID" if roll < 0.15 else "UNPAID"
+        if outcome == "UNPAID":
+            continue
+        gross = to_decimal(invoice["total_amount"])
+        amount = gross if outcome == "PAID" else round_money(gross / 2)
+        paid_on = min(today, max(date, due - dt.timedelta(days=books.randint(0, 10))))
+        ctx.now = _epoch(paid_on, 16, number % 60)
+        payments.create(
+            ctx,
+            {
+                "transaction_type_id": "VENDOR_PAYMENT",
+                "contact_id": suppliers[supplier]["id"],
+                "bank_account_id": bank,
+                "date": paid_on.isoformat(),
+                "total_amount": amount,
+                "reference": f"BACS {payload['vendor_reference']}",
+                "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": amount}],
+            },
+        )
+
+
+def _seed_supplier_credits(ctx: Context, books: random.Random) -> None:
+    """Cityline's credit for an outage, allocated to its open invoice; Fastnet's return, not allocated."""
+    notes, allocations = PurchaseCreditNotes(), ContactAllocations()
+    suppliers = {c["name"]: c for c in ctx.by_id("contacts").values() if c["contact_types"][0]["id"] == "VENDOR"}
+    accounts = {a["nominal_code"]: a["id"] for a in ctx.by_id("ledger_accounts").values()}
+    for supplier, nominal, price, allocate in (
+        ("Cityline Telecom Ltd", 7502, "15.00", True),
+        ("Fastnet IT Hardware Ltd", 30, "129.00", False),
+    ):
+        contact = suppliers[supplier]
+        theirs = [
+            i
+            for i in ctx.store.all(ctx.business_id, "purchase_invoices")
+            if i["contact"]["id"] == contact["id"] and i["status"]["id"] != "DRAFT"
+        ]
+        latest = max(theirs, key=lambda i: str(i["date"]))
+        day = min(ctx.today, dt.date.fromisoformat(latest["date"]) + dt.timedelta(days=books.randint(1, 5)))
+        ctx.now = _epoch(day, 13, 0)
+        note = notes.create(
+            ctx,
+            {
+                "contact_id": contact["id"],
+                "date": day.isoformat(),
+                "vendor_reference": f"CR-{latest['vendor_reference']}",
+                "credit_note_lines": [
+                    {
+                        "description": books.choice(SUPPLIER_CREDIT_REASONS),
+                        "ledger_account_id": accounts[nominal],
+                        "quantity": "1",
+                        "unit_price": price,
+                        "tax_rate_id": "GB_STANDARD",
+                    }
+                ],
+            },
+        )
+        credit = to_decimal(note["total_amount"])
+        if allocate and latest["status"]["id"] in ("UNPAID", "PART_PAID"):
+            allocations.create(
+                ctx,
+                {
+                    "transaction_type_id": "VENDOR_ALLOCATION",
+                    "contact_id": contact["id"],
+                    "date": day.isoformat(),
+                    "allocated_artefacts": [
+                        {"artefact_id": latest["id"], "amount": credit},
+                        {"artefact_id": note["id"], "amount": -credit},
+                    ],
+                },
+            )

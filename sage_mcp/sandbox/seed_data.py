@@ -123,3 +123,31 @@ SECOND_CATALOGUE = (
     ("Illustration (per hour)", 4000, "GB_NO_TAX", (2, 12), ("40.00",)),
     ("Social media artwork pack", 4001, "GB_NO_TAX", (1, 2), ("120.00",)),
 )
+
+# Purchases: (supplier, description, nominal code, tax rate id, unit prices, invoices over the year,
+# supplier's invoice number prefix).  The lead business gets 40 purchase invoices a year.
+LEAD_PURCHASES = (
+    ("Cityline Telecom Ltd", "Broadband and telephone lines", 7502, "GB_STANDARD", ("89.50", "94.75"), 12, "CTL"),
+    ("Greystone Commercial Properties", "Quarterly rent, Unit 4", 7100, "GB_STANDARD", ("4500.00",), 4, "GCP"),
+    ("Lowther Vehicle Leasing", "Van lease", 7300, "GB_STANDARD", ("389.00",), 5, "LVL"),
+    ("Northern Paper Supplies Ltd", "Printer paper and envelopes", 7504, "GB_STANDARD", ("64.20", "86.00"), 4, "NPS"),
+    ("Metro Stationery Wholesale", "Office stationery", 7504, "GB_STANDARD", ("42.99", "57.30"), 3, "MSW"),
+    ("Brightspark Electrical Ltd", "Electrical fittings for site work", 5001, "GB_STANDARD", ("312.00",), 2, "BSE"),
+    ("Evergreen Facilities Management", "Workshop maintenance visit", 7800, "GB_STANDARD", ("220.00",), 3, "EFM"),
+    ("Fastnet IT Hardware Ltd", "Laptop and docking station", 30, "GB_STANDARD", ("1149.00", "899.00"), 2, "FIT"),
+    ("Hilltop Legal Services LLP", "Contract review", 7600, "GB_STANDARD", ("750.00",), 1, "HLS"),
+    ("Ironbridge Insurance Brokers", "Business insurance premium", 7500, "GB_EXEMPT", ("1860.00",), 1, "IIB"),
+    ("Dales Courier Services", "Courier deliveries", 7501, "GB_STANDARD", ("36.50", "48.00"), 2, "DCS"),
+    ("Apex Office Furniture", "Office desks and chairs", 40, "GB_STANDARD", ("1420.00",), 1, "AOF"),
+)
+SECOND_PURCHASES = (
+    ("Pixel Cloud Hosting", "Website hosting", 7502, "GB_NO_TAX", ("18.00",), 3, "PCH"),
+    ("Paperworks Art Supplies", "Art materials", 5001, "GB_NO_TAX", ("46.80", "73.25"), 2, "PAS"),
+)
+CREDIT_REASONS = (
+    "Returned goods",
+    "Pricing error on invoice",
+    "Goodwill credit for late delivery",
+    "Cancelled part of the order",
+)
+SUPPLIER_CREDIT_REASONS = ("Credit for service outage", "Returned faulty item")

@@ -12,6 +12,7 @@ from ..context import Context, currency_link, link, public
 from ..errors import ApiError, ErrorItem, Problems
 from .base import Collection, Query
 from .common import blank, build_address, check_lengths
+from .settlement import contact_balances
 
 CONTACT_TYPES = {"CUSTOMER": "Customer", "VENDOR": "Supplier"}
 CONTACT_PERSON_TYPES = {"ACCOUNTS": "Accounts", "SALES": "Sales", "PURCHASING": "Purchasing", "CONTACT": "Contact"}
@@ -30,7 +31,6 @@ _TEXT_FIELDS = (
 _PERSON_TEXT_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
 _BANK_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
 _TAX_TREATMENT_FIELDS = ("home_tax", "eu_tax_registered", "eu_not_tax_registered", "rest_of_world_tax", "is_importer")
-_OPEN_STATUSES = ("UNPAID", "PART_PAID")
 
 
 def contact_displayed_as(name: str, reference: str | None) -> str:
@@ -321,16 +321,10 @@ def _reference_taken(ctx: Context, reference: str, own_id: str) -> bool:
 
 
 def _has_invoices(ctx: Context, contact_id: str) -> bool:
-    return any(row[0] == contact_id for row in ctx.store.fields(ctx.business_id, "sales_invoices", "$.contact.id"))
+    """Whether the contact has artefacts, payments or allocations (see :mod:`.settlement`)."""
+    return contact_id in contact_balances(ctx)[1]
 
 
 def _contact_balances(ctx: Context) -> tuple[dict[str, Decimal], set[str]]:
-    """Outstanding per customer (sum over open invoices) and the contacts that have any invoice."""
-    balances: dict[str, Decimal] = {}
-    with_invoices: set[str] = set()
-    rows = ctx.store.fields(ctx.business_id, "sales_invoices", "$.contact.id", "$.status.id", "$.outstanding_amount")
-    for contact_id, status_id, outstanding in rows:
-        with_invoices.add(contact_id)
-        if status_id in _OPEN_STATUSES:
-            balances[contact_id] = balances.get(contact_id, ZERO) + to_decimal(outstanding)
-    return balances, with_invoices
+    """Balance per contact (customers: what they owe; suppliers: what we owe) and the contacts with history."""
+    return contact_balances(ctx)
