@@ -303,6 +303,34 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox_seed(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from sage_mcp.sandbox.bigbooks import build_big_books
+
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else None
+        report = build_big_books(
+            args.db,
+            contacts=args.contacts,
+            invoices=args.invoices,
+            seed=args.seed,
+            today=today,
+            replace=args.force,
+            progress=lambda message: _err(f"  {message}"),
+        )
+    except (ValueError, FileExistsError) as exc:
+        _err(f"sage-mcp sandbox seed: {exc}")
+        return 2
+    statuses = ", ".join(f"{count} {status.lower()}" for status, count in report.statuses.items())
+    print(
+        f"Wrote {report.path}: {report.contacts} contacts and {report.invoices} sales invoices ({statuses}), "
+        f"{report.receipts} receipts added, as of {report.today} (seed {report.seed}) in {report.seconds:.1f} s.\n"
+        f"Serve it with: sage-mcp sandbox serve --db {report.path}"
+    )
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------------------
 
 
@@ -371,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=7)
     sp.add_argument("--log-level", default="INFO")
     sp.set_defaults(func=cmd_sandbox_serve)
+    sp = ssub.add_parser("seed", help="write big books (many contacts and invoices) into a database file")
+    sp.add_argument("--db", required=True, help="database file to create")
+    sp.add_argument("--contacts", type=int, default=10_000, help="contacts of the lead business (default 10000)")
+    sp.add_argument("--invoices", type=int, default=100_000, help="sales invoices of it (default 100000)")
+    sp.add_argument("--seed", type=int, default=7)
+    sp.add_argument("--today", help="the date the books end on, YYYY-MM-DD (default: today)")
+    sp.add_argument("--force", action="store_true", help="overwrite an existing file")
+    sp.set_defaults(func=cmd_sandbox_seed)
     return parser
 
 
