@@ -73,6 +73,29 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
 * **Contacts.** The contact's ``email`` comes from ``main_contact_person.email`` (the request schema
   has no top-level ``email``); ``balance`` is the outstanding total of the customer's unpaid and
   part-paid invoices; a contact with invoices cannot be deleted (422).
+* **Banking, journals, ledger, catalogue, attachments, settings** (``resources/banking.py``,
+  ``other_payments.py``, ``journals.py``, ``ledger_accounts.py``, ``ledger_entries.py``,
+  ``products.py``, ``contact_details.py``, ``attachments.py``, ``settings.py``, ``reference.py``;
+  each module's docstring has the details).  Served: ``/bank_accounts``, ``/bank_transfers``,
+  ``/other_payments``, ``/journal_codes``, ``/products``, ``/services``, ``/addresses``,
+  ``/contact_persons``, ``/attachments`` (all five operations); ``/bank_deposits`` (no PUT);
+  ``/bank_reconciliations`` (no DELETE); ``/journals`` (no PUT; ``/reissue``); ``/ledger_accounts``
+  (POST, PUT too); ``/tax_profiles`` (PUT too); ``/ledger_entries``; the singletons
+  ``/financial_settings``, ``/invoice_settings``, ``/business_settings`` (GET, PUT on the path
+  itself); reference lists (``/contact_types``, ``/countries``, ``/currencies``, ``/exchange_rates``,
+  ``/artefact_statuses``, ``/payment_methods``, ``/transaction_types`` ...).  Choices: a bank account
+  owns its ledger account (its ``balance`` is that account's debits minus credits); a bank deposit
+  must come from a ``CASH_IN_HAND`` account; ``bank_account_id`` is required on other payments;
+  journal lines have exactly one non-zero side and the journal must balance (422
+  ``journal_lines``); deletes of transfers, deposits, other payments and journals post the mirror
+  entries on the original date (their ledger entries then show ``deleted: true``) and keep a
+  tombstone; ``show_balance_details`` requires ``from_date`` and ``to_date`` and gives the window's
+  debits, credits and their difference; ``year_end_lockdown_date`` refuses postings on or before it;
+  attachment ``file`` is base64 of at most 2,621,440 bytes (422 ``file``), only pdf/jpeg/png/gif,
+  downloaded from ``/attachments/{key}/file`` only with ``Accept: application/octet-stream`` (else
+  406); ``idempotency_id`` is honoured only on Sage's 37 listed resources (ignored on attachments
+  and settings).  Attachment context type ids, bank reconciliation statuses, tax schemes and
+  journal code types are the sandbox's own Sage-like choices (the spec enumerates none).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..sage import spec
+from ..sage.idempotency import supports_idempotency
 from .context import Context, iso_utc, public
 from .core import get_user, list_businesses, resolve_business_key, update_business, update_user
 from .errors import ApiError, ErrorItem, forbidden, method_not_allowed, not_found
@@ -43,7 +44,7 @@ class ApiRequest:
 @dataclass
 class ApiResponse:
     status: int
-    payload: Any = None  # JSON-able, or None for an empty body
+    payload: Any = None  # JSON-able, None for an empty body, or bytes (a file, Content-Type in headers)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -146,6 +147,18 @@ class Api:
             if spec.match_path(request.path) is not None:
                 raise not_found(f"The sandbox does not emulate {request.path} yet.")
             raise not_found(f"No such endpoint: /v3.1{request.path}")
+        if getattr(collection, "singleton", False):
+            # settings singletons: GET and PUT on the collection path itself
+            if len(segments) != 1:
+                raise not_found(f"No such endpoint: /v3.1{request.path}")
+            if method not in ("GET", "PUT"):
+                raise method_not_allowed(method, request.path, ["GET", "PUT"])
+            return Route("collection", "get" if method == "GET" else "update", collection, key="")
+        if len(segments) == 3 and segments[2] in getattr(collection, "downloads", frozenset()):
+            # a file of a record (``GET /attachments/{key}/file``)
+            if method != "GET":
+                raise method_not_allowed(method, request.path, ["GET"])
+            return Route("collection", "download", collection, key=segments[1], action=segments[2])
         if len(segments) == 3:
             action = segments[2]
             if action not in collection.actions:
@@ -197,8 +210,13 @@ class Api:
             expand_links(ctx, [obj], request.query.get("nested_attributes"), self.sandbox.collections)
             return ApiResponse(200, obj, headers)
         if route.operation == "update":
-            template = f"/{collection.name}/{{key}}"
+            template = f"/{collection.name}/{{key}}" if route.key else f"/{collection.name}"
             return self._write(ctx, request, collection, template, 200, record, headers)
+        if route.operation == "download":
+            download = getattr(collection, "download", None)
+            assert callable(download)
+            content, file_headers = download(ctx, record, request.headers)
+            return ApiResponse(200, content, {**headers, **file_headers})
         if route.operation == "delete":
             result = collection.delete(ctx, record, request.query)
             if result is None:
@@ -272,6 +290,8 @@ class Api:
     ) -> ApiResponse:
         root_key = collection.root_key or ""
         payload, idempotency_id = self._body_and_key(request, template, root_key)
+        if not supports_idempotency(root_key):
+            idempotency_id = None  # Sage honours it only on its listed resources (not attachment, ...)
         if idempotency_id:
             replay = self._replay(ctx, idempotency_id, root_key)
             if replay is not None:

@@ -244,6 +244,8 @@ async def api_endpoint(request: Request) -> Response:
     headers["x_request_id"] = uuid.uuid4().hex
     if result.payload is None:
         return Response(status_code=result.status, headers=headers)
+    if isinstance(result.payload, bytes):  # a file download; its Content-Type is among the headers
+        return Response(result.payload, status_code=result.status, headers=headers)
     return _json(result.status, result.payload, headers)
 
 

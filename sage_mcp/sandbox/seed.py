@@ -52,6 +52,7 @@ from .resources.purchases import PurchaseCreditNotes, PurchaseInvoices
 from .resources.quotes import SalesEstimates, SalesQuotes
 from .resources.sales_credit_notes import SalesCreditNotes
 from .resources.sales_invoices import SalesInvoices
+from .resources.seed_books import seed_bank_accounts, seed_bookkeeping
 from .seed_data import (
     CREDIT_REASONS,
     FIRST_NAMES,
@@ -176,10 +177,12 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
         ctx = Context(store, config, business, owner, now=_epoch(opened, 8), today=today)
         rng = random.Random(f"sage-sandbox:{config.seed}:{business['id']}")
         _seed_reference_data(ctx)
+        seed_bank_accounts(ctx)
         _seed_contacts(ctx, rng, customers, suppliers, opened)
         if invoice_count:
             _seed_invoices(ctx, rng, catalogue, invoice_count)
         _seed_books(ctx, config.seed)
+        seed_bookkeeping(ctx, config.seed)
 
 
 def _seed_reference_data(ctx: Context) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import OPERATIONS, Collection
+from .books import book_collections
 from .contacts import Contacts
 from .ledger_accounts import LedgerAccounts, TaxRates
 from .payments import ContactAllocations, ContactPayments
@@ -20,4 +21,5 @@ def build_registry() -> dict[str, Collection]:
     collections: list[Collection] = [Contacts(), SalesInvoices(), LedgerAccounts(), TaxRates(), Transactions()]
     collections += [SalesCreditNotes(), SalesQuotes(), SalesEstimates(), PurchaseInvoices(), PurchaseCreditNotes()]
     collections += [ContactPayments(), ContactAllocations()]
+    collections += book_collections()
     return {c.name: c for c in collections}

@@ -1,11 +1,24 @@
-"""``/ledger_accounts`` (list, get) and ``/tax_rates`` (list, get)."""
+"""``/ledger_accounts`` (list, get, create, update) and ``/tax_rates`` (list, get).
+
+Balances come from the ``ledger_entries`` table and nowhere else: :func:`ledger_totals` sums debits
+and credits per ledger account (in integer pennies, exactly) over an optional date window.  With
+``show_balance_details=true`` (which needs ``from_date`` and ``to_date``, else a 422) every account
+carries ``balance_details``: the ``debits`` and ``credits`` posted inside the window, ``balance`` =
+``|debits - credits|`` and ``credit_or_debit`` saying which side is bigger (``"debit"`` on a tie).
+``exclude_deleted_entries=true`` leaves out the entries of deleted or voided transactions (their
+reversals net them to zero anyway).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, ClassVar
 
+from sage_mcp.money import ZERO, money
+
 from ..context import Context, link
-from ..errors import invalid
+from ..errors import Problems, invalid
 from ..reference_data import (
     LEDGER_ACCOUNT_GROUPS,
     LEDGER_ACCOUNT_TYPES,
@@ -15,6 +28,71 @@ from ..reference_data import (
     TaxRateSpec,
 )
 from .base import Collection, Query
+from .common import blank, check_lengths
+from .lifecycle import query_bool, query_date
+
+_PENNIES = "CAST(REPLACE({col}, '.', '') AS INTEGER)"
+_VISIBILITY_FLAGS = {f"visible_in_{scope}": scope for scope in VISIBILITY_SCOPES}
+MAX_NOMINAL_CODE = 99999999
+
+
+def ledger_totals(
+    ctx: Context,
+    *,
+    from_date: str | None = None,
+    to_date: str | None = None,
+    exclude_deleted: bool = False,
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """``ledger_account_id -> (debits, credits)`` of the entries dated inside the (inclusive) window."""
+    sql = (
+        "SELECT ledger_account_id, SUM("
+        + _PENNIES.format(col="debit")
+        + ") AS d, SUM("
+        + _PENNIES.format(col="credit")
+        + ") AS c FROM ledger_entries WHERE business_id = ?"
+    )
+    params: list[Any] = [ctx.business_id]
+    if from_date:
+        sql += " AND date >= ?"
+        params.append(from_date)
+    if to_date:
+        sql += " AND date <= ?"
+        params.append(to_date)
+    if exclude_deleted:
+        sql += (
+            " AND transaction_id NOT IN (SELECT id FROM records WHERE business_id = ? AND resource = 'transactions'"
+            " AND json_extract(data, '$.deleted') = 1)"
+        )
+        params.append(ctx.business_id)
+    sql += " GROUP BY ledger_account_id"
+    rows = ctx.store.execute(sql, tuple(params)).fetchall()
+    return {str(r[0]): (Decimal(int(r[1] or 0)).scaleb(-2), Decimal(int(r[2] or 0)).scaleb(-2)) for r in rows}
+
+
+def account_balance(ctx: Context, ledger_account_id: str, *, to_date: str | None = None) -> Decimal:
+    """Debits minus credits of one ledger account (all dates, or up to ``to_date`` inclusive)."""
+    debits, credits = ledger_totals(ctx, to_date=to_date).get(ledger_account_id, (ZERO, ZERO))
+    return debits - credits
+
+
+def has_entries(ctx: Context, ledger_account_id: str) -> bool:
+    row = ctx.store.execute(
+        "SELECT 1 FROM ledger_entries WHERE business_id = ? AND ledger_account_id = ? LIMIT 1",
+        (ctx.business_id, ledger_account_id),
+    ).fetchone()
+    return row is not None
+
+
+def balance_details(debits: Decimal, credits: Decimal, from_date: str, to_date: str) -> dict[str, Any]:
+    net = debits - credits
+    return {
+        "balance": money(abs(net)),
+        "credit_or_debit": "credit" if net < ZERO else "debit",
+        "credits": money(credits),
+        "debits": money(debits),
+        "from_date": from_date,
+        "to_date": to_date,
+    }
 
 
 def build_ledger_account(ctx: Context, spec: AccountSpec, *, vat_registered: bool) -> dict[str, Any]:
@@ -98,6 +176,9 @@ class LedgerAccounts(Collection):
     definition = "LedgerAccount"
     root_key = "ledger_account"
     label = "ledger account"
+    operations = frozenset({"list", "get", "create", "update"})
+
+    # ------------------------------------------------------------------ reading
 
     def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
         items = super().filter(ctx, items, query)
@@ -110,6 +191,12 @@ class LedgerAccounts(Collection):
         hidden = _scope(query, "not_visible_in")
         if hidden:
             items = [a for a in items if hidden not in a["visible_scopes"]]
+        in_chart = query_bool(query, "show_included_in_chart")
+        if in_chart is not None:
+            items = [a for a in items if bool(a.get("included_in_chart")) == in_chart]
+        control = query_bool(query, "show_control_accounts")
+        if control is False:
+            items = [a for a in items if not a.get("is_control_account")]
         search = (query.get("search") or "").strip().casefold()
         if search:
             items = [
@@ -119,10 +206,172 @@ class LedgerAccounts(Collection):
                 or search in str(a["display_name"]).casefold()
                 or str(a["nominal_code"]).startswith(search)
             ]
+        _balance_window(query)  # a 422 for a bad window even when the page is empty
         return items
 
     def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return sorted(items, key=lambda a: (int(a["nominal_code"]), a["id"]))
+
+    def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        result = super().render_many(ctx, records)
+        window = _balance_window(ctx.query)
+        if window is not None:
+            from_date, to_date = window
+            exclude = query_bool(ctx.query, "exclude_deleted_entries") is True
+            totals = ledger_totals(ctx, from_date=from_date, to_date=to_date, exclude_deleted=exclude)
+            for obj in result:
+                debits, credits = totals.get(obj["id"], (ZERO, ZERO))
+                obj["balance_details"] = balance_details(debits, credits, from_date, to_date)
+        return result
+
+    # ------------------------------------------------------------------ writing
+
+    def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
+        problems = Problems()
+        type_id = str(payload.get("ledger_account_type_id") or "")
+        if type_id not in LEDGER_ACCOUNT_TYPES:
+            problems.add("ledger_account_type_id", "must be one of " + ", ".join(LEDGER_ACCOUNT_TYPES))
+            type_id = "EXPENSES"
+        spec = AccountSpec(0, "", type_id, ())
+        record = build_ledger_account(ctx, spec, vat_registered=False)
+        record["included_in_chart"] = bool(payload.get("included_in_chart"))
+        for name in ("name", "display_name"):
+            if blank(payload.get(name)):
+                problems.add(name, "This field is required.")
+        if payload.get("control_name"):
+            problems.add("control_name", "control accounts are Sage's own: a new ledger account cannot be one")
+        self._apply(ctx, problems, record, payload, creating=True)
+        problems.raise_if_any()
+        ctx.put_new(self.name, record)
+        ctx.forget(self.name)
+        return record
+
+    def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        problems = Problems()
+        for name in ("name", "display_name"):
+            if name in payload and blank(payload[name]):
+                problems.add(name, "can't be blank")
+        if record.get("is_control_account"):
+            for name, current in (
+                ("ledger_account_type_id", record["ledger_account_type"]["id"]),
+                ("nominal_code", record["nominal_code"]),
+                ("control_name", record["control_name"]),
+            ):
+                if name in payload and payload[name] is not None and payload[name] != current:
+                    problems.add(name, "cannot be changed on a control account")
+        elif payload.get("control_name"):
+            problems.add("control_name", "control accounts are Sage's own: an account cannot become one")
+        if "ledger_account_type_id" in payload and payload["ledger_account_type_id"] is not None:
+            type_id = str(payload["ledger_account_type_id"])
+            if type_id not in LEDGER_ACCOUNT_TYPES:
+                problems.add("ledger_account_type_id", "must be one of " + ", ".join(LEDGER_ACCOUNT_TYPES))
+            else:
+                type_name, group = LEDGER_ACCOUNT_TYPES[type_id]
+                record["ledger_account_type"] = link("ledger_account_types", type_id, type_name)
+                record["ledger_account_group"] = {"id": group, "displayed_as": LEDGER_ACCOUNT_GROUPS[group]}
+        self._apply(ctx, problems, record, payload, creating=False)
+        problems.raise_if_any()
+        record["updated_at"] = ctx.now_iso
+        ctx.put(self.name, record)
+        ctx.forget(self.name)
+        return record
+
+    def _apply(
+        self, ctx: Context, problems: Problems, record: dict[str, Any], payload: Mapping[str, Any], *, creating: bool
+    ) -> None:
+        check_lengths(problems, "LedgerAccount", payload)
+        for name in ("name", "display_name"):
+            if not blank(payload.get(name)):
+                record[name] = str(payload[name]).strip()
+        if "included_in_chart" in payload and isinstance(payload["included_in_chart"], bool):
+            record["included_in_chart"] = payload["included_in_chart"]
+        if creating or payload.get("nominal_code") is not None:
+            code = payload.get("nominal_code")
+            if code is None:
+                problems.add("nominal_code", "This field is required.")
+            elif not 1 <= int(code) <= MAX_NOMINAL_CODE:
+                problems.add("nominal_code", f"must be between 1 and {MAX_NOMINAL_CODE}")
+            elif nominal_code_taken(ctx, int(code), record["id"]):
+                problems.add("nominal_code", f"has already been taken: {code}")
+            else:
+                record["nominal_code"] = int(code)
+        if "tax_rate_id" in payload:
+            rate_id = payload["tax_rate_id"]
+            if blank(rate_id):
+                record["tax_rate"] = None
+            else:
+                rate = ctx.get("tax_rates", str(rate_id))
+                if rate is None:
+                    problems.add("tax_rate_id", f"The tax rate {rate_id!r} was not found.")
+                else:
+                    record["tax_rate"] = link("tax_rates", rate["id"], str(rate["displayed_as"]))
+        for flag in ("fixed_tax_rate", "tax_recoverable", "cis_materials", "cis_labour"):
+            if isinstance(payload.get(flag), bool):
+                record[flag] = payload[flag]
+        if "gifi_code" in payload:
+            record["gifi_code"] = payload["gifi_code"]
+        if payload.get("recoverable_percentage") is not None:
+            percentage = Decimal(str(payload["recoverable_percentage"]))
+            if not ZERO <= percentage <= Decimal(100):
+                problems.add("recoverable_percentage", "must be between 0 and 100")
+            else:
+                record["recoverable_percentage"] = str(percentage)
+        if "non_recoverable_ledger_account_id" in payload:
+            other_id = payload["non_recoverable_ledger_account_id"]
+            if blank(other_id):
+                record["non_recoverable_ledger_account"] = None
+            else:
+                other = ctx.get("ledger_accounts", str(other_id))
+                if other is None:
+                    problems.add("non_recoverable_ledger_account_id", f"The ledger account {other_id!r} was not found.")
+                else:
+                    record["non_recoverable_ledger_account"] = link(
+                        "ledger_accounts", other["id"], other["displayed_as"]
+                    )
+        if not blank(payload.get("ledger_account_classification_id")):
+            problems.add("ledger_account_classification_id", "ledger account classifications are not modelled")
+        scopes = set(record.get("visible_scopes") or ())
+        for flag, scope in _VISIBILITY_FLAGS.items():
+            if isinstance(payload.get(flag), bool):
+                if payload[flag]:
+                    scopes.add(scope)
+                else:
+                    scopes.discard(scope)
+        record["visible_scopes"] = [s for s in VISIBILITY_SCOPES if s in scopes]
+        for flag, scope in _VISIBILITY_FLAGS.items():
+            record[flag] = scope in scopes
+        rename(record)
+
+
+def rename(record: dict[str, Any]) -> None:
+    """Recompute the display fields of a ledger account from its name and nominal code."""
+    record["displayed_as"] = f"{record['name']} ({record['nominal_code']})"
+    record["display_formatted"] = f"{record['nominal_code']} - {record['name']}"
+
+
+def nominal_code_taken(ctx: Context, code: int, own_id: str | None = None) -> bool:
+    return any(
+        row[0] == code and row[1] != own_id
+        for row in ctx.store.fields(ctx.business_id, "ledger_accounts", "$.nominal_code", "$.id")
+    )
+
+
+def _balance_window(query: Query) -> tuple[str, str] | None:
+    """``(from_date, to_date)`` when ``show_balance_details=true``; both are then required."""
+    if query_bool(query, "show_balance_details") is not True:
+        return None
+    problems = Problems()
+    bounds = []
+    for name in ("from_date", "to_date"):
+        if not (query.get(name) or "").strip():
+            problems.add(name, "is required with show_balance_details=true")
+            bounds.append("")
+        else:
+            bounds.append(query_date(query, name) or "")
+    problems.raise_if_any()
+    if bounds[0] > bounds[1]:
+        raise invalid("to_date", "must be on or after from_date")
+    return bounds[0], bounds[1]
 
 
 class TaxRates(Collection):
