@@ -86,3 +86,28 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.write_line(str(violation))
         if len(conformance.VIOLATIONS) > 50:
             terminalreporter.write_line(f"... and {len(conformance.VIOLATIONS) - 50} more")
+
+
+@pytest.fixture(autouse=True)
+def sent_bodies_match_the_spec(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, Any]]]:
+    """Every POST/PUT body a tool sends to Sage in this test is checked against Sage's Post*/Put* definition."""
+    from sage_mcp.sage import spec
+    from sage_mcp.sage.client import SageClient, to_wire
+
+    sent: list[tuple[str, str, Any]] = []
+    original = SageClient.request
+
+    async def recording(self: SageClient, method: str, path: str, **kwargs: Any) -> Any:
+        if method.upper() in ("POST", "PUT") and kwargs.get("json") is not None:
+            sent.append((method.upper(), path, kwargs["json"]))
+        return await original(self, method, path, **kwargs)
+
+    monkeypatch.setattr(SageClient, "request", recording)
+    yield sent
+    problems = []
+    for method, path, body in sent:
+        template = spec.match_path(path) or path
+        wire = to_wire(body)
+        issues = spec.request_body_issues(method, template, wire) + spec.unknown_body_fields(method, template, wire)
+        problems += [f"{method} {path}: {issue}" for issue in issues]
+    assert problems == [], "a tool sent a body that does not match Sage's spec"
