@@ -115,11 +115,13 @@ def load_catalogue(root: Path | None = None) -> tuple[dict[str, ToolsetInfo], tu
         name: ToolsetInfo(name, str(info["description"]), bool(info.get("default", False)))
         for name, info in meta.items()
     }
+    folders = {p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
+    undeclared = folders - toolsets.keys()
+    if undeclared:
+        raise ConfigError(f"{', '.join(sorted(undeclared))} not declared in {TOOLSETS_FILE}")
     specs: list[ToolSpec] = []
-    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
-        if folder.name not in toolsets:
-            raise ConfigError(f"{folder} is not declared in {TOOLSETS_FILE}")
-        specs.extend(load_spec(f, folder.name) for f in sorted(folder.glob("*.json")))
+    for name in toolsets:  # the order of _toolsets.json is the order of tools/list
+        specs.extend(load_spec(f, name) for f in sorted((base / name).glob("*.json")))
     return toolsets, tuple(specs)
 
 

@@ -1,8 +1,24 @@
 """Tool handlers, one module per toolset. Each handler is ``async (ToolContext, args) -> dict``."""
 
-from sage_mcp.tools import api, business, contacts, sales
+from sage_mcp.tools import (
+    api,
+    attachments,
+    banking,
+    business,
+    contacts,
+    ledger,
+    payments,
+    products,
+    purchases,
+    sales,
+    tax,
+)
 from sage_mcp.tools._base import Handler, ToolContext, ToolError
 
-HANDLERS: dict[str, Handler] = {**business.HANDLERS, **contacts.HANDLERS, **sales.HANDLERS, **api.HANDLERS}
+HANDLERS: dict[str, Handler] = {
+    name: handler
+    for module in (business, contacts, sales, purchases, payments, banking, ledger, products, tax, attachments, api)
+    for name, handler in module.HANDLERS.items()
+}
 
 __all__ = ["HANDLERS", "Handler", "ToolContext", "ToolError"]

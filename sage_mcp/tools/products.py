@@ -1,0 +1,7 @@
+"""Handlers of the products toolset."""
+
+from __future__ import annotations
+
+from sage_mcp.tools._base import Handler
+
+HANDLERS: dict[str, Handler] = {}
