@@ -96,6 +96,48 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   406); ``idempotency_id`` is honoured only on Sage's 37 listed resources (ignored on attachments
   and settings).  Attachment context type ids, bank reconciliation statuses, tax schemes and
   journal code types are the sandbox's own Sage-like choices (the spec enumerates none).
+* **Query semantics for every collection** (:mod:`.resources.base`, :mod:`.listing`).
+  ``updated_or_created_since`` is inclusive (on ``updated_at``, else ``created_at``);
+  ``deleted_since`` is **not** inclusive and lists tombstones (on ``deleted_at``) instead of live
+  records, the other filters still applying: deleting keeps the record under ``<name>~deleted``
+  (``Collection.bury``), so get and list no longer see it; a collection that never deletes answers an
+  empty list.  ``from_date``/``to_date`` are inclusive bounds on the collection's ``date_field`` and
+  ignored where a collection has none; an unparseable date or time is a 422 naming the parameter.
+  ``sort`` is ignored on collections without sort fields (as other unknown parameters).
+  ``attributes`` also takes dotted names (``invoice_lines.description``: only that field, plus the
+  base fields, of each nested object; the sandbox's extension, Sage documents none); unknown names are
+  ignored.  ``nested_attributes`` (``all`` or names, ``a.b`` inside ``a``) replaces pure links
+  (``{id, displayed_as, $path}``) to records of emulated collections by their full object, one level
+  deep, on list and single GETs; links to other paths stay links.
+* **Limits** (:mod:`.faults`; ``SandboxConfig`` fields, changeable on a running sandbox through
+  ``SandboxServer.faults``).  At most ``max_concurrent_requests`` (150, Sage's per-app figure)
+  ``/v3.1`` requests are in flight; one more is answered at once with **429** ``TooManyRequests``
+  and ``Retry-After: 1`` (Sage documents no such header; the sandbox always sends one, in seconds,
+  configurable with ``retry_after``).  ``rate_limit=(N, W)``: at most N ``/v3.1`` requests are
+  admitted per sliding W seconds of the sandbox clock (off by default; Sage's documented daily figure
+  is ``(1_296_000, 86_400)``); beyond, 429 ``TooManyRequests`` with ``Retry-After`` = the seconds
+  until a slot frees; refused requests do not use up the window.  ``/token`` and ``/revoke`` are not
+  limited.
+* **Faults** (off by default; for tests and chaos runs).  By rate, drawn from an RNG seeded with
+  ``fault_seed`` (five draws per ``/v3.1`` request, so the same requests in the same order give the
+  same faults), or scripted for the next N requests matching a method and path prefix:
+  429 ``TooManyRequests`` and 503 ``ServiceUnavailable`` (error array + ``Retry-After``; nothing is
+  done); a dropped connection (closed without any response; nothing is done); commit-then-500 (the
+  request is carried out and committed, then answered 500 ``UnexpectedError``: a retry with the same
+  ``idempotency_id`` replays the created record); commit-then-drop (scripted only).  Latency (fixed +
+  seeded jitter) holds admitted requests, in flight.  Every request is counted by
+  ``(METHOD, path)`` on arrival (``SandboxServer.counters``), refused and faulted ones included, and
+  by ``(METHOD, path, status)`` once answered (``status_counters``; 0 = dropped).
+* **Conformance recorder** (:mod:`.conformance`; ``SandboxConfig.conformance`` or the environment
+  variable ``SAGE_SANDBOX_CONFORMANCE=1``, which the test suite sets).  Every ``/v3.1`` answer is
+  checked: 2xx bodies against the operation's response definition (list items one by one, numbers
+  may be decimal strings, fields left out by ``attributes`` are not required), other bodies against
+  Sage's error array.  Violations are recorded on the sandbox (``SandboxServer.violations``) and in
+  ``conformance.VIOLATIONS``; the test run fails if any was recorded.
+* **Big books** (:mod:`.bigbooks`, ``sage-mcp sandbox seed``).  A file with the demo data plus the
+  lead business grown to N contacts and M sales invoices (1-4 lines, over two years; drafts, voids,
+  paid, part paid and unpaid, with receipts), made by the same collection and posting code as the
+  API but written in batches; it is marked as seeded, so serving it never reseeds it.
 """
 
 from __future__ import annotations
