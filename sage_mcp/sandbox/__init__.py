@@ -12,7 +12,11 @@ bookkeeping data (see :mod:`.seed`).  Use it as::
 
 Emulated now: ``/businesses``, ``/businesses/{key}`` (``lead`` too), ``/user`` (GET, PUT);
 ``/contacts`` (list, get, create, update, delete); ``/sales_invoices`` (list, get, create, update,
-void/delete, ``/release``); ``/ledger_accounts``, ``/tax_rates``, ``/transactions`` (list, get).
+void/delete, ``/release``); ``/ledger_accounts``, ``/tax_rates``, ``/transactions`` (list, get);
+``/sales_credit_notes`` (as sales invoices); ``/sales_quotes``, ``/sales_estimates``,
+``/contact_payments``, ``/contact_allocations`` (list, get, create, update, delete);
+``/purchase_invoices``, ``/purchase_credit_notes`` (the same and ``/release``); and the banking,
+ledger, catalogue and settings resources listed below.
 Other spec paths answer 404 "not emulated yet"; unimplemented methods on emulated paths 405.
 
 Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stricter reading):
@@ -48,7 +52,8 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   string verbatim, with ``page`` and ``items_per_page`` moved to the end.  ``GET /businesses`` is
   not paginated and uses ``$items_per_page`` (2147483647), as Sage's core API does.  Items are slim
   (``id``, ``displayed_as``, ``$path``) unless ``attributes`` is given; single GETs are full.
-  Default orders: contacts by name; sales invoices newest first (date, then number, descending);
+  Default orders: contacts by name; sales invoices newest first (date, then number, descending),
+  and so every other artefact, payment and allocation;
   ledger accounts by nominal code; tax rates and transactions as created / by date.  Unknown query
   parameters are ignored; a bad ``sort`` is a 422.
 * **Bodies.** Validated against the spec's body schema (numbers may be JSON numbers or decimal
@@ -71,8 +76,39 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   charges are refused (not modelled yet).  Every posted invoice, receipt and void is a balanced
   double entry (:mod:`.ledger`).
 * **Contacts.** The contact's ``email`` comes from ``main_contact_person.email`` (the request schema
-  has no top-level ``email``); ``balance`` is the outstanding total of the customer's unpaid and
-  part-paid invoices; a contact with invoices cannot be deleted (422).
+  has no top-level ``email``); ``balance`` is what a customer owes (open sales invoices less open
+  sales credit notes less unallocated receipts) or what is owed to a supplier (open purchase invoices
+  less open purchase credit notes less unallocated payments), so customers' balances add up to Trade
+  Debtors (1100) and suppliers' to Trade Creditors (2100); a contact with artefacts, quotes,
+  payments or allocations cannot be deleted (422).
+* **Artefacts, payments, allocations** (``resources/artefacts.py``, ``settlement.py``,
+  ``payments.py``; details in their docstrings).  Every artefact answer carries exactly the fields
+  of its spec definition.  Credit notes, purchase invoices and purchase credit notes follow the
+  sales invoice rules (create as ``DRAFT``/``UNPAID``, ``/release``, PUT only while ``DRAFT``/
+  ``UNPAID``, lines replaced as a whole); purchase contacts must be suppliers ("can't find
+  supplier"), purchase lines need ``quantity`` and an expenses account and have no discounts;
+  ``DELETE`` voids sales credit notes (200, ``void_reason``) and deletes purchase artefacts (204);
+  paid or part-paid artefacts can be neither.  Statuses ``UNPAID``/``PART_PAID``/``PAID`` and
+  ``outstanding_amount``, ``total_paid``, ``last_paid`` follow from what is allocated (payment
+  amounts plus discounts); a zero-total artefact is ``PAID`` when posted.  ``payments_allocations``
+  is answered only with ``show_payments_allocations=true``.  Quotes and estimates: ``DRAFT``,
+  ``PENDING`` (default), ``ACCEPTED``, ``DECLINED``, and ``INVOICED`` only by a sales invoice created
+  with ``original_quote_estimate_id`` (same customer, not declined or invoiced); voiding or deleting
+  that invoice makes the quote ``ACCEPTED`` again; an invoiced quote cannot be edited or deleted.
+  Payments: ``allocated_artefacts`` amounts are positive, of the payment's contact only (422
+  otherwise), at most the outstanding amount (with the discount), on unpaid or part-paid artefacts
+  only ("You can only pay unpaid or part-paid invoices."); receipts go to sales invoices, supplier
+  payments to purchase invoices, refunds to credit notes or payments on account and must be
+  allocated in full; an excess becomes a payment on account (id and ``$path`` under
+  ``/unallocated_artefacts``, which is not emulated; refused on Accounting Start); discounts post to
+  4009 Discounts Allowed / 5009 Discounts Taken; no cash-accounting VAT (``tax_amount`` must be 0).
+  ``bank_account_id`` is a ``/bank_accounts`` record, or a ``BANK`` ledger account while the
+  business has no bank account records.  Allocations: invoices positive, credit notes and payments
+  on account negative, summing to zero; they post a debit and a credit of the same control account.
+  A payment whose payment on account was used cannot be changed or deleted.  Deleting a payment,
+  allocation or purchase artefact un-allocates and posts the mirror entries on the original date
+  (so every date's entries still balance); voids post the mirror entries on the day of the void.
+  The lock-down date refuses postings, changes and deletes dated on or before it.
 * **Banking, journals, ledger, catalogue, attachments, settings** (``resources/banking.py``,
   ``other_payments.py``, ``journals.py``, ``ledger_accounts.py``, ``ledger_entries.py``,
   ``products.py``, ``contact_details.py``, ``attachments.py``, ``settings.py``, ``reference.py``;
