@@ -1,13 +1,22 @@
-"""Sales invoices: list, read, raise and void."""
+"""Sales: invoices, credit notes, quotes and estimates.
+
+Also the artefact machinery the purchase tools share (:mod:`sage_mcp.tools.purchases`): one line
+builder (ledger account and tax rate defaults and checks, half-up rounding, totals compared with
+Sage's), one projection, and generic list/get/create/update steps driven by an :class:`Artefact`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sage_mcp.money import format_amount, format_decimal, round_money, to_decimal
+from sage_mcp.money import ZERO, format_amount, format_decimal, round_money, tax_on, to_decimal
 from sage_mcp.sage.client import BusinessClient, path_segment
+from sage_mcp.sage.errors import SageNotFoundError, SageValidationError
 from sage_mcp.sage.pagination import MAX_ITEMS_PER_PAGE, Page
 from sage_mcp.tools._base import (
     ToolContext,
@@ -18,12 +27,218 @@ from sage_mcp.tools._base import (
     link_id,
     link_name,
 )
-from sage_mcp.tools._resource import Resource, get_record, list_records, query_from_args
+from sage_mcp.tools._resource import Projection, Resource, get_record, list_records, query_from_args
 
-LIST_ATTRIBUTES = (
-    "invoice_number,contact,date,due_date,status,reference,net_amount,tax_amount,total_amount,"
-    "outstanding_amount,currency"
+# -- the two sides of the books ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """What differs between sales and purchase artefacts when building lines."""
+
+    contact_type: str  # Sage's contact type id: CUSTOMER or VENDOR
+    party: str  # customer or supplier
+    visible_in: str  # /ledger_accounts?visible_in=
+    usage: str  # /tax_rates?usage=
+    account_default: str  # the contact's default ledger account link
+    rate_default: str | None  # the contact's default tax rate link (sales only)
+    #: ledger account types the default account is chosen from (lowest nominal code), when the contact has none
+    default_account_types: tuple[str, ...]
+    discounts: bool  # lines take discount_amount
+
+
+SALES_SIDE = Side(
+    "CUSTOMER",
+    "customer",
+    "sales",
+    "sales",
+    "default_sales_ledger_account",
+    "default_sales_tax_rate",
+    ("SALES",),
+    True,
 )
+PURCHASE_SIDE = Side(
+    "VENDOR",
+    "supplier",
+    "expenses",
+    "purchase",
+    "default_purchase_ledger_account",
+    None,
+    ("DIRECT_EXPENSES", "EXPENSES", "OVERHEADS"),
+    False,
+)
+
+
+async def get_party(biz: BusinessClient, contact_id: str, side: Side) -> dict[str, Any]:
+    """The contact, refused (naming ``contact_id``) unless it is a customer/supplier as ``side`` needs."""
+    contact: dict[str, Any] = await biz.get(f"/contacts/{path_segment(contact_id)}")
+    if not any(link_id(t) == side.contact_type for t in contact.get("contact_types") or []):
+        raise ToolError(
+            f"contact_id {contact_id!r} ({contact.get('name')}) is not a {side.party}; "
+            f"this needs a {side.party}. Use list_contacts with contact_type '{side.party}'."
+        )
+    return contact
+
+
+# -- lines ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineIn:
+    """One line as asked for, amounts parsed (before anything is sent to Sage)."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    ledger_account_id: str | None
+    tax_rate_id: str | None
+
+
+def parse_lines(lines_in: Iterable[Mapping[str, Any]] | None) -> list[LineIn]:
+    """Tool lines with their decimal strings checked; a bad amount is refused naming ``lines[i].field``."""
+    out = []
+    for i, line in enumerate(lines_in or []):
+        where = f"lines[{i}]"
+        out.append(
+            LineIn(
+                description=str(line.get("description") or ""),
+                quantity=to_decimal(line.get("quantity", "1"), field=f"{where}.quantity"),
+                unit_price=to_decimal(line.get("unit_price"), field=f"{where}.unit_price"),
+                discount=to_decimal(line.get("discount_amount", "0"), field=f"{where}.discount_amount"),
+                ledger_account_id=line.get("ledger_account_id") or None,
+                tax_rate_id=line.get("tax_rate_id") or None,
+            )
+        )
+    return out
+
+
+def lines_from(raw_lines: Iterable[Any]) -> list[LineIn]:
+    """Lines copied from a Sage artefact's lines (a quote being invoiced, an invoice being credited)."""
+    return [
+        LineIn(
+            description=str(raw.get("description") or raw.get("displayed_as") or "-"),
+            quantity=to_decimal(raw.get("quantity") or 1),
+            unit_price=to_decimal(raw.get("unit_price") or 0),
+            discount=to_decimal(raw.get("discount_amount") or 0),
+            ledger_account_id=link_id(raw.get("ledger_account")),
+            tax_rate_id=link_id(raw.get("tax_rate")),
+        )
+        for raw in raw_lines
+        if isinstance(raw, dict)
+    ]
+
+
+@dataclass(frozen=True)
+class BuiltLines:
+    """Sage line bodies, and the total they add up to (net + tax, each line rounded half-up)."""
+
+    lines: list[dict[str, Any]]
+    total: Decimal
+
+
+def _nominal(account: Mapping[str, Any]) -> int:
+    try:
+        return int(account.get("nominal_code") or 99999)
+    except (TypeError, ValueError):
+        return 99999
+
+
+async def _ledger_accounts(biz: BusinessClient, side: Side) -> list[dict[str, Any]]:
+    page = await biz.get(
+        "/ledger_accounts",
+        {
+            "visible_in": side.visible_in,
+            "attributes": "nominal_code,name,tax_rate,ledger_account_type",
+            "items_per_page": MAX_ITEMS_PER_PAGE,
+        },
+    )
+    return sorted(Page.from_envelope(page).items, key=_nominal)
+
+
+async def _tax_rates(biz: BusinessClient, side: Side) -> dict[str, dict[str, Any]]:
+    page = await biz.get(
+        "/tax_rates",
+        {"usage": side.usage, "attributes": "name,percentage", "items_per_page": MAX_ITEMS_PER_PAGE},
+    )
+    return {str(r["id"]): r for r in Page.from_envelope(page).items}
+
+
+def _default_account(accounts: list[dict[str, Any]], side: Side, contact: Mapping[str, Any] | None) -> str | None:
+    chosen = link_id((contact or {}).get(side.account_default))
+    if chosen is not None:
+        return chosen
+    preferred = [a for a in accounts if link_id(a.get("ledger_account_type")) in side.default_account_types]
+    candidates = preferred or accounts
+    return str(candidates[0]["id"]) if candidates else None
+
+
+async def build_lines(
+    biz: BusinessClient, side: Side, lines_in: list[LineIn], contact: Mapping[str, Any] | None
+) -> BuiltLines:
+    """Sage lines, with the amounts Sage will compute.
+
+    Ledger account: the line's (id or nominal code), else the contact's default, else the first
+    account (lowest nominal code) of the side's default types. Tax rate: the line's, else the
+    account's, else (sales) the contact's default; it must be one of the side's rates.
+    ``net = round(quantity x unit_price - discount)``, ``tax = round(net x rate%)``, half-up to the penny.
+    """
+    accounts = await _ledger_accounts(biz, side)
+    by_code = {str(a.get("nominal_code")): a for a in accounts}
+    by_id = {str(a.get("id")): a for a in accounts}
+    default_account = _default_account(accounts, side, contact)
+    rates = await _tax_rates(biz, side)
+
+    sage_lines: list[dict[str, Any]] = []
+    expected_total = ZERO
+    for i, line in enumerate(lines_in):
+        where = f"lines[{i}]"
+        account_ref = str(line.ledger_account_id or default_account or "")
+        account = by_id.get(account_ref) or by_code.get(account_ref)
+        if account is None:
+            known = ", ".join(f"{a.get('nominal_code')} {a.get('name')}" for a in accounts[:15])
+            raise ToolError(
+                f"{where}.ledger_account_id {account_ref!r} is not a {side.usage} ledger account of this business. "
+                f"Give a ledger account id or nominal code, e.g. {known}."
+            )
+        rate_id = line.tax_rate_id or link_id(account.get("tax_rate"))
+        if not rate_id and side.rate_default:
+            rate_id = link_id((contact or {}).get(side.rate_default))
+        if not rate_id or rate_id not in rates:
+            valid = ", ".join(f"{r} ({format_decimal(v.get('percentage'))}%)" for r, v in rates.items())
+            raise ToolError(
+                f"{where}.tax_rate_id {rate_id!r} is not a {side.usage} tax rate of this business. Valid: {valid}."
+            )
+        net = round_money(line.quantity * line.unit_price - line.discount)
+        tax = tax_on(net, to_decimal(rates[rate_id].get("percentage") or 0))
+        expected_total += net + tax
+        sage_line: dict[str, Any] = {
+            "description": line.description,
+            "ledger_account_id": str(account["id"]),
+            "tax_rate_id": rate_id,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "net_amount": net,
+            "tax_amount": tax,
+            "total_amount": net + tax,
+        }
+        if line.discount and side.discounts:
+            sage_line["discount_amount"] = line.discount
+        sage_lines.append(sage_line)
+    return BuiltLines(sage_lines, expected_total)
+
+
+def checked_total(out: dict[str, Any], built: BuiltLines | None) -> dict[str, Any]:
+    """``out`` with a warning when Sage's total differs from the one computed from the lines."""
+    if built is not None and out.get("total") is not None and to_decimal(out["total"]) != built.total:
+        out["warning"] = (
+            f"Sage's total {out['total']} differs from the {format_amount(built.total)} computed from the lines; "
+            "check it in Sage."
+        )
+    return out
+
+
+# -- projection ----------------------------------------------------------------------------------------
 
 
 def _project_line(raw: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +247,7 @@ def _project_line(raw: dict[str, Any]) -> dict[str, Any]:
             "description": raw.get("description"),
             "quantity": format_decimal(raw.get("quantity")),
             "unit_price": amount(raw, "unit_price"),
-            "discount": amount(raw, "discount_amount"),
+            "discount": amount(raw, "discount_amount") if to_decimal(raw.get("discount_amount") or 0) else None,
             "ledger_account_id": link_id(raw.get("ledger_account")),
             "tax_rate_id": link_id(raw.get("tax_rate")),
             "net": amount(raw, "net_amount"),
@@ -42,41 +257,66 @@ def _project_line(raw: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def project_invoice(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
-    status = link_id(raw.get("status"))
-    outstanding = amount(raw, "outstanding_amount")
-    due = raw.get("due_date")
-    overdue = None
-    if due and outstanding and status in {"UNPAID", "PART_PAID"}:
-        overdue = str(due) < dt.date.today().isoformat() and Decimal(outstanding) > 0
-    out: dict[str, Any] = {
-        "id": raw.get("id"),
-        "number": raw.get("invoice_number") or raw.get("displayed_as"),
-        "contact_id": link_id(raw.get("contact")),
-        "contact_name": link_name(raw.get("contact")) or raw.get("contact_name"),
-        "date": raw.get("date"),
-        "due_date": due,
-        "status": status,
-        "overdue": overdue or None,
-        "reference": raw.get("reference"),
-        "currency": link_id(raw.get("currency")),
-        "net": amount(raw, "net_amount"),
-        "tax": amount(raw, "tax_amount"),
-        "total": amount(raw, "total_amount"),
-        "outstanding": outstanding,
-    }
-    if full:
-        out.update(
-            {
-                "void_reason": raw.get("void_reason"),
-                "notes": raw.get("notes"),
-                "lines": [_project_line(x) for x in raw.get("invoice_lines") or [] if isinstance(x, dict)],
-            }
-        )
-    return compact(out)
+def artefact_projection(
+    lines_key: str, number_key: str | None, due_key: str | None = None, extra: tuple[str, ...] = ()
+) -> Projection:
+    """The compact form of an invoice, credit note, quote or estimate (``full``: with lines)."""
+
+    def project(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
+        status = link_id(raw.get("status"))
+        outstanding = amount(raw, "outstanding_amount")
+        due = raw.get(due_key) if due_key else None
+        overdue = None
+        if due_key == "due_date" and due and outstanding and status in {"UNPAID", "PART_PAID"}:
+            overdue = str(due) < dt.date.today().isoformat() and Decimal(outstanding) > 0
+        out: dict[str, Any] = {
+            "id": raw.get("id"),
+            "number": (raw.get(number_key) if number_key else None) or raw.get("displayed_as"),
+            "contact_id": link_id(raw.get("contact")),
+            "contact_name": link_name(raw.get("contact")) or raw.get("contact_name"),
+            "date": raw.get("date"),
+            due_key or "due_date": due,
+            "status": status,
+            "overdue": overdue or None,
+            "reference": raw.get("reference"),
+            **{k: raw.get(k) for k in extra},
+            "currency": link_id(raw.get("currency")),
+            "net": amount(raw, "net_amount"),
+            "tax": amount(raw, "tax_amount"),
+            "total": amount(raw, "total_amount"),
+            "outstanding": outstanding,
+        }
+        if full:
+            out.update(
+                {
+                    "void_reason": raw.get("void_reason"),
+                    "notes": raw.get("notes"),
+                    "lines": [_project_line(x) for x in raw.get(lines_key) or [] if isinstance(x, dict)],
+                }
+            )
+        return compact(out)
+
+    return project
 
 
-SALES_INVOICES = Resource("sales_invoices", LIST_ATTRIBUTES, project_invoice)
+# -- generic steps --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One Sage artefact collection as the tools see it."""
+
+    res: Resource
+    root: str  # body root key, e.g. "sales_invoice"
+    lines_key: str  # e.g. "invoice_lines"
+    side: Side
+    label: str  # e.g. "sales invoice"
+    sortable: bool = True  # Sage's list takes sort=date:desc
+
+    def project(self, raw: dict[str, Any], full: bool = True) -> dict[str, Any]:
+        return self.res.project(raw, full)
+
+
 ARTEFACT_FILTERS = {
     "status": "status_id",
     "contact_id": "contact_id",
@@ -84,123 +324,334 @@ ARTEFACT_FILTERS = {
     "to_date": "to_date",
     "search": "search",
 }
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+async def list_artefacts(ctx: ToolContext, args: dict[str, Any], kind: Artefact) -> dict[str, Any]:
+    query = query_from_args(args, ARTEFACT_FILTERS)
+    if kind.sortable:
+        query = {"sort": "date:desc", **query}
+    return await list_records(ctx, args, kind.res, query)
+
+
+async def create_artefact(
+    ctx: ToolContext,
+    args: dict[str, Any],
+    kind: Artefact,
+    contact: Mapping[str, Any],
+    lines_in: list[LineIn],
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """POST the artefact: ``fields`` (header) plus lines built for ``contact``; Sage's answer, projected."""
+    key = idempotency_id(ctx, args.get("idempotency_key"))
+    built = await build_lines(ctx.business, kind.side, lines_in, contact)
+    body: dict[str, Any] = {
+        "contact_id": str(contact["id"]),
+        "date": args.get("date") or dt.date.today().isoformat(),
+        **{k: v for k, v in fields.items() if v not in (None, "")},
+        kind.lines_key: built.lines,
+        "idempotency_id": key,
+    }
+    resp = await ctx.business.post(kind.res.path, {kind.root: body})
+    return {**checked_total(kind.project(resp.body), built), "idempotency_id": key}
+
+
+async def update_artefact(
+    ctx: ToolContext,
+    args: dict[str, Any],
+    kind: Artefact,
+    record_id: str,
+    fields: Mapping[str, Any],
+    current: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """PUT only what was given; ``lines`` replace every line. Sage refuses what its status forbids.
+
+    A key of the caller's own is tied to the record, so one key used on two records makes two updates.
+    """
+    lines_in = parse_lines(args.get("lines"))
+    given = args.get("idempotency_key")
+    key = idempotency_id(ctx, given if not given or _HEX32.fullmatch(given) else f"{record_id}:{given}")
+    biz = ctx.business
+    body: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    built = None
+    if lines_in:
+        contact = None
+        if any(not x.ledger_account_id or (kind.side.rate_default and not x.tax_rate_id) for x in lines_in):
+            current = current or await biz.get(kind.res.item_path(record_id))
+            contact_id = link_id(current.get("contact"))
+            contact = await biz.get(f"/contacts/{path_segment(contact_id)}") if contact_id else None
+        built = await build_lines(biz, kind.side, lines_in, contact)
+        body[kind.lines_key] = built.lines
+    if not body:
+        raise ToolError(f"nothing to update: give at least one field of the {kind.label} to change.")
+    body["idempotency_id"] = key
+    resp = await biz.put(kind.res.item_path(record_id), {kind.root: body})
+    return {**checked_total(kind.project(resp.body), built), "idempotency_id": key}
+
+
+def header_fields(args: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """The header fields given (``date``, ``reference`` …), passed to Sage as they are."""
+    return {k: args[k] for k in names if args.get(k) not in (None, "")}
+
+
+# -- sales invoices --------------------------------------------------------------------------------------
+
+LIST_ATTRIBUTES = (
+    "invoice_number,contact,date,due_date,status,reference,net_amount,tax_amount,total_amount,"
+    "outstanding_amount,currency"
+)
+project_invoice = artefact_projection("invoice_lines", "invoice_number", "due_date")
+SALES_INVOICES = Resource("sales_invoices", LIST_ATTRIBUTES, project_invoice)
+INVOICE = Artefact(SALES_INVOICES, "sales_invoice", "invoice_lines", SALES_SIDE, "sales invoice")
 
 
 async def list_sales_invoices(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    query = {"sort": "date:desc", **query_from_args(args, ARTEFACT_FILTERS)}
-    return await list_records(ctx, args, SALES_INVOICES, query)
+    return await list_artefacts(ctx, args, INVOICE)
 
 
 async def get_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return await get_record(ctx, args, SALES_INVOICES, args["invoice_id"])
 
 
-async def _sales_ledger_accounts(biz: BusinessClient) -> list[dict[str, Any]]:
-    page = await biz.get(
-        "/ledger_accounts",
-        {
-            "visible_in": "sales",
-            "attributes": "nominal_code,name,tax_rate",
-            "items_per_page": MAX_ITEMS_PER_PAGE,
-        },
-    )
-    return Page.from_envelope(page).items
-
-
-async def _tax_rates(biz: BusinessClient) -> dict[str, dict[str, Any]]:
-    page = await biz.get(
-        "/tax_rates",
-        {"usage": "sales", "attributes": "name,percentage", "items_per_page": MAX_ITEMS_PER_PAGE},
-    )
-    return {str(r["id"]): r for r in Page.from_envelope(page).items}
-
-
 async def create_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    biz = ctx.business
+    lines = parse_lines(args["lines"])
+    contact = await get_party(ctx.business, args["contact_id"], SALES_SIDE)
+    fields = header_fields(args, "due_date", "reference", "notes")
+    if args.get("status"):
+        fields["status_id"] = args["status"]
+    return await create_artefact(ctx, args, INVOICE, contact, lines, fields)
+
+
+async def update_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    fields = header_fields(args, "date", "due_date", "reference", "notes")
+    return await update_artefact(ctx, args, INVOICE, args["invoice_id"], fields)
+
+
+async def release_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Post a draft. Sage's release takes no idempotency id; with a key, a repeat on a posted invoice
+    returns it instead of Sage's "only a draft can be released" refusal."""
+    keyed = bool(args.get("idempotency_key"))
     key = idempotency_id(ctx, args.get("idempotency_key"))
-    lines_in: list[dict[str, Any]] = args["lines"]
+    path = SALES_INVOICES.item_path(args["invoice_id"])
+    if keyed:
+        current = await ctx.business.get(path)
+        if link_id(current.get("status")) != "DRAFT":
+            out = INVOICE.project(current)
+            return {**out, "note": f"not a draft (status {out.get('status')}); nothing changed", "idempotency_id": key}
+    resp = await ctx.business.post(f"{path}/release", None)
+    return {**INVOICE.project(resp.body), "idempotency_id": key}
 
-    contact = await biz.get(f"/contacts/{path_segment(args['contact_id'])}")
-    if not any(link_id(t) == "CUSTOMER" for t in contact.get("contact_types") or []):
-        raise ToolError(
-            f"contact_id {args['contact_id']!r} ({contact.get('name')}) is not a customer; "
-            "sales invoices need a customer. Use list_contacts with contact_type 'customer'."
-        )
-    accounts = await _sales_ledger_accounts(biz)
-    by_code = {str(a.get("nominal_code")): a for a in accounts}
-    by_id = {str(a.get("id")): a for a in accounts}
-    default_account = link_id(contact.get("default_sales_ledger_account"))
-    if default_account is None and accounts:
-        default_account = str(min(accounts, key=lambda a: int(a.get("nominal_code") or 99999))["id"])
-    rates = await _tax_rates(biz)
 
-    sage_lines: list[dict[str, Any]] = []
-    expected_total = Decimal(0)
-    for i, line in enumerate(lines_in):
-        where = f"lines[{i}]"
-        account_ref = str(line.get("ledger_account_id") or default_account or "")
-        account = by_id.get(account_ref) or by_code.get(account_ref)
-        if account is None:
-            known = ", ".join(f"{a.get('nominal_code')} {a.get('name')}" for a in accounts[:15])
-            raise ToolError(
-                f"{where}.ledger_account_id {account_ref!r} is not a sales ledger account of this business. "
-                f"Give a ledger account id or nominal code, e.g. {known}."
-            )
-        rate_id = (
-            line.get("tax_rate_id")
-            or link_id(account.get("tax_rate"))
-            or link_id(contact.get("default_sales_tax_rate"))
-        )
-        if not rate_id or rate_id not in rates:
-            valid = ", ".join(f"{r} ({format_decimal(v.get('percentage'))}%)" for r, v in rates.items())
-            raise ToolError(
-                f"{where}.tax_rate_id {rate_id!r} is not a sales tax rate of this business. Valid: {valid}."
-            )
-        quantity = to_decimal(line.get("quantity", "1"), field=f"{where}.quantity")
-        unit_price = to_decimal(line["unit_price"], field=f"{where}.unit_price")
-        discount = to_decimal(line.get("discount_amount", "0"), field=f"{where}.discount_amount")
-        net = round_money(quantity * unit_price - discount)
-        tax = round_money(net * to_decimal(rates[rate_id].get("percentage") or 0) / 100)
-        expected_total += net + tax
-        sage_line: dict[str, Any] = {
-            "description": line["description"],
-            "ledger_account_id": str(account["id"]),
-            "tax_rate_id": rate_id,
-            "quantity": quantity,
-            "unit_price": unit_price,
-            "net_amount": net,
-            "tax_amount": tax,
-            "total_amount": net + tax,
-        }
-        if discount:
-            sage_line["discount_amount"] = discount
-        sage_lines.append(sage_line)
-
-    invoice: dict[str, Any] = {
-        "contact_id": args["contact_id"],
-        "date": args.get("date") or dt.date.today().isoformat(),
-        "invoice_lines": sage_lines,
-        "idempotency_id": key,
-    }
-    for field in ("due_date", "reference", "notes"):
-        if args.get(field):
-            invoice[field] = args[field]
-    resp = await biz.post("/sales_invoices", {"sales_invoice": invoice})
-    out = project_invoice(resp.body, True)
-    if out.get("total") is not None and to_decimal(out["total"]) != expected_total:
-        out["warning"] = (
-            f"Sage's total {out['total']} differs from the {format_amount(expected_total)} computed from the lines; "
-            "check the invoice in Sage."
-        )
-    return {**out, "idempotency_id": key}
+async def _void(ctx: ToolContext, kind: Artefact, record_id: str, reason: str) -> dict[str, Any]:
+    resp = await ctx.business.delete(kind.res.item_path(record_id), {"void_reason": reason})
+    if resp.status == 204 or not resp.body:
+        return {"id": record_id, "status": "DELETED", "note": f"The {kind.label} was a draft, so Sage deleted it."}
+    return kind.project(resp.body)
 
 
 async def void_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    invoice_id = args["invoice_id"]
-    resp = await ctx.business.delete(f"/sales_invoices/{path_segment(invoice_id)}", {"void_reason": args["reason"]})
-    if resp.status == 204 or not resp.body:
-        return {"id": invoice_id, "status": "DELETED", "note": "The invoice was a draft, so Sage deleted it."}
-    return project_invoice(resp.body, True)
+    return await _void(ctx, INVOICE, args["invoice_id"], args["reason"])
 
 
-HANDLERS = {f.__name__: f for f in (list_sales_invoices, get_sales_invoice, create_sales_invoice, void_sales_invoice)}
+# -- sales credit notes ----------------------------------------------------------------------------------
+
+CREDIT_NOTE_ATTRIBUTES = (
+    "credit_note_number,contact,date,status,reference,net_amount,tax_amount,total_amount,outstanding_amount,currency"
+)
+SALES_CREDIT_NOTES = Resource(
+    "sales_credit_notes",
+    CREDIT_NOTE_ATTRIBUTES,
+    artefact_projection("credit_note_lines", "credit_note_number", extra=("original_invoice_date",)),
+)
+CREDIT_NOTE = Artefact(SALES_CREDIT_NOTES, "sales_credit_note", "credit_note_lines", SALES_SIDE, "sales credit note")
+
+
+async def credited_invoice(
+    ctx: ToolContext, args: Mapping[str, Any], invoices: Resource, side: Side
+) -> tuple[dict[str, Any], list[LineIn], dict[str, Any]]:
+    """Contact, lines and header fields of a credit note, taken from ``invoice_id`` where not given.
+
+    Without ``invoice_id``, ``contact_id`` and ``lines`` are needed. With it, the contact must be the
+    invoice's, ``original_invoice_date`` is the invoice's date, the reference defaults to the
+    invoice's number, and missing lines credit the whole invoice.
+    """
+    biz = ctx.business
+    lines = parse_lines(args.get("lines"))
+    fields: dict[str, Any] = {}
+    invoice: dict[str, Any] | None = None
+    if args.get("invoice_id"):
+        invoice = await biz.get(invoices.item_path(args["invoice_id"]))
+        status = link_id(invoice.get("status"))
+        if status in ("DRAFT", "VOID"):
+            raise ToolError(
+                f"invoice_id {args['invoice_id']!r} is {status}: only a posted invoice can be credited "
+                "(a draft can be changed or deleted instead)."
+            )
+        fields["original_invoice_date"] = invoice.get("date")
+        number = invoice.get("invoice_number") or invoice.get("vendor_reference") or invoice.get("reference")
+        fields["reference"] = str(number or "")[:25]  # Sage's reference is at most 25 characters
+    if not lines and invoice is not None:
+        lines = lines_from(invoice.get("invoice_lines") or [])
+    if not lines:
+        raise ToolError("lines: required field is missing (or give invoice_id to credit a whole invoice).")
+    contact_id = args.get("contact_id") or link_id((invoice or {}).get("contact"))
+    if not contact_id:
+        raise ToolError("contact_id: required field is missing (or give invoice_id to credit an invoice).")
+    if invoice is not None and contact_id != link_id(invoice.get("contact")):
+        raise ToolError(
+            f"contact_id {contact_id!r} is not the contact of invoice_id {args['invoice_id']!r} "
+            f"({link_name(invoice.get('contact'))}); leave contact_id out to use the invoice's."
+        )
+    contact = await get_party(biz, contact_id, side)
+    fields.update(header_fields(args, "reference", "vendor_reference", "notes"))
+    return contact, lines, fields
+
+
+async def list_sales_credit_notes(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return await list_artefacts(ctx, args, CREDIT_NOTE)
+
+
+async def get_sales_credit_note(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return await get_record(ctx, args, SALES_CREDIT_NOTES, args["credit_note_id"])
+
+
+async def create_sales_credit_note(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    contact, lines, fields = await credited_invoice(ctx, args, SALES_INVOICES, SALES_SIDE)
+    return await create_artefact(ctx, args, CREDIT_NOTE, contact, lines, fields)
+
+
+async def void_sales_credit_note(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return await _void(ctx, CREDIT_NOTE, args["credit_note_id"], args["reason"])
+
+
+# -- sales quotes and estimates -----------------------------------------------------------------------------
+
+
+def _quote_kind(collection: str, root: str, lines_key: str, number_key: str, label: str) -> Artefact:
+    attributes = f"{number_key},contact,date,expiry_date,status,reference,net_amount,tax_amount,total_amount,currency"
+    project = artefact_projection(lines_key, number_key, "expiry_date")
+
+    def with_invoice(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
+        out = project(raw, full)
+        invoice_id = link_id(raw.get("invoice"))
+        return {**out, "invoice_id": invoice_id} if invoice_id else out
+
+    # Sage's /sales_estimates list takes no sort parameter (newest first is its order anyway).
+    return Artefact(
+        Resource(collection, attributes + ",invoice", with_invoice),
+        root,
+        lines_key,
+        SALES_SIDE,
+        label,
+        sortable=collection == "sales_quotes",
+    )
+
+
+QUOTE_KINDS = {
+    "quote": _quote_kind("sales_quotes", "sales_quote", "quote_lines", "quote_number", "sales quote"),
+    "estimate": _quote_kind("sales_estimates", "sales_estimate", "estimate_lines", "estimate_number", "sales estimate"),
+}
+CONVERTIBLE = ("DRAFT", "PENDING", "ACCEPTED")
+QUOTE_VALID_DAYS = 30
+
+
+async def find_quote(ctx: ToolContext, args: Mapping[str, Any]) -> tuple[Artefact, dict[str, Any]]:
+    """The quote or estimate ``quote_id``: /sales_quotes is asked first, then /sales_estimates."""
+    quote_id = args["quote_id"]
+    kinds = list(QUOTE_KINDS)
+    for name in kinds:
+        kind = QUOTE_KINDS[name]
+        try:
+            return kind, await ctx.business.get(kind.res.item_path(quote_id))
+        except SageNotFoundError:
+            continue
+    what = " or ".join(QUOTE_KINDS[k].label for k in kinds)
+    raise ToolError(
+        f"quote_id {quote_id!r} is not a {what} of this business. Check the id; list_sales_quotes shows them."
+    )
+
+
+async def list_sales_quotes(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return await list_artefacts(ctx, args, QUOTE_KINDS[args.get("kind") or "quote"])
+
+
+async def get_sales_quote(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    kind, raw = await find_quote(ctx, args)
+    return dict(raw) if args.get("detail") == "full" else kind.project(raw)
+
+
+async def create_sales_quote(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    kind = QUOTE_KINDS[args.get("kind") or "quote"]
+    lines = parse_lines(args["lines"])
+    contact = await get_party(ctx.business, args["contact_id"], SALES_SIDE)
+    date = args.get("date") or dt.date.today().isoformat()
+    fields = header_fields(args, "reference", "notes")
+    fields["expiry_date"] = (
+        args.get("expiry_date") or (dt.date.fromisoformat(date) + dt.timedelta(days=QUOTE_VALID_DAYS)).isoformat()
+    )
+    return await create_artefact(ctx, {**args, "date": date}, kind, contact, lines, fields)
+
+
+async def update_sales_quote(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    kind, current = await find_quote(ctx, args)
+    fields = header_fields(args, "date", "expiry_date", "reference", "notes")
+    if args.get("status"):
+        fields["status_id"] = args["status"]
+    return await update_artefact(ctx, args, kind, args["quote_id"], fields, current)
+
+
+async def convert_quote_to_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """A posted sales invoice with the quote's customer and lines; Sage marks the quote INVOICED.
+
+    A quote that cannot be invoiced is refused before anything is sent, unless an idempotency key
+    is given: then Sage answers (a repeat of the conversion returns the invoice it made).
+    """
+    kind, quote = await find_quote(ctx, args)
+    status = link_id(quote.get("status"))
+    refusal = None
+    if status not in CONVERTIBLE:
+        invoice = link_id(quote.get("invoice"))
+        refusal = ToolError(
+            f"quote_id {args['quote_id']!r} ({quote.get('displayed_as')}) is {status} and cannot be invoiced"
+            + (f"; its invoice is {invoice} (get_sales_invoice)." if invoice else ".")
+        )
+        if not args.get("idempotency_key"):
+            raise refusal
+    # The quote's lines name their ledger accounts and tax rates: no contact defaults are needed.
+    contact = {"id": link_id(quote.get("contact"))}
+    fields = {
+        "due_date": args.get("due_date"),
+        "reference": quote.get("reference") or quote.get("displayed_as"),
+        "notes": quote.get("notes"),
+        "original_quote_estimate_id": quote["id"],
+    }
+    lines = lines_from(quote.get(kind.lines_key) or [])
+    try:
+        out = await create_artefact(ctx, args, INVOICE, contact, lines, fields)
+    except SageValidationError:
+        if refusal is not None:
+            raise refusal from None
+        raise
+    return {**out, "quote_id": quote["id"]}
+
+
+HANDLERS = {
+    f.__name__: f
+    for f in (
+        list_sales_invoices,
+        get_sales_invoice,
+        create_sales_invoice,
+        update_sales_invoice,
+        release_sales_invoice,
+        void_sales_invoice,
+        list_sales_credit_notes,
+        get_sales_credit_note,
+        create_sales_credit_note,
+        void_sales_credit_note,
+        list_sales_quotes,
+        get_sales_quote,
+        create_sales_quote,
+        update_sales_quote,
+        convert_quote_to_invoice,
+    )
+}
