@@ -35,6 +35,12 @@ _SOURCE_RENAMES = (
     (re.compile(r"^(invoice|credit_note|quote|estimate)_lines\."), "lines[]."),
     (re.compile(r"^contact_type_ids"), "contact_type"),
     (re.compile(r"^main_address\."), "address."),
+    (re.compile(r"^payment_lines\.(\d+)\."), r"lines[\1]."),
+    (re.compile(r"^payment_lines\."), "lines[]."),
+    (re.compile(r"^allocated_artefacts\.(\d+)\."), r"allocations[\1]."),
+    (re.compile(r"^allocated_artefacts\."), "allocations[]."),
+    (re.compile(r"^attachment_context_type_id$"), "attach_to.type"),
+    (re.compile(r"^attachment_context_id$"), "attach_to.id"),
 )
 
 

@@ -1,7 +1,537 @@
-"""Handlers of the banking toolset."""
+"""Bank accounts and the money that moves through them: transfers, deposits, other payments and
+receipts, one signed list of an account's movements, and bank reconciliations."""
 
 from __future__ import annotations
 
-from sage_mcp.tools._base import Handler
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
-HANDLERS: dict[str, Handler] = {}
+from sage_mcp.money import ZERO, format_decimal, money, round_money, tax_within, to_decimal, total
+from sage_mcp.sage.client import BusinessClient, path_segment
+from sage_mcp.sage.pagination import fetch_pages
+from sage_mcp.tools._base import (
+    ToolContext,
+    ToolError,
+    amount,
+    compact,
+    idempotency_id,
+    link_id,
+    link_name,
+)
+from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource, get_record, list_records, query_from_args
+
+CURRENT_ACCOUNT = "CHECKING"
+CASH_IN_HAND = "CASH_IN_HAND"
+BANK_ACCOUNT_ATTRIBUTES = "bank_account_details,bank_account_type,nominal_code,balance,is_active,ledger_account"
+
+
+# -- amounts --------------------------------------------------------------------------------------------
+
+
+def positive_money(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
+    """An amount argument: a decimal string with at most two decimals, above zero (or zero when allowed)."""
+    number = to_decimal(value, field=field)
+    if round_money(number) != number:
+        raise ToolError(f'{field}: {value!r} has more than two decimals; amounts are in pennies, e.g. "12.50"')
+    if number < ZERO or (number == ZERO and not allow_zero):
+        raise ToolError(f"{field}: {value!r} must be greater than 0")
+    return number
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
+
+
+# -- bank accounts ---------------------------------------------------------------------------------------
+
+
+def _account_name(raw: Mapping[str, Any]) -> str | None:
+    details = raw.get("bank_account_details")
+    name = details.get("account_name") if isinstance(details, Mapping) else None
+    return str(name) if name else (str(raw["displayed_as"]) if raw.get("displayed_as") else None)
+
+
+def project_bank_account(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": raw.get("id"),
+        "name": _account_name(raw),
+        "type": link_id(raw.get("bank_account_type")),
+        "nominal_code": raw.get("nominal_code"),
+        "balance": amount(raw, "balance"),
+        "inactive": True if raw.get("is_active") is False else None,
+    }
+    if full:
+        details = raw.get("bank_account_details") if isinstance(raw.get("bank_account_details"), Mapping) else {}
+        out.update(
+            {
+                "ledger_account_id": link_id(raw.get("ledger_account")),
+                "account_number": (details or {}).get("account_number"),
+                "sort_code": (details or {}).get("sort_code"),
+                "iban": (details or {}).get("iban"),
+                "bic": (details or {}).get("bic"),
+                "currency": link_id(raw.get("currency")),
+                "default_payment_method": link_id(raw.get("default_payment_method")),
+            }
+        )
+    return compact(out)
+
+
+BANK_ACCOUNTS = Resource("bank_accounts", BANK_ACCOUNT_ATTRIBUTES, project_bank_account)
+
+
+async def bank_accounts(ctx: ToolContext) -> list[dict[str, Any]]:
+    """Every bank account of the business (cached for the call)."""
+    cached = ctx.cache.get("bank_accounts")
+    if cached is None:
+        cached, _ = await fetch_pages(
+            ctx.business, "/bank_accounts", {"attributes": BANK_ACCOUNT_ATTRIBUTES}, max_items=ALL_PAGES_CAP
+        )
+        ctx.cache["bank_accounts"] = cached
+    return list(cached)
+
+
+def _listing(accounts: list[dict[str, Any]]) -> str:
+    return (
+        "; ".join(f"{a.get('id')} ({_account_name(a)}, {link_id(a.get('bank_account_type'))})" for a in accounts)
+        or "none"
+    )
+
+
+async def bank_account_or_default(
+    ctx: ToolContext, given: str | None, *, field: str = "bank_account_id", account_type: str = CURRENT_ACCOUNT
+) -> str:
+    """``given``, or the business's only active account of ``account_type`` (its main current account).
+
+    With none or several such accounts the caller must choose: the error lists every bank account.
+    """
+    if given:
+        return given
+    accounts = await bank_accounts(ctx)
+    candidates = [
+        a for a in accounts if link_id(a.get("bank_account_type")) == account_type and a.get("is_active") is not False
+    ]
+    if len(candidates) == 1:
+        return str(candidates[0]["id"])
+    kind = "cash in hand" if account_type == CASH_IN_HAND else "current"
+    raise ToolError(
+        f"{field} is required: this business has {len(candidates) or 'no'} active {kind} accounts, so there is "
+        f"no default. Bank accounts: {_listing(accounts)}."
+    )
+
+
+async def list_bank_accounts(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    accounts = await bank_accounts(ctx)
+    return {"total": len(accounts), "items": [project_bank_account(a) for a in accounts]}
+
+
+async def get_bank_account(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return await get_record(ctx, args, BANK_ACCOUNTS, args["bank_account_id"])
+
+
+# -- transfers and deposits ------------------------------------------------------------------------------
+
+
+def project_transfer(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
+    return compact(
+        {
+            "id": raw.get("id"),
+            "date": raw.get("date"),
+            "from_bank_account_id": link_id(raw.get("from_bank_account")),
+            "from": link_name(raw.get("from_bank_account")),
+            "to_bank_account_id": link_id(raw.get("to_bank_account")),
+            "to": link_name(raw.get("to_bank_account")),
+            "amount": amount(raw, "amount"),
+            "cash": amount(raw, "cash_amount"),
+            "cheque": amount(raw, "cheque_amount"),
+            "total": amount(raw, "total_amount"),
+            "reference": raw.get("reference"),
+            "description": raw.get("description"),
+            "transaction_id": link_id(raw.get("transaction")) if full else None,
+        }
+    )
+
+
+def _different_accounts(source: str, target: str, what: str) -> None:
+    if source == target:
+        raise ToolError(
+            f"to_bank_account_id: {target!r} is also the from account; a {what} needs two different accounts"
+        )
+
+
+async def create_bank_transfer(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    key = idempotency_id(ctx, args.get("idempotency_key"))
+    value = positive_money(args["amount"], "amount")
+    _different_accounts(args["from_bank_account_id"], args["to_bank_account_id"], "transfer")
+    transfer: dict[str, Any] = {
+        "from_bank_account_id": args["from_bank_account_id"],
+        "to_bank_account_id": args["to_bank_account_id"],
+        "date": args.get("date") or today(),
+        "amount": value,
+        "idempotency_id": key,
+    }
+    for name in ("reference", "description"):
+        if args.get(name):
+            transfer[name] = args[name]
+    resp = await ctx.business.post("/bank_transfers", {"bank_transfer": transfer})
+    return {**project_transfer(resp.body, True), "idempotency_id": key}
+
+
+async def create_bank_deposit(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    key = idempotency_id(ctx, args.get("idempotency_key"))
+    cash = positive_money(args.get("cash_amount", "0"), "cash_amount", allow_zero=True)
+    cheque = positive_money(args.get("cheque_amount", "0"), "cheque_amount", allow_zero=True)
+    if cash + cheque == ZERO:
+        raise ToolError("cash_amount: give cash_amount and/or cheque_amount; the deposit must be more than 0")
+    source = await bank_account_or_default(
+        ctx, args.get("from_bank_account_id"), field="from_bank_account_id", account_type=CASH_IN_HAND
+    )
+    target = await bank_account_or_default(ctx, args.get("to_bank_account_id"), field="to_bank_account_id")
+    _different_accounts(source, target, "deposit")
+    deposit: dict[str, Any] = {
+        "from_bank_account_id": source,
+        "to_bank_account_id": target,
+        "date": args.get("date") or today(),
+        "reference": args["reference"],
+        "cash_amount": cash,
+        "cheque_amount": cheque,
+        "total_amount": cash + cheque,
+        "idempotency_id": key,
+    }
+    resp = await ctx.business.post("/bank_deposits", {"bank_deposit": deposit})
+    return {**project_transfer(resp.body, True), "idempotency_id": key}
+
+
+# -- other payments and receipts ---------------------------------------------------------------------------
+
+OTHER_TYPES = {
+    "OTHER_PAYMENT": "other_payment",
+    "OTHER_RECEIPT": "other_receipt",
+    "OTHER_PAYMENT_REFUND": "other_payment_refund",
+    "OTHER_RECEIPT_REFUND": "other_receipt_refund",
+}
+
+
+def _project_payment_line(raw: dict[str, Any]) -> dict[str, Any]:
+    return compact(
+        {
+            "ledger_account_id": link_id(raw.get("ledger_account")),
+            "ledger_account": link_name(raw.get("ledger_account")),
+            "details": raw.get("details"),
+            "tax_rate_id": link_id(raw.get("tax_rate")),
+            "net": amount(raw, "net_amount"),
+            "tax": amount(raw, "tax_amount"),
+            "total": amount(raw, "total_amount"),
+        }
+    )
+
+
+def project_other_payment(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": raw.get("id"),
+        "type": OTHER_TYPES.get(str(link_id(raw.get("transaction_type")))),
+        "date": raw.get("date"),
+        "reference": raw.get("reference"),
+        "contact_id": link_id(raw.get("contact")),
+        "contact_name": link_name(raw.get("contact")),
+        "bank_account_id": link_id(raw.get("bank_account")),
+        "bank_account": link_name(raw.get("bank_account")),
+        "net": amount(raw, "net_amount"),
+        "tax": amount(raw, "tax_amount"),
+        "total": amount(raw, "total_amount"),
+    }
+    if full:
+        out["transaction_id"] = link_id(raw.get("transaction"))
+        out["lines"] = [_project_payment_line(x) for x in raw.get("payment_lines") or [] if isinstance(x, dict)]
+    return compact(out)
+
+
+async def _ledger_accounts(biz: BusinessClient, scope: str) -> list[dict[str, Any]]:
+    items, _ = await fetch_pages(
+        biz,
+        "/ledger_accounts",
+        {"visible_in": scope, "attributes": "nominal_code,name,tax_rate"},
+        max_items=ALL_PAGES_CAP,
+    )
+    return items
+
+
+async def _tax_rates(biz: BusinessClient, usage: str) -> dict[str, dict[str, Any]]:
+    items, _ = await fetch_pages(
+        biz, "/tax_rates", {"usage": usage, "attributes": "name,percentage"}, max_items=ALL_PAGES_CAP
+    )
+    return {str(r["id"]): r for r in items}
+
+
+async def _record_other(ctx: ToolContext, args: dict[str, Any], type_id: str) -> dict[str, Any]:
+    """An other payment (money out) or other receipt (money in); line amounts are gross, VAT taken out per line."""
+    biz = ctx.business
+    key = idempotency_id(ctx, args.get("idempotency_key"))
+    receipt = type_id == "OTHER_RECEIPT"
+    scope = "other_receipts" if receipt else "other_payments"
+    bank = await bank_account_or_default(ctx, args.get("bank_account_id"))
+    accounts = await _ledger_accounts(biz, scope)
+    by_id = {str(a.get("id")): a for a in accounts}
+    by_code = {str(a.get("nominal_code")): a for a in accounts}
+    rates = await _tax_rates(biz, "sales" if receipt else "purchase")
+
+    lines: list[dict[str, Any]] = []
+    for i, line in enumerate(args["lines"]):
+        where = f"lines[{i}]"
+        ref = str(line["ledger_account_id"])
+        account = by_id.get(ref) or by_code.get(ref)
+        if account is None:
+            known = ", ".join(f"{a.get('nominal_code')} {a.get('name')}" for a in accounts[:20])
+            raise ToolError(
+                f"{where}.ledger_account_id {ref!r} is not a ledger account Sage allows on {scope.replace('_', ' ')}. "
+                f"Give an id or nominal code, e.g. {known}."
+            )
+        rate_id = line.get("tax_rate_id") or link_id(account.get("tax_rate"))
+        if not rate_id or rate_id not in rates:
+            valid = ", ".join(f"{r} ({format_decimal(v.get('percentage'))}%)" for r, v in rates.items())
+            raise ToolError(f"{where}.tax_rate_id {rate_id!r} is not a tax rate of this business. Valid: {valid}.")
+        gross = positive_money(line["total_amount"], f"{where}.total_amount")
+        tax = tax_within(gross, to_decimal(rates[rate_id].get("percentage") or 0))
+        sage_line: dict[str, Any] = {
+            "ledger_account_id": str(account["id"]),
+            "tax_rate_id": rate_id,
+            "net_amount": gross - tax,
+            "tax_amount": tax,
+            "total_amount": gross,
+        }
+        if line.get("details"):
+            sage_line["details"] = line["details"]
+        lines.append(sage_line)
+
+    net = total(x["net_amount"] for x in lines)
+    tax = total(x["tax_amount"] for x in lines)
+    payment: dict[str, Any] = {
+        "transaction_type_id": type_id,
+        "date": args.get("date") or today(),
+        "bank_account_id": bank,
+        "net_amount": net,
+        "tax_amount": tax,
+        "total_amount": net + tax,
+        "payment_lines": lines,
+        "idempotency_id": key,
+    }
+    for name in ("contact_id", "reference"):
+        if args.get(name):
+            payment[name] = args[name]
+    resp = await biz.post("/other_payments", {"other_payment": payment})
+    out = project_other_payment(resp.body, True)
+    if out.get("total") is not None and to_decimal(out["total"]) != net + tax:
+        out["warning"] = (
+            f"Sage's total {out['total']} differs from the {money(net + tax)} computed from the lines; "
+            "check it in Sage."
+        )
+    return {**out, "idempotency_id": key}
+
+
+async def record_other_payment(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return await _record_other(ctx, args, "OTHER_PAYMENT")
+
+
+async def record_other_receipt(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return await _record_other(ctx, args, "OTHER_RECEIPT")
+
+
+# -- one account's movements -------------------------------------------------------------------------------
+
+#: Sage transaction type -> (row type, money comes into the account)
+CONTACT_PAYMENT_TYPES: dict[str, tuple[str, bool]] = {
+    "CUSTOMER_RECEIPT": ("customer_receipt", True),
+    "VENDOR_PAYMENT": ("supplier_payment", False),
+    "CUSTOMER_REFUND": ("customer_refund", False),
+    "VENDOR_REFUND": ("supplier_refund", True),
+}
+OTHER_PAYMENT_TYPES: dict[str, tuple[str, bool]] = {
+    "OTHER_RECEIPT": ("other_receipt", True),
+    "OTHER_PAYMENT": ("other_payment", False),
+    "OTHER_PAYMENT_REFUND": ("other_payment_refund", True),
+    "OTHER_RECEIPT_REFUND": ("other_receipt_refund", False),
+}
+_PAYMENT_ATTRIBUTES = "transaction_type,contact,date,reference,total_amount"
+_MOVEMENT_ATTRIBUTES = "from_bank_account,to_bank_account,date,reference,description,amount,total_amount"
+
+
+def _row(raw: Mapping[str, Any], kind: str, money_in: bool, value: Any, **extra: Any) -> dict[str, Any]:
+    gross = to_decimal(value or 0)
+    return compact(
+        {
+            "date": raw.get("date"),
+            "type": kind,
+            "amount": money(gross if money_in else -gross),
+            "id": raw.get("id"),
+            "reference": raw.get("reference") or raw.get("description"),
+            **extra,
+        }
+    )
+
+
+def _payment_rows(items: list[dict[str, Any]], types: Mapping[str, tuple[str, bool]]) -> list[dict[str, Any]]:
+    rows = []
+    for raw in items:
+        kind, money_in = types.get(str(link_id(raw.get("transaction_type"))), ("unknown", True))
+        contact = raw.get("contact")
+        rows.append(
+            _row(raw, kind, money_in, raw.get("total_amount"), contact_id=link_id(contact), party=link_name(contact))
+        )
+    return rows
+
+
+def _movement_rows(items: list[dict[str, Any]], account_id: str, kind: str, field: str) -> list[dict[str, Any]]:
+    rows = []
+    for raw in items:
+        source, target = link_id(raw.get("from_bank_account")), link_id(raw.get("to_bank_account"))
+        if account_id not in (source, target) or source == target:
+            continue
+        money_in = target == account_id
+        other = raw.get("from_bank_account") if money_in else raw.get("to_bank_account")
+        rows.append(
+            _row(
+                raw,
+                f"{kind}_{'in' if money_in else 'out'}",
+                money_in,
+                raw.get(field),
+                other_bank_account_id=link_id(other),
+                party=link_name(other),
+            )
+        )
+    return rows
+
+
+async def list_bank_transactions(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Receipts, payments, refunds, other payments, transfers and deposits of one account, newest first.
+
+    Contact and other payments are fetched filtered by the account (only as many as the requested page
+    needs, each collection newest first); transfers and deposits (Sage cannot filter them by account) are
+    fetched for the date range and filtered here. The merge keeps each collection's order, so page N is
+    always the Nth slice of one consistent list.
+    """
+    biz = ctx.business
+    account_id = await bank_account_or_default(ctx, args.get("bank_account_id"))
+    account = await biz.get(f"/bank_accounts/{path_segment(account_id)}")
+    per_page = int(args.get("items_per_page", 20))
+    page_number = 1 if args.get("all_pages") else int(args.get("page", 1))
+    wanted = ALL_PAGES_CAP if args.get("all_pages") else page_number * per_page
+    dates = query_from_args(args, {"from_date": "from_date", "to_date": "to_date"})
+    by_account = {**dates, "bank_account_id": account_id, "sort": "date:desc", "attributes": _PAYMENT_ATTRIBUTES}
+    movements = {**dates, "sort": "date:desc", "attributes": _MOVEMENT_ATTRIBUTES}
+
+    fetched = 0
+
+    async def fetch(path: str, params: Mapping[str, Any], cap: int) -> tuple[list[dict[str, Any]], int]:
+        nonlocal fetched
+        items, count = await fetch_pages(biz, path, params, max_items=cap)
+        fetched += len(items)
+        await ctx.report(fetched, None, f"fetched {fetched} rows")
+        return items, count
+
+    (
+        (contact_payments, contact_total),
+        (other_payments, other_total),
+        (transfers, transfers_total),
+        (deposits, deposits_total),
+    ) = await asyncio.gather(
+        fetch("/contact_payments", by_account, wanted),
+        fetch("/other_payments", by_account, wanted),
+        fetch("/bank_transfers", movements, ALL_PAGES_CAP),
+        fetch("/bank_deposits", movements, ALL_PAGES_CAP),
+    )
+
+    transfer_rows = _movement_rows(transfers, account_id, "transfer", "amount")
+    deposit_rows = _movement_rows(deposits, account_id, "deposit", "total_amount")
+    rows = [
+        *_payment_rows(contact_payments, CONTACT_PAYMENT_TYPES),
+        *_payment_rows(other_payments, OTHER_PAYMENT_TYPES),
+        *transfer_rows,
+        *deposit_rows,
+    ]
+    rows.sort(key=lambda r: str(r.get("date") or ""), reverse=True)  # stable: keeps each collection's order
+    count = contact_total + other_total + len(transfer_rows) + len(deposit_rows)
+    start = (page_number - 1) * per_page
+    items = rows[:ALL_PAGES_CAP] if args.get("all_pages") else rows[start : start + per_page]
+    out: dict[str, Any] = {
+        "bank_account": {"id": account_id, "name": _account_name(account), "balance": amount(account, "balance")},
+        "total": count,
+        "page": page_number,
+        "next_page": None if args.get("all_pages") or start + per_page >= count else page_number + 1,
+        "items": items,
+    }
+    if args.get("all_pages") and count > len(items):
+        out["truncated"] = f"only the first {len(items)} of {count} rows; narrow the dates"
+    elif max(transfers_total, deposits_total) > ALL_PAGES_CAP:
+        out["truncated"] = f"more than {ALL_PAGES_CAP} transfers or deposits in range; narrow the dates"
+    return out
+
+
+# -- reconciliations --------------------------------------------------------------------------------------
+
+RECONCILIATION_ATTRIBUTES = (
+    "bank_account,statement_date,statement_end_balance,reference,status,starting_balance,total_received,"
+    "total_paid,closing_balance,balance_difference"
+)
+
+
+def project_reconciliation(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
+    return compact(
+        {
+            "id": raw.get("id"),
+            "bank_account_id": link_id(raw.get("bank_account")),
+            "bank_account": link_name(raw.get("bank_account")),
+            "statement_date": raw.get("statement_date"),
+            "reference": raw.get("reference"),
+            "status": link_id(raw.get("status")),
+            "statement_end_balance": amount(raw, "statement_end_balance"),
+            "starting_balance": amount(raw, "starting_balance"),
+            "received": amount(raw, "total_received"),
+            "paid": amount(raw, "total_paid"),
+            "closing_balance": amount(raw, "closing_balance"),
+            "difference": amount(raw, "balance_difference"),
+        }
+    )
+
+
+RECONCILIATIONS = Resource("bank_reconciliations", RECONCILIATION_ATTRIBUTES, project_reconciliation)
+
+
+async def list_bank_reconciliations(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    query = query_from_args(args, {"bank_account_id": "bank_account_id"})
+    return await list_records(ctx, {**args, "all_pages": True}, RECONCILIATIONS, query)
+
+
+async def create_bank_reconciliation(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    key = idempotency_id(ctx, args.get("idempotency_key"))
+    balance = to_decimal(args["statement_end_balance"], field="statement_end_balance")
+    if round_money(balance) != balance:
+        raise ToolError('statement_end_balance: at most two decimals, e.g. "1520.40"')
+    reconciliation: dict[str, Any] = {
+        "bank_account_id": await bank_account_or_default(ctx, args.get("bank_account_id")),
+        "statement_date": args["statement_date"],
+        "statement_end_balance": balance,
+        "status_id": "RECONCILED" if args.get("reconcile") else "DRAFT",
+        "idempotency_id": key,
+    }
+    if args.get("reference"):
+        reconciliation["reference"] = args["reference"]
+    resp = await ctx.business.post("/bank_reconciliations", {"bank_reconciliation": reconciliation})
+    return {**project_reconciliation(resp.body, True), "idempotency_id": key}
+
+
+HANDLERS = {
+    f.__name__: f
+    for f in (
+        list_bank_accounts,
+        get_bank_account,
+        list_bank_transactions,
+        create_bank_transfer,
+        create_bank_deposit,
+        record_other_payment,
+        record_other_receipt,
+        list_bank_reconciliations,
+        create_bank_reconciliation,
+    )
+}
