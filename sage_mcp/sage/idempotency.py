@@ -63,7 +63,7 @@ def with_idempotency_id(body: dict[str, Any], idempotency_id: str) -> dict[str, 
     """``body`` with ``idempotency_id`` set inside its single root object (when Sage honours it there)."""
     if len(body) != 1:
         return body
-    (root, inner), = body.items()
+    ((root, inner),) = body.items()
     if not supports_idempotency(root) or not isinstance(inner, dict):
         return body
     return {root: {**inner, "idempotency_id": idempotency_id}}
