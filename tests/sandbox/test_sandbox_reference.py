@@ -280,3 +280,59 @@ def test_contact_persons(wapi: httpx2.Client) -> None:
     assert sources(wapi.post("/contact_persons", json={"contact_person": bad})) == {"email", "contact_person_type_ids"}
     nowhere = dict(body["contact_person"], address_id="nope")
     assert sources(wapi.post("/contact_persons", json={"contact_person": nowhere})) == {"address_id"}
+
+
+# ---------------------------------------------------------------------------------------------- idempotency
+
+
+def test_idempotency_on_sages_listed_resources(wapi: httpx2.Client, codes: dict[int, str]) -> None:
+    contact = items(wapi, "/contacts", search="Thistle")[0]
+    bodies: dict[str, dict[str, Any]] = {
+        "/products": {
+            "product": {
+                "description": "Dowels",
+                "sales_ledger_account_id": codes[4001],
+                "purchase_ledger_account_id": codes[5001],
+            }
+        },
+        "/services": {"service": {"description": "Sanding", "sales_ledger_account_id": codes[4000]}},
+        "/ledger_accounts": {
+            "ledger_account": {
+                "ledger_account_type_id": "EXPENSES",
+                "included_in_chart": True,
+                "name": "Tools",
+                "display_name": "Tools",
+                "nominal_code": 7701,
+            }
+        },
+        "/journal_codes": {"journal_code": {"name": "Achats", "code": "AC", "journal_code_type_id": "PURCHASES"}},
+        "/addresses": {
+            "address": {
+                "contact_id": contact["id"],
+                "address_type_id": "SALES",
+                "name": "Showroom",
+                "is_main_address": False,
+            }
+        },
+        "/contact_persons": {
+            "contact_person": {
+                "address_id": contact["main_address"]["id"],
+                "name": "Ola",
+                "contact_person_type_ids": ["CONTACT"],
+            }
+        },
+    }
+    for number, (path, body) in enumerate(bodies.items()):
+        root = next(iter(body))
+        body[root]["idempotency_id"] = f"{number:02d}c0ffee0000000000000000000000ab"
+        before = wapi.get(path).json()["$total"]
+        first, again = wapi.post(path, json=body), wapi.post(path, json=body)
+        assert first.status_code == again.status_code == 201, (path, first.text)
+        assert first.json() == again.json(), path
+        assert wapi.get(path).json()["$total"] == before + 1, path
+    profile = items(wapi, "/tax_profiles")[0]
+    put = {"tax_profile": {"tax_number": "GB999999973", "idempotency_id": "feedc0ffee0000000000000000000001"}}
+    first, again = wapi.put(profile["$path"], json=put), wapi.put(profile["$path"], json=put)
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    settings = {"invoice_settings": {"idempotency_id": "feedc0ffee0000000000000000000002", "vendor_credit_days": 21}}
+    assert wapi.put("/invoice_settings", json=settings).status_code == 200  # ignored (not on Sage's list), no 422
