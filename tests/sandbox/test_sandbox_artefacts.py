@@ -3,6 +3,7 @@ life cycles, totals, postings, 422s naming the field, list filters, idempotency.
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Any
 
@@ -445,6 +446,34 @@ def test_list_filters_sort_and_payments_allocations(wapi: httpx2.Client) -> None
         "/purchase_invoices", params={"status_id": "PAID", "show_payments_allocations": "true", "attributes": "all"}
     ).json()["$items"]
     assert all(i["payments_allocations"] for i in listed)
+
+
+def test_has_attachments_follows_attachments(wapi: httpx2.Client, refs: dict[str, str]) -> None:
+    body = {
+        "contact_id": refs["supplier"],
+        "date": "2025-06-16",
+        "due_date": "2025-07-16",
+        "vendor_reference": "WITH-PDF",
+        "invoice_lines": [purchase_line(refs, "10")],
+    }
+    invoice = wapi.post("/purchase_invoices", json={"purchase_invoice": body}).json()
+    attachment = wapi.post(
+        "/attachments",
+        json={
+            "attachment": {
+                "file": base64.b64encode(b"%PDF-1.4 bill").decode(),
+                "file_name": "bill.pdf",
+                "mime_type": "application/pdf",
+                "attachment_context_type_id": "PURCHASE_INVOICE",
+                "attachment_context_id": invoice["id"],
+            }
+        },
+    )
+    assert attachment.status_code == 201, attachment.text
+    with_files = wapi.get("/purchase_invoices", params={"has_attachments": "true"}).json()["$items"]
+    assert [i["id"] for i in with_files] == [invoice["id"]]
+    without = wapi.get("/purchase_invoices", params={"has_attachments": "false", "items_per_page": 200}).json()
+    assert invoice["id"] not in [i["id"] for i in without["$items"]]
 
 
 def test_idempotency_for_artefacts(wapi: httpx2.Client, refs: dict[str, str]) -> None:
