@@ -99,20 +99,22 @@ def test_rate_window_uses_the_sandbox_clock() -> None:
 
 
 def test_latency_is_fixed_plus_seeded_jitter_and_optional_on_token() -> None:
-    config: dict[str, Any] = {"today": TODAY, "latency": 0.01, "latency_jitter": 0.02, "fault_seed": 3}
+    config = SandboxConfig(today=TODAY, latency=0.01, latency_jitter=0.02, fault_seed=3, latency_on_token=True)
+    form = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "a", "client_secret": "b"}
     recorded = []
-    for on_token in (False, True, True):
-        with running_sandbox(SandboxConfig(**config, latency_on_token=on_token)) as server:
-            token = server.mint_tokens()["access_token"]
+    with running_sandbox(config) as server:
+        token = server.mint_tokens()["access_token"]
+        for on_token in (True, True, False):
+            server.faults.clear()  # configured settings, RNG restarted from fault_seed
+            server.faults.configure(latency_on_token=on_token)
             with _client(server, token) as client:
                 for _ in range(4):
                     assert client.get("/tax_rates").status_code == 200
-            form = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "a", "client_secret": "b"}
             with httpx2.Client(base_url=server.base_url) as plain:
                 plain.post("/token", data=form)
             recorded.append(list(server.faults.delays))
-    without_token, with_token, again = recorded
-    assert len(without_token) == 4 and len(with_token) == 5
+    with_token, again, without_token = recorded
+    assert len(with_token) == 5 and len(without_token) == 4
     assert with_token == again  # same seed, same requests: same delays
     assert all(0.01 <= d <= 0.03 for d in with_token)
     assert len(set(with_token)) > 1
