@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Any
 
 from sage_mcp.config import Settings
@@ -119,12 +120,13 @@ async def resolve_business(
     )
 
 
-def idempotency_id(ctx: ToolContext, given: str | None) -> str:
+def idempotency_id(ctx: ToolContext, given: str | None, *, record: str | None = None) -> str:
     """Sage's ``idempotency_id`` (32 lowercase hex) for this write.
 
     No key: a fresh random id. A 32-hex key (e.g. one a previous result returned): used as is.
-    Any other key (an order number …): hashed with the business and tool, so the same key always
-    maps to the same id and a repeated call cannot create a second record.
+    Any other key (an order number …): hashed with the business and tool (and ``record``, the id an
+    update targets, so one key on two records makes two updates), so the same key always maps to the
+    same id and a repeated call cannot create a second record.
     """
     if not given:
         key = secrets.token_hex(16)
@@ -132,7 +134,8 @@ def idempotency_id(ctx: ToolContext, given: str | None) -> str:
         key = given
     else:
         scope = ctx.scope.id if ctx.scope else ""
-        key = hashlib.sha256(f"{scope}:{ctx.tool_name}:{given}".encode()).hexdigest()[:32]
+        target = f":{record}" if record else ""
+        key = hashlib.sha256(f"{scope}:{ctx.tool_name}{target}:{given}".encode()).hexdigest()[:32]
     ctx.idempotency_used = key
     return key
 
@@ -171,3 +174,34 @@ def list_result(page: Page, items: list[dict[str, Any]]) -> dict[str, Any]:
 
 def paging_params(args: Mapping[str, Any]) -> dict[str, Any]:
     return {"page": args.get("page", 1), "items_per_page": args.get("items_per_page", 20)}
+
+
+# -- fuzzy matching (find_contact, find_ledger_account) ------------------------------------------
+
+#: Words that say little about which record is meant ("Ltd", "&" …); ignored when both sides have others.
+NOISE_WORDS = frozenset({"ltd", "limited", "plc", "llp", "llc", "inc", "co", "company", "the", "and"})
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text``: punctuation and case never decide a match."""
+    return re.findall(r"[^\W_]+", text.casefold())
+
+
+def similarity(query: str, text: str) -> float:
+    """How well ``query`` names ``text``, 0 to 1: tolerant of case, punctuation, typos, legal suffixes
+    and a query that is only part of the name. 1 only for the same words."""
+    q, t = words(query), words(text)
+    if not q or not t:
+        return 0.0
+    qs, ts = " ".join(q), " ".join(t)
+    if qs == ts:
+        return 1.0
+    qc = [w for w in q if w not in NOISE_WORDS] or q
+    tc = [w for w in t if w not in NOISE_WORDS] or t
+    best = max(SequenceMatcher(None, qs, ts).ratio(), 0.98 * SequenceMatcher(None, " ".join(qc), " ".join(tc)).ratio())
+    if qs in ts:
+        best = max(best, 0.85 + 0.1 * len(qs) / len(ts))
+    per_word = [max(SequenceMatcher(None, w, x).ratio() for x in tc) for w in qc]
+    coverage = min(1.0, len(qc) / len(tc))
+    best = max(best, 0.95 * sum(per_word) / len(per_word) * (0.8 + 0.2 * coverage))
+    return round(min(best, 0.99), 3)

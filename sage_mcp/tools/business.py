@@ -1,12 +1,15 @@
-"""Businesses the signed-in user can access."""
+"""Businesses the signed-in user can access, the user, and each business's settings and currencies."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sage_mcp.money import format_decimal
 from sage_mcp.sage.client import path_segment
 from sage_mcp.sage.errors import NotSignedInError
+from sage_mcp.sage.pagination import fetch_pages
 from sage_mcp.tools._base import ToolContext, compact, link_id, link_name
+from sage_mcp.tools._resource import ALL_PAGES_CAP
 
 
 def _project_business(b: dict[str, Any], *, lead: str | None, pinned: str | None) -> dict[str, Any]:
@@ -62,4 +65,117 @@ async def get_business(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-HANDLERS = {f.__name__: f for f in (list_businesses, get_business)}
+async def get_user(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    raw = await ctx.sage.get_user()
+    full_name = " ".join(str(raw[k]) for k in ("first_name", "last_name") if raw.get(k))
+    return compact(
+        {
+            "id": raw.get("id"),
+            "name": full_name or raw.get("displayed_as"),
+            "email": raw.get("email"),
+            "locale": raw.get("locale"),
+        }
+    )
+
+
+def _settings(raw: dict[str, Any], args: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    if args.get("detail") == "full":
+        return {k: v for k, v in raw.items() if k != "$path"}
+    return compact(fields)
+
+
+async def get_financial_settings(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    raw = await ctx.business.get("/financial_settings")
+    return _settings(
+        raw,
+        args,
+        {
+            "year_end_date": raw.get("year_end_date"),
+            "lockdown_date": raw.get("year_end_lockdown_date"),
+            "accounts_start_date": raw.get("accounts_start_date"),
+            "accounting_type": raw.get("accounting_type"),
+            "base_currency": link_id(raw.get("base_currency")),
+            "multi_currency": raw.get("multi_currency_enabled"),
+            "tax_number": raw.get("tax_number"),
+            "tax_scheme": link_id(raw.get("tax_scheme")),
+            "tax_return_frequency": link_id(raw.get("tax_return_frequency")),
+            "sales_tax_calculation": raw.get("sales_tax_calculation"),
+            "purchase_tax_calculation": raw.get("purchase_tax_calculation"),
+            "flat_rate_percentage": format_decimal(raw.get("flat_rate_tax_percentage")),
+            "mtd_connected": raw.get("mtd_connected"),
+        },
+    )
+
+
+async def get_invoice_settings(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    raw = await ctx.business.get("/invoice_settings")
+    return _settings(
+        raw,
+        args,
+        {
+            "invoice_prefix": raw.get("sales_invoice_number_prefix"),
+            "next_invoice_number": raw.get("next_invoice_number"),
+            "credit_note_prefix": raw.get("sales_credit_note_number_prefix"),
+            "next_credit_note_number": raw.get("next_credit_note_number"),
+            "quote_prefix": raw.get("quote_number_prefix"),
+            "next_quote_number": raw.get("next_quote_number"),
+            "quote_days_to_expiry": raw.get("quote_default_days_to_expiry"),
+            "customer_credit_days": raw.get("customer_credit_days"),
+            "customer_credit_terms": raw.get("customer_credit_terms"),
+            "supplier_credit_days": raw.get("vendor_credit_days"),
+            "supplier_credit_terms": raw.get("vendor_credit_terms"),
+            "terms_and_conditions": raw.get("invoice_terms_and_conditions"),
+            "default_note": raw.get("default_note_on_invoice"),
+            "payment_bank_account": link_name(raw.get("payment_bank_account")),
+        },
+    )
+
+
+async def _reference_list(
+    ctx: ToolContext, path: str, attributes: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    params = {"attributes": attributes} if attributes else {}
+    return await fetch_pages(ctx.business, path, params, max_items=ALL_PAGES_CAP)
+
+
+async def list_currencies(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    raw, total = await _reference_list(ctx, "/currencies")
+    items = [{"id": c.get("id"), "name": c.get("displayed_as")} for c in raw]
+    if args.get("search"):
+        wanted = args["search"].casefold()
+        items = [c for c in items if wanted in f"{c['id']} {c['name']}".casefold()]
+        total = len(items)
+    return {"total": total, "items": items}
+
+
+def _project_rate(r: dict[str, Any]) -> dict[str, Any]:
+    return compact(
+        {
+            "currency": link_id(r.get("currency")) or r.get("id"),
+            "rate": format_decimal(r.get("rate")),
+            "inverse_rate": format_decimal(r.get("inverse_rate")),
+            "base_currency": link_id(r.get("base_currency")),
+        }
+    )
+
+
+async def list_exchange_rates(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    if args.get("currency"):
+        one = await ctx.business.get(f"/exchange_rates/{path_segment(args['currency'].upper())}")
+        return {"total": 1, "items": [_project_rate(one)]}
+    raw, total = await _reference_list(ctx, "/exchange_rates", "rate,inverse_rate,base_currency,currency")
+    return {"total": total, "items": [_project_rate(r) for r in raw]}
+
+
+HANDLERS = {
+    f.__name__: f
+    for f in (
+        list_businesses,
+        get_business,
+        get_user,
+        get_financial_settings,
+        get_invoice_settings,
+        list_currencies,
+        list_exchange_rates,
+    )
+}
