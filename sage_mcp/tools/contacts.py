@@ -246,6 +246,7 @@ async def delete_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
 
 # -- contact persons ---------------------------------------------------------------------------------
 
+
 def project_person(raw: dict[str, Any]) -> dict[str, Any]:
     return compact(
         {
