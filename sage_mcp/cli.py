@@ -46,9 +46,7 @@ def _registry(settings: Settings) -> Registry:
 def _demo(args: argparse.Namespace, **kwargs: Any) -> contextlib.AbstractContextManager[Settings]:
     from sage_mcp.demo import running_demo
 
-    overrides: dict[str, Any] = {}
-    if getattr(args, "toolsets", None):
-        overrides["toolsets"] = args.toolsets
+    overrides: dict[str, Any] = {"toolsets": getattr(args, "toolsets", None) or "all"}
     if getattr(args, "read_only", False):
         overrides["read_only"] = True
     return running_demo(**kwargs, **overrides)
@@ -351,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("demo", help="run the MCP server against a seeded local Sage sandbox")
+    p = sub.add_parser("demo", help="run the MCP server (every toolset) against a seeded local Sage sandbox")
     p.add_argument("--stdio", action="store_true", help="speak MCP on stdio (for desktop clients)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="MCP HTTP port (default 8000)")

@@ -37,9 +37,13 @@ def schema_root() -> Path:
 
 @dataclass(frozen=True)
 class ToolsetInfo:
+    """A toolset. ``default``: whether the default set includes it; ``everyday``: if given, only these
+    of its tools are in the default set (naming the toolset, or ``all``, gives every tool)."""
+
     name: str
     description: str
     default: bool
+    everyday: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,12 @@ def load_catalogue(root: Path | None = None) -> tuple[dict[str, ToolsetInfo], tu
     base = root or schema_root()
     meta = json.loads((base / TOOLSETS_FILE).read_text(encoding="utf-8"))
     toolsets = {
-        name: ToolsetInfo(name, str(info["description"]), bool(info.get("default", False)))
+        name: ToolsetInfo(
+            name,
+            str(info["description"]),
+            bool(info.get("default", False)),
+            tuple(info["everyday"]) if "everyday" in info else None,
+        )
         for name, info in meta.items()
     }
     folders = {p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
@@ -141,27 +150,38 @@ def check_pairing(specs: Iterable[ToolSpec], handlers: Iterable[str]) -> list[st
     return problems
 
 
-def parse_toolsets(value: str | Iterable[str] | None, known: dict[str, ToolsetInfo]) -> list[str]:
-    """``"default"``, ``"all"`` or a comma list → toolset names; unknown names stop start-up."""
+def parse_toolsets(value: str | Iterable[str] | None, known: dict[str, ToolsetInfo]) -> dict[str, set[str] | None]:
+    """``"default"``, ``"all"`` or a comma list → {toolset: the tool names chosen, or ``None`` for all of them}.
+
+    ``default`` is the everyday tools of the default toolsets; a toolset named explicitly (or ``all``)
+    brings every tool it has. Unknown names stop start-up with the list of valid ones.
+    """
     if value is None:
         value = "default"
     names = [n.strip() for n in value.split(",")] if isinstance(value, str) else [n.strip() for n in value]
-    names = [n for n in names if n]
-    chosen: list[str] = []
+    chosen: dict[str, set[str] | None] = {}
     unknown: list[str] = []
-    for n in names or ["default"]:
+
+    def add(toolset: str, tools: set[str] | None) -> None:
+        so_far = chosen.get(toolset, set())
+        chosen[toolset] = None if tools is None or so_far is None else so_far | tools
+
+    for n in [n for n in names if n] or ["default"]:
         if n == "all":
-            chosen.extend(known)
+            for k in known:
+                add(k, None)
         elif n == "default":
-            chosen.extend(k for k, v in known.items() if v.default)
+            for k, v in known.items():
+                if v.default:
+                    add(k, set(v.everyday) if v.everyday is not None else None)
         elif n in known:
-            chosen.append(n)
+            add(n, None)
         else:
             unknown.append(n)
     if unknown:
         valid = ", ".join(["default", "all", *known])
         raise ConfigError(f"unknown toolset(s): {', '.join(unknown)}. Valid toolsets: {valid}")
-    return list(dict.fromkeys(chosen))
+    return {k: chosen[k] for k in known if k in chosen}
 
 
 @dataclass
@@ -185,9 +205,16 @@ class Registry:
         if problems:
             raise ConfigError("tool catalogue is inconsistent: " + "; ".join(problems))
         chosen = parse_toolsets(toolsets, known)
+        for name, info in known.items():
+            missing = set(info.everyday or ()) - {s.name for s in specs if s.toolset == name}
+            if missing:
+                raise ConfigError(f"{TOOLSETS_FILE}: everyday tools of {name} not in it: {', '.join(sorted(missing))}")
         tools: dict[str, RegisteredTool] = {}
         for spec in specs:
             if spec.toolset not in chosen or (read_only and not spec.read_only):
+                continue
+            picked = chosen[spec.toolset]
+            if picked is not None and spec.name not in picked:
                 continue
             tools[spec.name] = RegisteredTool(
                 spec=spec,
@@ -195,7 +222,7 @@ class Registry:
                 validator=_validator(spec.name, json.dumps(spec.input_schema, sort_keys=True)),
                 mcp_tool=spec.to_mcp(),
             )
-        return cls(tools=tools, toolsets=chosen, read_only=read_only)
+        return cls(tools=tools, toolsets=list(chosen), read_only=read_only)
 
     def list_tools(self) -> list[Tool]:
         return [t.mcp_tool for t in self.tools.values()]
@@ -218,6 +245,7 @@ def catalogue_markdown(root: Path | None = None) -> str:
     rows = ["| toolset | tool | kind | what it does |", "|---|---|---|---|"]
     for spec in specs:
         kind = "read" if spec.read_only else ("write, destructive" if spec.annotations["destructiveHint"] else "write")
-        default = "" if toolsets[spec.toolset].default else " (opt-in)"
-        rows.append(f"| {spec.toolset}{default} | `{spec.name}` | {kind} | {spec.description} |")
+        info = toolsets[spec.toolset]
+        everyday = info.default and (info.everyday is None or spec.name in info.everyday)
+        rows.append(f"| {spec.toolset} | `{spec.name}`{'' if everyday else ' *'} | {kind} | {spec.description} |")
     return "\n".join(rows)

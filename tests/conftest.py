@@ -32,7 +32,8 @@ def sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
-    return sandbox_settings(sandbox, tmp_path)
+    """Signed in to the session sandbox, lead business pinned, every toolset on."""
+    return sandbox_settings(sandbox, tmp_path, toolsets="all")
 
 
 @pytest.fixture(params=["auto", "legacy"])

@@ -66,6 +66,15 @@ def test_read_only_removes_every_writing_tool() -> None:
     assert "create_sales_invoice" in full.tools and "create_sales_invoice" not in ro.tools
 
 
+def test_default_is_the_everyday_tools_and_naming_a_toolset_brings_all_of_it() -> None:
+    default = Registry.build("default")
+    assert "list_contacts" in default.tools and "create_contact" not in default.tools
+    assert "record_customer_receipt" not in default.tools
+    contacts = Registry.build("default,contacts,payments")
+    assert {"create_contact", "update_contact", "delete_contact", "record_customer_receipt"} <= set(contacts.tools)
+    assert set(Registry.build("all").tools) == {s.name for s in SPECS}
+
+
 def test_unknown_toolset_stops_start_up_listing_the_valid_ones() -> None:
     with pytest.raises(ConfigError, match=r"unknown toolset\(s\): nope.*Valid toolsets: default, all, business"):
         parse_toolsets("sales,nope", TOOLSETS)
@@ -81,7 +90,8 @@ def _snapshot(name: str, data: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("config", "toolsets", "read_only"), [("default", "default", False), ("read_only", "default", True)]
+    ("config", "toolsets", "read_only"),
+    [("default", "default", False), ("read_only", "default", True), ("all", "all", False)],
 )
 def test_tools_list_matches_snapshot(config: str, toolsets: str, read_only: bool) -> None:
     tools = Registry.build(toolsets, read_only=read_only).list_tools()

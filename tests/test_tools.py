@@ -211,7 +211,7 @@ async def test_bad_arguments_are_explained_and_the_next_call_works(client: Clien
 
 
 async def test_unpinned_reads_use_lead_and_say_so_writes_refuse(sandbox: SandboxServer, tmp_path: Path) -> None:
-    settings = sandbox_settings(sandbox, tmp_path, pin=None)
+    settings = sandbox_settings(sandbox, tmp_path, pin=None, toolsets="all")
     async with Client(create_server(settings)) as client:
         data = await ok(client, "list_contacts", {"items_per_page": 1})
         assert data["business"]["id"] == LEAD_BUSINESS_ID

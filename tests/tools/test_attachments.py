@@ -32,7 +32,7 @@ PNG = base64.b64decode(
 @pytest.fixture(params=["auto", "legacy"])
 async def client(request: pytest.FixtureRequest, sandbox: SandboxServer, tmp_path: Path) -> AsyncIterator[Client]:
     """The shared client fixture's two protocol eras, with the attachments toolset (off by default) enabled."""
-    settings = sandbox_settings(sandbox, tmp_path / "data", toolsets="default,attachments")
+    settings = sandbox_settings(sandbox, tmp_path / "data", toolsets="all")
     async with Client(create_server(settings), mode=request.param) as c:
         yield c
 

