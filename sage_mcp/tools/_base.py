@@ -178,6 +178,13 @@ def paging_params(args: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- fuzzy matching (find_contact, find_ledger_account) ------------------------------------------
 
+#: A best score at or above this is a confident match.
+CONFIDENT = 0.85
+#: Scores closer than this to the best one make the best ambiguous.
+AMBIGUITY_GAP = 0.05
+MIN_SCORE = 0.5
+MAX_MATCHES = 5
+
 #: Words that say little about which record is meant ("Ltd", "&" …); ignored when both sides have others.
 NOISE_WORDS = frozenset({"ltd", "limited", "plc", "llp", "llc", "inc", "co", "company", "the", "and"})
 
@@ -205,3 +212,31 @@ def similarity(query: str, text: str) -> float:
     coverage = min(1.0, len(qc) / len(tc))
     best = max(best, 0.95 * sum(per_word) / len(per_word) * (0.8 + 0.2 * coverage))
     return round(min(best, 0.99), 3)
+
+
+Scored = tuple[float, str, dict[str, Any]]  # (score, field that matched, record)
+
+
+def best_matches(
+    scored: list[Scored],
+    project: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    tie_key: Callable[[dict[str, Any]], Any],
+    not_found: str,
+    ambiguous: str,
+    weak: str,
+) -> dict[str, Any]:
+    """The best few scored records (``score`` and ``match`` added), with a note when none, several or
+    only weak ones match. Shared by the find_* tools."""
+    ranked = sorted(scored, key=lambda s: (-s[0], tie_key(s[2])))
+    items = [{**project(r), "score": score, "match": field} for score, field, r in ranked if score >= MIN_SCORE]
+    items = items[:MAX_MATCHES]
+    out: dict[str, Any] = {"total": len(items), "items": items}
+    if not items:
+        out["note"] = not_found
+    elif len(items) > 1 and items[0]["score"] - items[1]["score"] < AMBIGUITY_GAP:
+        out["ambiguous"] = True
+        out["note"] = ambiguous
+    elif items[0]["score"] < CONFIDENT:
+        out["note"] = weak
+    return out

@@ -9,10 +9,12 @@ from sage_mcp.sage.client import path_segment
 from sage_mcp.sage.errors import SageValidationError
 from sage_mcp.sage.pagination import MAX_ITEMS_PER_PAGE, Page, fetch_pages
 from sage_mcp.tools._base import (
+    CONFIDENT,
     NOISE_WORDS,
     ToolContext,
     ToolError,
     amount,
+    best_matches,
     compact,
     idempotency_id,
     link_id,
@@ -25,12 +27,6 @@ CONTACT_TYPES = {"customer": "CUSTOMER", "supplier": "VENDOR"}
 SAGE_TYPES = {v: k for k, v in CONTACT_TYPES.items()}
 LIST_ATTRIBUTES = "name,reference,contact_types,email,balance"
 PERSON_ATTRIBUTES = "name,job_title,email,telephone,mobile,contact_person_types,is_main_contact"
-#: A best score at or above this is a confident match; below it find_contact scans every contact.
-CONFIDENT = 0.85
-#: Scores closer than this to the best one make the best ambiguous.
-AMBIGUITY_GAP = 0.05
-MIN_SCORE = 0.5
-MAX_MATCHES = 5
 
 
 def _contact_type(raw: dict[str, Any]) -> str | None:
@@ -147,17 +143,14 @@ async def find_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
         scanned = total
         candidates.update({str(c["id"]): c for c in everyone})
         scored = [(*_score_contact(query, c), c) for c in candidates.values()]
-    scored.sort(key=lambda s: (-s[0], str(s[2].get("name") or "")))
-    best = [s for s in scored if s[0] >= MIN_SCORE][:MAX_MATCHES]
-    items = [{**project_contact(c), "score": score, "match": field} for score, field, c in best]
-    out: dict[str, Any] = {"total": len(items), "items": items}
-    if not items:
-        out["note"] = f"No contact resembles {query!r}. Browse with list_contacts, or create_contact."
-    elif len(items) > 1 and items[0]["score"] - items[1]["score"] < AMBIGUITY_GAP:
-        out["ambiguous"] = True
-        out["note"] = "Several contacts match about equally well: confirm which one (reference, email) before using it."
-    elif items[0]["score"] < CONFIDENT:
-        out["note"] = "No close match; these are the nearest. Confirm before using one."
+    out = best_matches(
+        scored,
+        project_contact,
+        tie_key=lambda c: str(c.get("name") or ""),
+        not_found=f"No contact resembles {query!r}. Browse with list_contacts, or create_contact.",
+        ambiguous="Several contacts match about equally well: confirm which one (reference, email) before using it.",
+        weak="No close match; these are the nearest. Confirm before using one.",
+    )
     if scanned is not None and scanned > ALL_PAGES_CAP:
         out["note"] = (
             out.get("note", "") + f" Only the first {ALL_PAGES_CAP} of {scanned} contacts were scanned."

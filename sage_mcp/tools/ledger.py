@@ -14,6 +14,7 @@ from sage_mcp.tools._base import (
     ToolContext,
     ToolError,
     amount,
+    best_matches,
     compact,
     idempotency_id,
     link_id,
@@ -38,10 +39,6 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
 #: ``from_date`` of a balance window when only ``to_date`` is given: everything up to it.
 BEGINNING = "1900-01-01"
 NOMINAL_CODE = re.compile(r"^\d{1,8}$")
-CONFIDENT = 0.85
-AMBIGUITY_GAP = 0.05
-MIN_SCORE = 0.5
-MAX_MATCHES = 5
 
 
 async def check_type_id(ctx: ToolContext, lookup: str, value: str, field: str) -> str:
@@ -161,21 +158,14 @@ async def find_ledger_account(ctx: ToolContext, args: dict[str, Any]) -> dict[st
     if not words(query):
         raise ToolError("query: give a nominal code or a ledger account name to look for")
     accounts = await ledger_accounts(ctx, args.get("visible_in"))
-    scored = sorted(
-        ((*_score_account(query, a), a) for a in accounts),
-        key=lambda s: (-s[0], int(s[2].get("nominal_code") or 0)),
+    return best_matches(
+        [(*_score_account(query, a), a) for a in accounts],
+        project_ledger_account,
+        tie_key=lambda a: int(a.get("nominal_code") or 0),
+        not_found=f"No ledger account resembles {query!r}. Browse with list_ledger_accounts.",
+        ambiguous="Several ledger accounts match about equally well: pick by nominal code.",
+        weak="No close match; these are the nearest.",
     )
-    best = [s for s in scored if s[0] >= MIN_SCORE][:MAX_MATCHES]
-    items = [{**project_ledger_account(a), "score": score, "match": field} for score, field, a in best]
-    out: dict[str, Any] = {"total": len(items), "items": items}
-    if not items:
-        out["note"] = f"No ledger account resembles {query!r}. Browse with list_ledger_accounts."
-    elif len(items) > 1 and items[0]["score"] - items[1]["score"] < AMBIGUITY_GAP:
-        out["ambiguous"] = True
-        out["note"] = "Several ledger accounts match about equally well: pick by nominal code."
-    elif items[0]["score"] < CONFIDENT:
-        out["note"] = "No close match; these are the nearest."
-    return out
 
 
 async def create_ledger_account(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
