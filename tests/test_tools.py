@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -244,3 +245,23 @@ async def test_writes_are_audited_without_secrets(client: Client, settings: Sett
     assert stat.S_IMODE(os.stat(settings.audit_log_path).st_mode) == 0o600
     text = settings.audit_log_path.read_text()
     assert settings.client_secret.get_secret_value() not in text and "Bearer" not in text
+
+
+async def test_all_pages_reports_progress_while_it_pages(client: Client) -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+
+    result = await client.call_tool("list_ledger_entries", {"all_pages": True}, progress_callback=progress)
+    assert not result.is_error, text_of(result)
+    data = result.structured_content
+    fetched = len(data["items"])
+    assert data["total"] > 200 and fetched == min(data["total"], 1000), "every page, up to the cap"
+    one_by_one: list[dict[str, Any]] = []
+    for page in range(1, 6):
+        one_by_one += (await ok(client, "list_ledger_entries", {"page": page, "items_per_page": 200}))["items"]
+    assert data["items"] == one_by_one[:fetched], "the same rows in the same order as page by page"
+    assert ("truncated" in data) == (data["total"] > 1000)
+    assert len(seen) >= 2 and seen[-1][0] >= fetched
+    assert all(b[0] >= a[0] for a, b in itertools.pairwise(seen))
