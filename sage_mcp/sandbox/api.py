@@ -20,7 +20,7 @@ from ..sage.idempotency import supports_idempotency
 from .context import Context, iso_utc, public
 from .core import get_user, list_businesses, resolve_business_key, update_business, update_user
 from .errors import ApiError, ErrorItem, forbidden, method_not_allowed, not_found
-from .listing import paginate, parse_paging, select_attributes
+from .listing import envelope, parse_paging, select_attributes
 from .oauth import AccessInfo
 from .resources import OPERATIONS, Collection
 from .resources.base import expand_links
@@ -246,15 +246,14 @@ class Api:
 
     def _list(self, ctx: Context, collection: Collection, request: ApiRequest) -> dict[str, Any]:
         paging = parse_paging(request.query)
-        items = collection.filter(ctx, collection.list_records(ctx, request.query), request.query)
-        items = collection.order(ctx, items, request.query)
-        page, envelope = paginate(items, paging, f"/{collection.name}", request.raw_query)
+        records, total, page = collection.select(ctx, request.query, paging)
+        answer = envelope(total, page, paging, f"/{collection.name}", request.raw_query)
         attributes = request.query.get("attributes")
-        envelope["$items"] = [
-            select_attributes(obj, attributes, default_all=False) for obj in collection.render_many(ctx, page)
+        answer["$items"] = [
+            select_attributes(obj, attributes, default_all=False) for obj in collection.render_many(ctx, records)
         ]
-        expand_links(ctx, envelope["$items"], request.query.get("nested_attributes"), self.sandbox.collections)
-        return envelope
+        expand_links(ctx, answer["$items"], request.query.get("nested_attributes"), self.sandbox.collections)
+        return answer
 
     # ------------------------------------------------------------------ bodies and idempotency
 

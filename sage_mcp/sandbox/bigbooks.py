@@ -4,14 +4,13 @@
 lead business ("Hartley & Finch Ltd") to the requested number of contacts and sales invoices.  Every
 record is made by the same code as the API and the demo seed - :class:`~.resources.contacts.Contacts`,
 the ``sales_invoices`` collection (totals, numbering, postings), voids through its ``DELETE`` and
-customer receipts through ``contact_payments`` (or, where that resource is not there, the receipt
-helper of the sales invoices) - so shapes, totals and the double entry are the same, and the trial
-balance stays zero.
+customer receipts through ``contact_payments``, with the demo seed's helpers (:mod:`.seed`) - so
+shapes, totals and the double entry are the same, and the trial balance stays zero.
 
 What makes it fast is :class:`BulkStore`: a :class:`~.store.Store` that keeps new and changed
-records, ledger entries and counters in memory and writes them with ``executemany`` in batches, all
-inside one transaction.  Any other SQL first writes out what is pending, so reads always see
-everything.
+records (with their ``record_index`` rows), ledger entries and counters in memory and writes them
+with ``executemany`` in batches, all inside one transaction.  Any other SQL first writes out what is
+pending, so reads always see everything.
 
 The generated part (deterministic for ``seed`` and ``today``):
 
@@ -27,7 +26,6 @@ The file is marked as seeded, so ``running_sandbox(SandboxConfig(db_path=PATH))`
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import os
@@ -37,24 +35,31 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sage_mcp.money import round_money, to_decimal
-
 from .config import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SandboxConfig
-from .context import Context
-from .ledger import BANK_CURRENT, account_by_nominal
-from .resources import Collection, build_registry
+from .context import Context, epoch
 from .resources.contacts import Contacts, contact_displayed_as
-from .seed import seed_sandbox
-from .seed_data import FIRST_NAMES, LAST_NAMES, LEAD_CATALOGUE, STREETS, TOWNS, VOID_REASONS
-from .store import Store
+from .resources.payments import default_bank_account
+from .resources.sales_invoices import SalesInvoices
+from .seed import (
+    add_tax_number,
+    catalogue_lines,
+    contact_payload,
+    credit_limit,
+    pay_invoice,
+    postcode,
+    seed_sandbox,
+    slug,
+    street,
+    telephone,
+)
+from .seed_data import FIRST_NAMES, LAST_NAMES, LEAD_CATALOGUE, TOWNS, VOID_REASONS
+from .store import INSERT_INDEX, INSERT_RECORD, UPDATE_INDEX, UPDATE_RECORD, Store, dumps
 
 SPAN_DAYS = 730
 FLUSH_EVERY = 2000
-_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 _LEDGER_INSERT = "INSERT INTO LEDGER_ENTRIES"
 
 #: Words the generated company names are made of.
@@ -94,8 +99,8 @@ class BigBooksReport:
     added: dict[str, int] = field(default_factory=dict)
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+#: A pending record: its JSON and its ``record_index`` parameters.
+_Pending = tuple[str, tuple[Any, ...]]
 
 
 class BulkStore(Store):
@@ -106,8 +111,8 @@ class BulkStore(Store):
 
     def __init__(self, db_path: str | None, id_seed: object) -> None:
         super().__init__(db_path, id_seed)
-        self._pending: dict[tuple[str, str, str], str] = {}
-        self._updates: dict[tuple[str, str, str], str] = {}
+        self._pending: dict[tuple[str, str, str], _Pending] = {}
+        self._updates: dict[tuple[str, str, str], _Pending] = {}
         self._many: list[tuple[str, list[tuple[Any, ...]]]] = []
         self._counters: dict[tuple[str, str], int] = {}
         self._dirty: set[tuple[str, str]] = set()
@@ -118,17 +123,13 @@ class BulkStore(Store):
         """Write everything pending (in creation order) to the database."""
         with self.lock:
             if self._pending:
-                rows = [(*key, data) for key, data in self._pending.items()]
-                self._pending = {}
-                self._conn.executemany(
-                    "INSERT INTO records (business_id, resource, id, data) VALUES (?, ?, ?, ?)", rows
-                )
+                pending, self._pending = self._pending, {}
+                self._conn.executemany(INSERT_RECORD, [(*key, data) for key, (data, _) in pending.items()])
+                self._conn.executemany(INSERT_INDEX, [index for _, index in pending.values()])
             if self._updates:
-                updates = [(data, *key) for key, data in self._updates.items()]
-                self._updates = {}
-                self._conn.executemany(
-                    "UPDATE records SET data = ? WHERE business_id = ? AND resource = ? AND id = ?", updates
-                )
+                updates, self._updates = self._updates, {}
+                self._conn.executemany(UPDATE_RECORD, [(data, *key) for key, (data, _) in updates.items()])
+                self._conn.executemany(UPDATE_INDEX, [index for _, index in updates.values()])
             many, self._many = self._many, []
             for sql, batch in many:
                 self._conn.executemany(sql, batch)
@@ -181,7 +182,7 @@ class BulkStore(Store):
         with self.lock:
             if key in self._pending:
                 raise KeyError(f"{resource}/{obj['id']} already exists")
-            self._pending[key] = _dumps(obj)
+            self._pending[key] = (dumps(obj), self.index_params(business_id, resource, obj))
 
     def insert_many(self, business_id: str, resource: str, objs: list[dict[str, Any]]) -> None:
         for obj in objs:
@@ -189,26 +190,25 @@ class BulkStore(Store):
 
     def replace(self, business_id: str, resource: str, obj: dict[str, Any]) -> None:
         key = (business_id, resource, str(obj["id"]))
+        entry = (dumps(obj), self.index_params(business_id, resource, obj))
         with self.lock:
             if key in self._pending:
-                self._pending[key] = _dumps(obj)
+                self._pending[key] = entry
                 return
-            if key in self._updates:
-                self._updates[key] = _dumps(obj)
-                return
-            row = self._conn.execute(
-                "SELECT 1 FROM records WHERE business_id = ? AND resource = ? AND id = ?", key
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"{resource}/{obj['id']} does not exist")
-            self._updates[key] = _dumps(obj)
+            if key not in self._updates:
+                row = self._conn.execute(
+                    "SELECT 1 FROM records WHERE business_id = ? AND resource = ? AND id = ?", key
+                ).fetchone()
+                if row is None:
+                    raise KeyError(f"{resource}/{obj['id']} does not exist")
+            self._updates[key] = entry
 
     def get(self, business_id: str, resource: str, record_id: str) -> dict[str, Any] | None:
         key = (business_id, resource, record_id)
         with self.lock:
-            data = self._pending.get(key) or self._updates.get(key)
-            if data is not None:
-                return dict(json.loads(data))
+            entry = self._pending.get(key) or self._updates.get(key)
+            if entry is not None:
+                return dict(json.loads(entry[0]))
             row = self._conn.execute(
                 "SELECT data FROM records WHERE business_id = ? AND resource = ? AND id = ?", key
             ).fetchone()
@@ -220,20 +220,11 @@ class BulkStore(Store):
             if self._pending.pop(key, None) is not None:
                 return True
             self._updates.pop(key, None)
+            self.flush()
         return super().delete(business_id, resource, record_id)
 
 
 # --------------------------------------------------------------------------------------------- building
-
-
-def _epoch(day: dt.date, hour: int = 9, minute: int = 0) -> float:
-    return float(calendar.timegm((day.year, day.month, day.day, hour, minute, 0)))
-
-
-def _slug(name: str) -> str:
-    words = [re.sub(r"[^a-z0-9]", "", w.lower()) for w in name.split()]
-    words = [w for w in words if w and w not in ("ltd", "llp", "co", "group", "partners")]
-    return "".join(words[:3]) or "contact"
 
 
 def _company_names(rng: random.Random, count: int) -> list[str]:
@@ -263,77 +254,30 @@ def _add_contacts(ctx: Context, rng: random.Random, count: int) -> None:
             prefixes[letters] += 1
             reference = f"{letters}{prefixes[letters]:04d}"
         existing.add(reference)
-        city, region, district = rng.choice(TOWNS)
-        postcode = f"{district} {rng.randint(1, 9)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
-        ctx.now = _epoch(first_day + dt.timedelta(days=index * SPAN_DAYS // max(count, 1)), 10, index % 60)
-        payload: dict[str, Any] = {
-            "name": name,
-            "contact_type_ids": [type_id],
-            "credit_days": rng.choice((14, 30, 30, 30, 60)),
-            "credit_limit": Decimal(rng.choice(("0", "2500", "5000", "10000"))) if type_id == "CUSTOMER" else 0,
-            "main_address": {
-                "address_line_1": f"{rng.randint(1, 180)} {rng.choice(STREETS)}",
-                "city": city,
-                "region": region,
-                "postal_code": postcode,
-                "country_id": "GB",
-                "address_type_id": "ACCOUNTS",
-            },
-            "main_contact_person": {
-                "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                "email": f"accounts@{_slug(name)}.co.uk",
-                "telephone": f"0{rng.randint(1130, 1999)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                "contact_person_type_ids": ["ACCOUNTS"],
-            },
-        }
-        if type_id == "CUSTOMER" and rng.random() < 0.4:
-            payload["tax_number"] = f"GB{rng.randint(100000000, 999999999)}"
+        town = rng.choice(TOWNS)
+        code = postcode(rng, town[2])
+        ctx.now = epoch(first_day + dt.timedelta(days=index * SPAN_DAYS // max(count, 1)), 10, index % 60)
+        days = rng.choice((14, 30, 30, 30, 60))
+        limit = credit_limit(rng, type_id)
+        line_1 = street(rng)
+        person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        payload = contact_payload(
+            name,
+            type_id,
+            credit_days=days,
+            limit=limit,
+            address=(line_1, town, code),
+            person=person,
+            email=f"accounts@{slug(name, ('ltd', 'llp', 'co', 'group', 'partners'), 3)}.co.uk",
+            phone=telephone(rng),
+        )
+        add_tax_number(rng, payload, type_id)
         # The reference is set here rather than through the payload: Contacts checks uniqueness by
         # scanning every contact, which is quadratic over thousands; these are unique by construction.
         record = contacts.create(ctx, payload)
         record["reference"] = reference
         record["displayed_as"] = contact_displayed_as(record["name"], reference)
         ctx.put("contacts", record)
-
-
-def _receipt_writer(
-    ctx: Context, registry: dict[str, Collection]
-) -> Callable[[dict[str, Any], Decimal, dt.date], None]:
-    """How a customer's payment of an invoice is recorded: a ``contact_payments`` receipt allocated to
-    it, or (without that resource) the sales invoices' receipt helper."""
-    payments = registry.get("contact_payments")
-    if payments is not None and "create" in payments.operations:
-        current = account_by_nominal(ctx, BANK_CURRENT)
-        banks = ctx.store.all(ctx.business_id, "bank_accounts")
-        matching = [b for b in banks if (b.get("ledger_account") or {}).get("id") == current["id"]]
-        bank_id = str((matching or banks or [current])[0]["id"])
-
-        def by_payment(invoice: dict[str, Any], amount: Decimal, day: dt.date) -> None:
-            payments.create(
-                ctx,
-                {
-                    "transaction_type_id": "CUSTOMER_RECEIPT",
-                    "contact_id": invoice["contact"]["id"],
-                    "bank_account_id": bank_id,
-                    "date": day.isoformat(),
-                    "total_amount": amount,
-                    "reference": f"BACS {invoice['invoice_number']}",
-                    "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": amount}],
-                },
-            )
-
-        return by_payment
-    from .resources import sales_invoices
-
-    apply_receipt: Callable[..., None] = sales_invoices.apply_receipt  # type: ignore[attr-defined,unused-ignore]
-    bank = str(account_by_nominal(ctx, BANK_CURRENT)["id"])
-
-    def by_helper(invoice: dict[str, Any], amount: Decimal, day: dt.date) -> None:
-        apply_receipt(ctx, invoice, amount, day, bank)
-        invoice["updated_at"] = ctx.now_iso
-        ctx.put("sales_invoices", invoice)
-
-    return by_helper
 
 
 def _add_invoices(
@@ -344,9 +288,8 @@ def _add_invoices(
     progress: Callable[[str], None] | None,
 ) -> int:
     """``count`` more sales invoices of the lead business; returns the number of receipts."""
-    registry = build_registry()
-    invoices = registry["sales_invoices"]
-    pay = _receipt_writer(ctx, registry)
+    invoices = SalesInvoices()
+    bank = str(default_bank_account(ctx)["id"])
     today = ctx.today
     customers = [c for c in ctx.by_id("contacts").values() if c["contact_types"][0]["id"] == "CUSTOMER"]
     customers.sort(key=lambda c: str(c["id"]))
@@ -356,17 +299,7 @@ def _add_invoices(
     receipts = 0
     for index, date in enumerate(dates):
         customer = rng.choice(customers)
-        lines = []
-        for description, nominal, rate_id, (low, high), prices in rng.sample(LEAD_CATALOGUE, rng.randint(1, 4)):
-            lines.append(
-                {
-                    "description": description,
-                    "ledger_account_id": accounts[nominal],
-                    "quantity": str(rng.randint(low, high)),
-                    "unit_price": rng.choice(prices),
-                    "tax_rate_id": rate_id,
-                }
-            )
+        lines = catalogue_lines(rng, LEAD_CATALOGUE, rng.randint(1, 4), accounts)
         payload: dict[str, Any] = {
             "contact_id": customer["id"],
             "date": date.isoformat(),
@@ -377,13 +310,14 @@ def _add_invoices(
         draft = (today - date).days <= 20 and roll < 0.08
         if draft:
             payload["status_id"] = "DRAFT"
-        ctx.now = _epoch(date, 9, index % 60)
+        ctx.now = epoch(date, 9, index % 60)
         invoice = invoices.create(ctx, payload)
         if not draft and roll > 0.99:
-            ctx.now = _epoch(min(today, date + dt.timedelta(days=2)), 11)
+            ctx.now = epoch(min(today, date + dt.timedelta(days=2)), 11)
             invoices.delete(ctx, invoice, {"void_reason": rng.choice(VOID_REASONS)})
         elif not draft:
-            receipts += _maybe_pay(ctx, rng, invoice, date, pay)
+            paid = pay_invoice(ctx, rng, invoice, date, bank, overdue_odds=(0.9, 0.95), part_below_total=False)
+            receipts += int(paid)
         if (index + 1) % FLUSH_EVERY == 0:
             store.flush()
             ctx.forget("sales_invoices")
@@ -391,37 +325,6 @@ def _add_invoices(
         if progress is not None and (index + 1) % 10_000 == 0:
             progress(f"{index + 1} of {count} invoices")
     return receipts
-
-
-def _maybe_pay(
-    ctx: Context,
-    rng: random.Random,
-    invoice: dict[str, Any],
-    date: dt.date,
-    pay: Callable[[dict[str, Any], Decimal, dt.date], None],
-) -> int:
-    """Pay the invoice in full or in part, or not at all, the more likely the more overdue it is."""
-    today = ctx.today
-    due = dt.date.fromisoformat(invoice["due_date"])
-    roll = rng.random()
-    if due < today - dt.timedelta(days=30):
-        outcome = "PAID" if roll < 0.9 else "PART_PAID" if roll < 0.95 else "UNPAID"
-    elif due < today:
-        outcome = "PAID" if roll < 0.5 else "PART_PAID" if roll < 0.65 else "UNPAID"
-    else:
-        outcome = "PAID" if roll < 0.3 else "PART_PAID" if roll < 0.4 else "UNPAID"
-    if outcome == "UNPAID":
-        return 0
-    paid_on = date + dt.timedelta(days=min((today - date).days, rng.randint(5, 50)))
-    total_amount = to_decimal(invoice["total_amount"])
-    amount = total_amount
-    if outcome == "PART_PAID":
-        amount = round_money(total_amount * Decimal(rng.choice(("0.25", "0.4", "0.5", "0.6", "0.75"))))
-    if not Decimal(0) < amount <= total_amount:
-        return 0
-    ctx.now = _epoch(paid_on, 14, rng.randint(0, 59))
-    pay(invoice, amount, paid_on)
-    return 1
 
 
 def build_big_books(
@@ -465,7 +368,7 @@ def build_big_books(
                 )
             business = store.get_business(LEAD_BUSINESS_ID)
             assert business is not None
-            ctx = Context(store, config, business, SANDBOX_USER_ID, now=_epoch(day), today=day)
+            ctx = Context(store, config, business, SANDBOX_USER_ID, now=epoch(day), today=day)
             rng = random.Random(f"sage-sandbox:big-books:{seed}:{day.isoformat()}")
             _add_contacts(ctx, rng, contacts - have_contacts)
             if progress is not None:

@@ -3,6 +3,7 @@ helpers for the shapes every Sage object shares (links, timestamps, lookups)."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,11 @@ def iso_utc(epoch: float) -> str:
     return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def epoch(day: dt.date, hour: int = 9, minute: int = 0) -> float:
+    """Epoch seconds of a UTC wall-clock time on ``day`` (the seed data's clock)."""
+    return float(calendar.timegm((day.year, day.month, day.day, hour, minute, 0)))
+
+
 def parse_timestamp(value: str) -> dt.datetime | None:
     """A query timestamp: a date, a date-time with ``Z`` or offset, or Sage's ``YYYY-MM-DDT+hh:mm``.
 
@@ -53,6 +59,15 @@ def parse_timestamp(value: str) -> dt.datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
+
+
+def utc_text(moment: dt.datetime) -> str | None:
+    """An aware time as fixed-width UTC text (``0001-01-01T00:00:00.000000``), whose string order is the
+    time order; ``None`` when it falls outside the years 1-9999 once in UTC."""
+    try:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    except (OverflowError, ValueError):
+        return None
 
 
 def parse_date(value: str) -> dt.date | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,21 +86,22 @@ def page_link(path: str, raw_query: str, page: int, items_per_page: int) -> str:
     return f"{path}?{'&'.join(kept)}"
 
 
-def paginate(items: Sequence[Any], paging: Paging, path: str, raw_query: str) -> tuple[list[Any], dict[str, Any]]:
-    """The slice to show and the envelope fields other than ``$items``.
+def page_window(total: int, paging: Paging) -> tuple[int, int]:
+    """``(page, index of its first item)`` for ``total`` items: a page past the end is the last page
+    (as Sage documents)."""
+    last_page = max(1, -(-total // paging.items_per_page))
+    page = min(paging.page, last_page)
+    return page, (page - 1) * paging.items_per_page
 
-    A page past the end answers the last page (as Sage documents).
-    """
-    total = len(items)
+
+def envelope(total: int, page: int, paging: Paging, path: str, raw_query: str) -> dict[str, Any]:
+    """The list envelope fields other than ``$items``."""
     per_page = paging.items_per_page
     last_page = max(1, -(-total // per_page))
-    page = min(paging.page, last_page)
-    start = (page - 1) * per_page
-    envelope = {
+    return {
         "$total": total,
         "$page": page,
         "$next": page_link(path, raw_query, page + 1, per_page) if page < last_page else None,
         "$back": page_link(path, raw_query, page - 1, per_page) if page > 1 else None,
         "$itemsPerPage": per_page,
     }
-    return list(items[start : start + per_page]), envelope

@@ -20,15 +20,17 @@ contacts, invoices, payments and ledger postings.
   user cannot use it.
 
 Invoices, payments and the other records are created through their collections exactly as a
-``POST`` would, so totals, numbering, statuses and postings come from the same code.
+``POST`` would, so totals, numbering, statuses and postings come from the same code.  The helpers
+that draw contacts, invoice lines and receipts (:func:`contact_payload`, :func:`catalogue_lines`,
+:func:`pay_invoice` ...) also make the big books (:mod:`.bigbooks`).
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import random
 import re
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +43,7 @@ from .config import (
     SECOND_BUSINESS_ID,
     SandboxConfig,
 )
-from .context import Context, iso_utc
+from .context import Context, epoch, iso_utc
 from .core import build_business
 from .reference_data import CHART_OF_ACCOUNTS, UK_TAX_RATES
 from .resources.artefacts import Artefact
@@ -78,21 +80,157 @@ FOREIGN_USER_ID = "2b4d6f8a0c1e3a5b7c9d1e3f5a7b9c0d"
 LEAD_INVOICE_COUNT = 200
 SECOND_INVOICE_COUNT = 15
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+_PART_PAYMENTS = ("0.25", "0.4", "0.5", "0.6", "0.75")
 
 Catalogue = tuple[tuple[str, int, str, tuple[int, int], tuple[str, ...]], ...]
 Purchases = tuple[tuple[str, str, int, str, tuple[str, ...], int, str], ...]
 _OVERPAYMENT = Decimal("50.00")
 
 
-def _epoch(day: dt.date, hour: int = 9, minute: int = 0) -> float:
-    return float(calendar.timegm((day.year, day.month, day.day, hour, minute, 0)))
+# ---------------------------------------------------------------------------------------------- drawing records
+
+
+def slug(name: str, stop_words: tuple[str, ...], words: int) -> str:
+    """The first ``words`` words of a company name, lower-case, without ``stop_words`` (for e-mail domains)."""
+    kept = [re.sub(r"[^a-z0-9]", "", w.lower()) for w in name.split()]
+    kept = [w for w in kept if w and w not in stop_words]
+    return "".join(kept[:words]) or "contact"
+
+
+def postcode(rng: random.Random, district: str) -> str:
+    return f"{district} {rng.randint(1, 9)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
+
+
+def street(rng: random.Random) -> str:
+    return f"{rng.randint(1, 180)} {rng.choice(STREETS)}"
+
+
+def telephone(rng: random.Random) -> str:
+    return f"0{rng.randint(1130, 1999)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+
+
+def credit_limit(rng: random.Random, type_id: str) -> Decimal | int:
+    return Decimal(rng.choice(("0", "2500", "5000", "10000"))) if type_id == "CUSTOMER" else 0
+
+
+def contact_payload(
+    name: str,
+    type_id: str,
+    *,
+    credit_days: int,
+    limit: Decimal | int,
+    address: tuple[str, tuple[str, str, str], str],
+    person: str,
+    email: str,
+    phone: str,
+) -> dict[str, Any]:
+    """A ``POST /contacts`` body; ``address`` is ``(street, (town, region, district), postcode)``."""
+    line_1, (city, region, _), code = address
+    return {
+        "name": name,
+        "contact_type_ids": [type_id],
+        "credit_days": credit_days,
+        "credit_limit": limit,
+        "main_address": {
+            "address_line_1": line_1,
+            "city": city,
+            "region": region,
+            "postal_code": code,
+            "country_id": "GB",
+            "address_type_id": "ACCOUNTS",
+        },
+        "main_contact_person": {
+            "name": person,
+            "email": email,
+            "telephone": phone,
+            "contact_person_type_ids": ["ACCOUNTS"],
+        },
+    }
+
+
+def add_tax_number(rng: random.Random, payload: dict[str, Any], type_id: str) -> None:
+    """Two customers in five have a VAT number."""
+    if type_id == "CUSTOMER" and rng.random() < 0.4:
+        payload["tax_number"] = f"GB{rng.randint(100000000, 999999999)}"
+
+
+def catalogue_lines(
+    rng: random.Random, catalogue: Sequence[Any], count: int, accounts: Mapping[int, str]
+) -> list[dict[str, Any]]:
+    """``count`` different catalogue items as artefact lines (a random quantity and price each)."""
+    lines = []
+    for description, nominal, rate_id, (low, high), prices in rng.sample(catalogue, count):
+        lines.append(
+            {
+                "description": description,
+                "ledger_account_id": accounts[nominal],
+                "quantity": str(rng.randint(low, high)),
+                "unit_price": rng.choice(prices),
+                "tax_rate_id": rate_id,
+            }
+        )
+    return lines
+
+
+def pay_invoice(
+    ctx: Context,
+    rng: random.Random,
+    invoice: dict[str, Any],
+    date: dt.date,
+    bank: str,
+    *,
+    overdue_odds: tuple[float, float],
+    extra: Decimal = ZERO,
+    part_below_total: bool = True,
+) -> bool:
+    """Maybe pay a sales invoice by a customer receipt (plus ``extra`` on account), in full or in part,
+    the more likely the more overdue it is: ``overdue_odds`` are the chances of "paid" and of "paid or
+    part paid" once it is a month overdue.  A part payment that rounds to nothing (or, with
+    ``part_below_total``, to the whole) is not made.  Returns whether a receipt was made."""
+    today = ctx.today
+    due = dt.date.fromisoformat(invoice["due_date"])
+    roll = rng.random()
+    if due < today - dt.timedelta(days=30):
+        paid, part = overdue_odds
+    elif due < today:
+        paid, part = 0.5, 0.65
+    else:
+        paid, part = 0.3, 0.4
+    if roll >= part:
+        return False
+    paid_on = date + dt.timedelta(days=min((today - date).days, rng.randint(5, 50)))
+    total_amount = to_decimal(invoice["total_amount"])
+    amount = total_amount
+    if roll >= paid:
+        amount = round_money(total_amount * Decimal(rng.choice(_PART_PAYMENTS)))
+        if part_below_total and amount == total_amount:
+            return False
+    if not ZERO < amount <= total_amount:
+        return False
+    ctx.now = epoch(paid_on, 14, rng.randint(0, 59))
+    ContactPayments().create(
+        ctx,
+        {
+            "transaction_type_id": "CUSTOMER_RECEIPT",
+            "contact_id": invoice["contact"]["id"],
+            "bank_account_id": bank,
+            "date": paid_on.isoformat(),
+            "total_amount": amount + extra,
+            "reference": f"BACS {invoice['invoice_number']}",
+            "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": amount}],
+        },
+    )
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- the demo books
 
 
 def seed_sandbox(store: Store, config: SandboxConfig) -> None:
     """Fill an empty store.  Call inside ``store.transaction()``."""
     today = config.current_date()
     opened = today - dt.timedelta(days=420)
-    stamp = iso_utc(_epoch(opened, 8))
+    stamp = iso_utc(epoch(opened, 8))
     store.put_user(
         {
             "id": SANDBOX_USER_ID,
@@ -144,7 +282,7 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
                 telephone="01904 555 018",
                 website="https://fernstudio.co.uk",
                 subscription=("START", "Accounting Start"),
-                created_at=iso_utc(_epoch(opened + dt.timedelta(days=10), 8)),
+                created_at=iso_utc(epoch(opened + dt.timedelta(days=10), 8)),
                 vat_registered=False,
             ),
             SANDBOX_USER_ID,
@@ -174,7 +312,7 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
     ]
     for business, customers, suppliers, catalogue, invoice_count in plans:
         owner = SANDBOX_USER_ID if business["id"] != FOREIGN_BUSINESS_ID else FOREIGN_USER_ID
-        ctx = Context(store, config, business, owner, now=_epoch(opened, 8), today=today)
+        ctx = Context(store, config, business, owner, now=epoch(opened, 8), today=today)
         rng = random.Random(f"sage-sandbox:{config.seed}:{business['id']}")
         _seed_reference_data(ctx)
         seed_bank_accounts(ctx)
@@ -197,12 +335,6 @@ def _seed_reference_data(ctx: Context) -> None:
     ctx.by_id("ledger_accounts")
 
 
-def _slug(name: str) -> str:
-    words = [re.sub(r"[^a-z0-9]", "", w.lower()) for w in name.split()]
-    words = [w for w in words if w and w not in ("ltd", "llp", "co", "the")]
-    return "".join(words[:2]) or "contact"
-
-
 def _seed_contacts(
     ctx: Context, rng: random.Random, customers: tuple[str, ...], suppliers: tuple[str, ...], opened: dt.date
 ) -> None:
@@ -213,34 +345,25 @@ def _seed_contacts(
         letters = re.sub(r"[^A-Z]", "", name.upper())[:3].ljust(3, "X")
         prefixes[letters] = prefixes.get(letters, 0) + 1
         reference = f"{letters}{prefixes[letters]:03d}"
-        city, region, district = rng.choice(TOWNS)
-        postcode = f"{district} {rng.randint(1, 9)}{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
+        town = rng.choice(TOWNS)
+        code = postcode(rng, town[2])
         person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        domain = _slug(name) + ".co.uk"
-        ctx.now = _epoch(opened + dt.timedelta(days=index // 4), 10, index % 60)
-        payload: dict[str, Any] = {
-            "name": name,
-            "contact_type_ids": [type_id],
-            "reference": reference,
-            "credit_days": 30,
-            "credit_limit": Decimal(rng.choice(("0", "2500", "5000", "10000"))) if type_id == "CUSTOMER" else 0,
-            "main_address": {
-                "address_line_1": f"{rng.randint(1, 180)} {rng.choice(STREETS)}",
-                "city": city,
-                "region": region,
-                "postal_code": postcode,
-                "country_id": "GB",
-                "address_type_id": "ACCOUNTS",
-            },
-            "main_contact_person": {
-                "name": person,
-                "email": f"accounts@{domain}",
-                "telephone": f"0{rng.randint(1130, 1999)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                "contact_person_type_ids": ["ACCOUNTS"],
-            },
-        }
-        if type_id == "CUSTOMER" and rng.random() < 0.4:
-            payload["tax_number"] = f"GB{rng.randint(100000000, 999999999)}"
+        domain = slug(name, ("ltd", "llp", "co", "the"), 2) + ".co.uk"
+        ctx.now = epoch(opened + dt.timedelta(days=index // 4), 10, index % 60)
+        limit = credit_limit(rng, type_id)
+        line_1 = street(rng)
+        payload = contact_payload(
+            name,
+            type_id,
+            credit_days=30,
+            limit=limit,
+            address=(line_1, town, code),
+            person=person,
+            email=f"accounts@{domain}",
+            phone=telephone(rng),
+        )
+        payload["reference"] = reference
+        add_tax_number(rng, payload, type_id)
         contacts.create(ctx, payload)
     ctx.forget("contacts")
     ctx.by_id("contacts")
@@ -268,18 +391,7 @@ def _seed_invoices(ctx: Context, rng: random.Random, catalogue: Catalogue, count
         overpaid = set(books.sample([i for i in range(count // 2) if i not in voids], 2))
     for index, date in enumerate(dates):
         customer = rng.choice(customers)
-        lines = []
-        for item in rng.sample(catalogue, rng.randint(1, min(4, len(catalogue)))):
-            description, nominal, rate_id, (low, high), prices = item
-            lines.append(
-                {
-                    "description": description,
-                    "ledger_account_id": accounts[nominal],
-                    "quantity": str(rng.randint(low, high)),
-                    "unit_price": rng.choice(prices),
-                    "tax_rate_id": rate_id,
-                }
-            )
+        lines = catalogue_lines(rng, catalogue, rng.randint(1, min(4, len(catalogue))), accounts)
         payload: dict[str, Any] = {
             "contact_id": customer["id"],
             "date": date.isoformat(),
@@ -292,53 +404,16 @@ def _seed_invoices(ctx: Context, rng: random.Random, catalogue: Catalogue, count
             quoted = date - dt.timedelta(days=books.randint(5, 20))
             quote = _seed_quote(ctx, from_quotes[index], customer, lines, quoted, "ACCEPTED", index)
             payload["original_quote_estimate_id"] = quote["id"]
-        ctx.now = _epoch(date, 9, index % 60)
+        ctx.now = epoch(date, 9, index % 60)
         invoice = invoices.create(ctx, payload)
         if index in drafts:
             continue
         if index in voids:
-            ctx.now = _epoch(min(today, date + dt.timedelta(days=2)), 11)
+            ctx.now = epoch(min(today, date + dt.timedelta(days=2)), 11)
             invoices.delete(ctx, invoice, {"void_reason": rng.choice(VOID_REASONS)})
             continue
-        _seed_payment(ctx, rng, invoice, date, bank, _OVERPAYMENT if index in overpaid else ZERO)
-
-
-def _seed_payment(
-    ctx: Context, rng: random.Random, invoice: dict[str, Any], date: dt.date, bank: str, extra: Decimal
-) -> None:
-    today = ctx.today
-    due = dt.date.fromisoformat(invoice["due_date"])
-    roll = rng.random()
-    if due < today - dt.timedelta(days=30):
-        outcome = "PAID" if roll < 0.85 else "PART_PAID" if roll < 0.92 else "UNPAID"
-    elif due < today:
-        outcome = "PAID" if roll < 0.5 else "PART_PAID" if roll < 0.65 else "UNPAID"
-    else:
-        outcome = "PAID" if roll < 0.3 else "PART_PAID" if roll < 0.4 else "UNPAID"
-    if outcome == "UNPAID":
-        return
-    latest = (today - date).days
-    paid_on = date + dt.timedelta(days=min(latest, rng.randint(5, 50)))
-    total_amount = to_decimal(invoice["total_amount"])
-    if outcome == "PAID":
-        amount = total_amount
-    else:
-        amount = round_money(total_amount * Decimal(rng.choice(("0.25", "0.4", "0.5", "0.6", "0.75"))))
-        if not Decimal(0) < amount < total_amount:
-            return
-    ctx.now = _epoch(paid_on, 14, rng.randint(0, 59))
-    ContactPayments().create(
-        ctx,
-        {
-            "transaction_type_id": "CUSTOMER_RECEIPT",
-            "contact_id": invoice["contact"]["id"],
-            "bank_account_id": bank,
-            "date": paid_on.isoformat(),
-            "total_amount": amount + extra,
-            "reference": f"BACS {invoice['invoice_number']}",
-            "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": amount}],
-        },
-    )
+        extra = _OVERPAYMENT if index in overpaid else ZERO
+        pay_invoice(ctx, rng, invoice, date, bank, overdue_odds=(0.85, 0.92), extra=extra)
 
 
 def _seed_quote(
@@ -350,7 +425,7 @@ def _seed_quote(
     status_id: str,
     salt: int,
 ) -> dict[str, Any]:
-    ctx.now = _epoch(date, 11, salt % 60)
+    ctx.now = epoch(date, 11, salt % 60)
     lines_key = collection.lines_key
     return collection.create(
         ctx,
@@ -384,17 +459,7 @@ def _seed_open_quotes(ctx: Context, books: random.Random, catalogue: Catalogue) 
     plan += [(SalesQuotes(), "DRAFT"), (SalesQuotes(), "PENDING")]
     plan += [(SalesEstimates(), s) for s in ("PENDING", "ACCEPTED", "DECLINED", "PENDING")]
     for index, (collection, status_id) in enumerate(plan):
-        lines = []
-        for description, nominal, rate_id, (low, high), prices in books.sample(catalogue, books.randint(1, 3)):
-            lines.append(
-                {
-                    "description": description,
-                    "ledger_account_id": accounts[nominal],
-                    "quantity": str(books.randint(low, high)),
-                    "unit_price": books.choice(prices),
-                    "tax_rate_id": rate_id,
-                }
-            )
+        lines = catalogue_lines(books, catalogue, books.randint(1, 3), accounts)
         date = ctx.today - dt.timedelta(days=books.randint(1, 60))
         _seed_quote(ctx, collection, books.choice(customers), lines, date, status_id, index)
 
@@ -418,7 +483,7 @@ def _seed_credit_notes(ctx: Context, books: random.Random, bank: str) -> None:
         fraction = Decimal(books.choice(("0.1", "0.2", "0.25", "0.5")))
         price = max(round_money(to_decimal(line["net_amount"]) * fraction), Decimal("1.00"))
         day = min(today, dt.date.fromisoformat(invoice["date"]) + dt.timedelta(days=books.randint(3, 20)))
-        ctx.now = _epoch(day, 10, index)
+        ctx.now = epoch(day, 10, index)
         note = notes.create(
             ctx,
             {
@@ -454,7 +519,7 @@ def _seed_credit_notes(ctx: Context, books: random.Random, bank: str) -> None:
             )
         elif index == 2:
             refunded = min(today, day + dt.timedelta(days=7))
-            ctx.now = _epoch(refunded, 15, index)
+            ctx.now = epoch(refunded, 15, index)
             payments.create(
                 ctx,
                 {
@@ -473,7 +538,7 @@ def _seed_credit_notes(ctx: Context, books: random.Random, bank: str) -> None:
     if on_account:
         poa = on_account[0]
         refunded = min(today, dt.date.fromisoformat(poa["date"]) + dt.timedelta(days=10))
-        ctx.now = _epoch(refunded, 15, 30)
+        ctx.now = epoch(refunded, 15, 30)
         payments.create(
             ctx,
             {
@@ -523,7 +588,7 @@ def _seed_purchases(ctx: Context, books: random.Random, plan: Purchases, bank: s
         draft = number == len(bills) and len(bills) >= 20
         if draft:
             payload["status_id"] = "DRAFT"
-        ctx.now = _epoch(date, 12, number % 60)
+        ctx.now = epoch(date, 12, number % 60)
         invoice = invoices.create(ctx, payload)
         roll = books.random()
         if draft or keep_unpaid:
@@ -539,7 +604,7 @@ def _seed_purchases(ctx: Context, books: random.Random, plan: Purchases, bank: s
         gross = to_decimal(invoice["total_amount"])
         amount = gross if outcome == "PAID" else round_money(gross / 2)
         paid_on = min(today, max(date, due - dt.timedelta(days=books.randint(0, 10))))
-        ctx.now = _epoch(paid_on, 16, number % 60)
+        ctx.now = epoch(paid_on, 16, number % 60)
         payments.create(
             ctx,
             {
@@ -571,7 +636,7 @@ def _seed_supplier_credits(ctx: Context, books: random.Random) -> None:
         ]
         latest = max(theirs, key=lambda i: str(i["date"]))
         day = min(ctx.today, dt.date.fromisoformat(latest["date"]) + dt.timedelta(days=books.randint(1, 5)))
-        ctx.now = _epoch(day, 13, 0)
+        ctx.now = epoch(day, 13, 0)
         note = notes.create(
             ctx,
             {

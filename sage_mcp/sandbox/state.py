@@ -32,6 +32,7 @@ class Sandbox:
                     "seeded",
                     json.dumps({"seed": self.config.seed, "today": self.config.current_date().isoformat()}),
                 )
+        self.store.ensure_index()  # a file written by an older sandbox gets its list index built once
 
     # ------------------------------------------------------------------ requests counters
 

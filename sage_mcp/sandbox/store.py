@@ -6,6 +6,15 @@ Records are stored as the JSON the API answers with (amounts already as decimal 
 ``(business_id, resource, id)`` and ordered by an autoincrement ``seq`` (creation order).  Adding a
 Sage resource therefore needs no schema change.
 
+Every record also has a row in ``record_index`` (same ``seq``): a few columns taken from its JSON
+when it is written, so that lists can filter, sort, count and page in SQL and decode only the
+records of the page they answer (:meth:`Store.count_index`, :meth:`Store.select_index`).  The
+generic columns (``status``, ``contact_id``, ``kind``, ``stamp``, ``deleted_at``, ``created_at``,
+``updated_at``) are the same for every resource; ``date``, ``search`` and ``order_key`` come from the
+indexer a collection registers for its resource (:func:`register_indexer`).  A database whose
+``index_version`` meta differs from :data:`INDEX_VERSION` has its index rebuilt on opening
+(:meth:`Store.ensure_index`); bump the version whenever what an indexer computes changes.
+
 One connection serves the whole instance.  Every access holds ``Store.lock`` (an ``RLock``), and
 request handlers run inside :meth:`Store.transaction`, so a request is atomic and requests never
 interleave, whichever thread (uvicorn's loop, or a test calling ``mint_tokens``) touches the data.
@@ -17,9 +26,16 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from .context import parse_timestamp, utc_text
+
+#: Version of what ``record_index`` holds (see the module docstring).
+INDEX_VERSION = "1"
+#: Separates the parts of ``record_index.search`` and of the ``kind`` of a record with several types.
+INDEX_SEPARATOR = "\x1f"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -51,6 +67,25 @@ CREATE TABLE IF NOT EXISTS records (
     UNIQUE (business_id, resource, id)
 );
 CREATE INDEX IF NOT EXISTS records_by_resource ON records (business_id, resource, seq);
+CREATE TABLE IF NOT EXISTS record_index (
+    seq INTEGER PRIMARY KEY,
+    business_id TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    date TEXT NOT NULL,
+    status TEXT,
+    contact_id TEXT,
+    kind TEXT,
+    search TEXT,
+    stamp TEXT,
+    deleted_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    order_key BLOB
+);
+CREATE INDEX IF NOT EXISTS record_index_by_order ON record_index (business_id, resource, order_key);
+CREATE INDEX IF NOT EXISTS record_index_by_date ON record_index (business_id, resource, date);
+CREATE INDEX IF NOT EXISTS record_index_by_contact ON record_index (business_id, resource, contact_id);
+CREATE INDEX IF NOT EXISTS record_index_by_status ON record_index (business_id, resource, status);
 CREATE TABLE IF NOT EXISTS sequences (
     business_id TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -127,8 +162,80 @@ def derive_id(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _dumps(obj: Any) -> str:
+def dumps(obj: Any) -> str:
+    """A record as stored (compact JSON)."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------------------------- the index
+
+#: A resource's own index columns of a record: ``(date, search, order_key)``.
+Indexer = Callable[[Mapping[str, Any]], tuple[str, str | None, bytes | None]]
+_INDEXERS: dict[str, Indexer] = {}
+_INDEX_COLUMNS = "date, status, contact_id, kind, search, stamp, deleted_at, created_at, updated_at, order_key"
+INSERT_RECORD = "INSERT INTO records (business_id, resource, id, data) VALUES (?, ?, ?, ?)"
+UPDATE_RECORD = "UPDATE records SET data = ? WHERE business_id = ? AND resource = ? AND id = ?"
+_SEQ_OF = "SELECT seq FROM records WHERE business_id = ? AND resource = ? AND id = ?"
+INSERT_INDEX = (
+    f"INSERT INTO record_index (seq, business_id, resource, {_INDEX_COLUMNS})"
+    " SELECT seq, business_id, resource, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    " FROM records WHERE business_id = ? AND resource = ? AND id = ?"
+)
+UPDATE_INDEX = (
+    "UPDATE record_index SET date = ?, status = ?, contact_id = ?, kind = ?, search = ?, stamp = ?,"
+    f" deleted_at = ?, created_at = ?, updated_at = ?, order_key = ? WHERE seq = ({_SEQ_OF})"
+)
+_DELETE_INDEX = f"DELETE FROM record_index WHERE seq = ({_SEQ_OF})"
+
+
+def register_indexer(resource: str, indexer: Indexer) -> None:
+    """Use ``indexer`` for the ``date``, ``search`` and ``order_key`` columns of ``resource``'s records."""
+    _INDEXERS[resource] = indexer
+
+
+def _link_id(value: object) -> str | None:
+    if isinstance(value, Mapping) and value.get("id") is not None:
+        return str(value["id"])
+    return None
+
+
+def _stamp(value: object) -> str | None:
+    parsed = parse_timestamp(str(value or ""))
+    return None if parsed is None else utc_text(parsed)
+
+
+def _raw(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _kind(obj: Mapping[str, Any]) -> str | None:
+    """The record's type: its ``transaction_type`` id, or its contact types as ``<sep>A<sep>B<sep>``."""
+    kind = _link_id(obj.get("transaction_type"))
+    if kind is not None:
+        return kind
+    types = obj.get("contact_types")
+    if isinstance(types, list):
+        ids = [str(t.get("id")) for t in types if isinstance(t, Mapping)]
+        return INDEX_SEPARATOR + INDEX_SEPARATOR.join(ids) + INDEX_SEPARATOR
+    return None
+
+
+def index_values(resource: str, obj: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The ``record_index`` columns of a record (see the module docstring)."""
+    indexer = _INDEXERS.get(resource)
+    date, search, order_key = indexer(obj) if indexer is not None else ("", None, None)
+    return (
+        date,
+        _link_id(obj.get("status")),
+        _link_id(obj.get("contact")),
+        _kind(obj),
+        search,
+        _stamp(obj.get("updated_at") or obj.get("created_at")),
+        _stamp(obj.get("deleted_at")),
+        _raw(obj.get("created_at")),
+        _raw(obj.get("updated_at")),
+        order_key,
+    )
 
 
 class Store:
@@ -145,6 +252,11 @@ class Store:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
+            if self._conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
+                # a new database is indexed as it is written
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('index_version', ?)", (INDEX_VERSION,)
+                )
 
     def close(self) -> None:
         with self.lock:
@@ -214,7 +326,7 @@ class Store:
     # ------------------------------------------------------------------ users and businesses
 
     def put_user(self, user: dict[str, Any]) -> None:
-        self.execute("INSERT OR REPLACE INTO users (id, data) VALUES (?, ?)", (user["id"], _dumps(user)))
+        self.execute("INSERT OR REPLACE INTO users (id, data) VALUES (?, ?)", (user["id"], dumps(user)))
 
     def get_user(self, user_id: str) -> dict[str, Any] | None:
         row = self.execute("SELECT data FROM users WHERE id = ?", (user_id,)).fetchone()
@@ -223,7 +335,7 @@ class Store:
     def put_business(self, business: dict[str, Any], position: int, owner_user_id: str) -> None:
         self.execute(
             "INSERT OR REPLACE INTO businesses (id, position, owner_user_id, data) VALUES (?, ?, ?, ?)",
-            (business["id"], position, owner_user_id, _dumps(business)),
+            (business["id"], position, owner_user_id, dumps(business)),
         )
 
     def get_business(self, business_id: str) -> dict[str, Any] | None:
@@ -261,24 +373,24 @@ class Store:
     # ------------------------------------------------------------------ generic records
 
     def insert(self, business_id: str, resource: str, obj: dict[str, Any]) -> None:
-        self.execute(
-            "INSERT INTO records (business_id, resource, id, data) VALUES (?, ?, ?, ?)",
-            (business_id, resource, obj["id"], _dumps(obj)),
-        )
+        self.insert_many(business_id, resource, [obj])
 
     def insert_many(self, business_id: str, resource: str, objs: list[dict[str, Any]]) -> None:
-        self.executemany(
-            "INSERT INTO records (business_id, resource, id, data) VALUES (?, ?, ?, ?)",
-            [(business_id, resource, o["id"], _dumps(o)) for o in objs],
-        )
+        with self.lock:
+            self._conn.executemany(INSERT_RECORD, [(business_id, resource, str(o["id"]), dumps(o)) for o in objs])
+            self._conn.executemany(INSERT_INDEX, [self.index_params(business_id, resource, o) for o in objs])
+
+    @staticmethod
+    def index_params(business_id: str, resource: str, obj: Mapping[str, Any]) -> tuple[Any, ...]:
+        """Parameters of :data:`INSERT_INDEX` and :data:`UPDATE_INDEX` for one record."""
+        return (*index_values(resource, obj), business_id, resource, str(obj["id"]))
 
     def replace(self, business_id: str, resource: str, obj: dict[str, Any]) -> None:
-        cur = self.execute(
-            "UPDATE records SET data = ? WHERE business_id = ? AND resource = ? AND id = ?",
-            (_dumps(obj), business_id, resource, obj["id"]),
-        )
-        if cur.rowcount != 1:
-            raise KeyError(f"{resource}/{obj['id']} does not exist")
+        with self.lock:
+            cur = self._conn.execute(UPDATE_RECORD, (dumps(obj), business_id, resource, obj["id"]))
+            if cur.rowcount != 1:
+                raise KeyError(f"{resource}/{obj['id']} does not exist")
+            self._conn.execute(UPDATE_INDEX, self.index_params(business_id, resource, obj))
 
     def get(self, business_id: str, resource: str, record_id: str) -> dict[str, Any] | None:
         row = self.execute(
@@ -288,11 +400,11 @@ class Store:
         return None if row is None else dict(json.loads(row["data"]))
 
     def delete(self, business_id: str, resource: str, record_id: str) -> bool:
-        cur = self.execute(
-            "DELETE FROM records WHERE business_id = ? AND resource = ? AND id = ?",
-            (business_id, resource, record_id),
-        )
-        return cur.rowcount == 1
+        key = (business_id, resource, record_id)
+        with self.lock:
+            self._conn.execute(_DELETE_INDEX, key)
+            cur = self._conn.execute("DELETE FROM records WHERE business_id = ? AND resource = ? AND id = ?", key)
+            return cur.rowcount == 1
 
     def all(self, business_id: str, resource: str) -> list[dict[str, Any]]:
         """Every record of a resource in creation order."""
@@ -311,12 +423,85 @@ class Store:
         ).fetchall()
         return [tuple(r) for r in rows]
 
+    def fields_of_contacts(
+        self, business_id: str, resource: str, contact_ids: Iterable[str], *paths: str
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`fields` of the records linked to the given contacts only (found through the index)."""
+        wanted = sorted(set(contact_ids))
+        if not wanted:
+            return []
+        columns = ", ".join("json_extract(r.data, ?)" for _ in paths)
+        marks = ", ".join("?" for _ in wanted)
+        rows = self.execute(
+            f"SELECT {columns} FROM record_index i JOIN records r ON r.seq = i.seq"
+            f" WHERE i.business_id = ? AND i.resource = ? AND i.contact_id IN ({marks}) ORDER BY i.seq",
+            (*paths, business_id, resource, *wanted),
+        ).fetchall()
+        return [tuple(r) for r in rows]
+
+    def count_index(self, business_id: str, resource: str, where: Sequence[str], params: Sequence[Any]) -> int:
+        """How many records of a resource meet every condition of ``where`` (SQL over ``record_index``)."""
+        clauses = " ".join(f"AND ({w})" for w in where)
+        row = self.execute(
+            f"SELECT COUNT(*) FROM record_index WHERE business_id = ? AND resource = ? {clauses}",
+            (business_id, resource, *params),
+        ).fetchone()
+        return int(row[0])
+
+    def select_index(
+        self,
+        business_id: str,
+        resource: str,
+        where: Sequence[str],
+        params: Sequence[Any],
+        order_by: str,
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, Any]]:
+        """The records of one page: ``where`` and ``order_by`` are SQL over ``record_index`` columns."""
+        clauses = " ".join(f"AND ({w})" for w in where)
+        with self.lock:
+            rows = self.execute(
+                f"SELECT seq FROM record_index WHERE business_id = ? AND resource = ? {clauses}"
+                f" ORDER BY {order_by} LIMIT ? OFFSET ?",
+                (business_id, resource, *params, limit, offset),
+            ).fetchall()
+            seqs = [int(r[0]) for r in rows]
+            if not seqs:
+                return []
+            marks = ", ".join("?" for _ in seqs)
+            found = self.execute(f"SELECT seq, data FROM records WHERE seq IN ({marks})", tuple(seqs)).fetchall()
+        data = {int(r[0]): str(r[1]) for r in found}
+        return [dict(json.loads(data[seq])) for seq in seqs]
+
     def count(self, business_id: str, resource: str) -> int:
         row = self.execute(
             "SELECT COUNT(*) AS n FROM records WHERE business_id = ? AND resource = ?",
             (business_id, resource),
         ).fetchone()
         return int(row["n"])
+
+    def ensure_index(self) -> None:
+        """Rebuild ``record_index`` when it was made by another :data:`INDEX_VERSION` (or by none)."""
+        with self.transaction():
+            if self.get_meta("index_version") != INDEX_VERSION:
+                self.reindex()
+
+    def reindex(self) -> None:
+        """Recompute every ``record_index`` row from the stored records."""
+        with self.transaction():
+            self.execute("DELETE FROM record_index")
+            cursor = self._conn.execute("SELECT seq, business_id, resource, data FROM records ORDER BY seq")
+            while rows := cursor.fetchmany(2000):
+                self._conn.executemany(
+                    f"INSERT INTO record_index (seq, business_id, resource, {_INDEX_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (r["seq"], r["business_id"], r["resource"], *index_values(r["resource"], json.loads(r["data"])))
+                        for r in rows
+                    ],
+                )
+            self.set_meta("index_version", INDEX_VERSION)
 
     def dump(self) -> dict[str, Any]:
         """Everything, as plain data (used to compare two sandboxes)."""

@@ -1,7 +1,9 @@
 """Sales and purchase artefacts: one engine for invoices, credit notes, quotes and estimates.
 
-A concrete collection only names its resource, spec definitions, line key, number prefix and side
-(sales or purchases); everything else is here.  Records carry every property of their spec
+A concrete collection only names its resource, spec definition, line key, number prefix and side
+(sales or purchases); everything else is here (the root key, label, number sequence, line
+definition, search fields and transaction type follow from the name and definition unless a class
+sets them).  Records carry every property of their spec
 definition (``null``/``[]`` when the sandbox has nothing to say) and nothing else, apart from
 private ``_``-prefixed keys.
 
@@ -29,7 +31,7 @@ from typing import Any, ClassVar
 from sage_mcp.money import HUNDRED, ZERO, decimal_str, money, round_money, tax_on, tax_within, to_decimal, total
 
 from ...sage import spec
-from ..context import COUNTRIES, Context, country_link, currency_link, link, public
+from ..context import Context, country_link, currency_link, link, public
 from ..errors import Problems, invalid
 from ..ledger import (
     CREDITORS_CONTROL,
@@ -42,10 +44,17 @@ from ..ledger import (
     replace_postings,
     reverse_transaction,
 )
-from . import filters
-from .base import Collection, Query
-from .common import ADDRESS_TYPES, artefact_address, blank, check_lengths
+from .base import Collection, Condition, Query, Record, link_condition, query_bool, sort_key
+from .common import (
+    ADDRESS_TEXT_FIELDS,
+    address_text,
+    apply_country_and_type,
+    artefact_address,
+    blank,
+    check_lengths,
+)
 from .contacts import contact_type_ids
+from .lifecycle import attached_ids
 from .settlement import STATUSES, payments_allocations, settle, status_link
 
 __all__ = [
@@ -161,6 +170,38 @@ def _opt_decimal(value: object) -> Decimal | None:
     return None if value is None else to_decimal(value)
 
 
+def status_condition(query: Query, statuses: Mapping[str, str]) -> Condition | None:
+    """``status_id``: one status or several, comma-separated; an unknown one is a 422."""
+    raw = (query.get("status_id") or "").strip().upper()
+    if not raw:
+        return None
+    wanted = {s.strip() for s in raw.split(",") if s.strip()}
+    unknown = sorted(wanted - set(statuses))
+    if unknown:
+        raise invalid("status_id", f"must be one of {', '.join(statuses)} (not {', '.join(unknown)})")
+    marks = ", ".join("?" for _ in wanted)
+    return Condition(lambda i: i["status"]["id"] in wanted, f"status IN ({marks})" if wanted else "0", tuple(wanted))
+
+
+def attachments_condition(ctx: Context, query: Query) -> Condition | None:
+    """``has_attachments`` of artefacts and payments: an attachment on the record or its transaction."""
+    wanted = query_bool(query, "has_attachments", digits=True)
+    if wanted is None:
+        return None
+    ids = attached_ids(ctx)
+
+    def has(item: Record) -> bool:
+        transaction = item.get("transaction") or {}
+        return item["id"] in ids or transaction.get("id") in ids
+
+    return Condition(lambda i: has(i) == wanted)
+
+
+def dated_number_key(record: Record) -> bytes:
+    """Artefacts, payments and allocations list newest first: by date, then by number."""
+    return sort_key(record["date"], int(record["_number"]))
+
+
 class Artefact(Collection):
     """What every artefact collection shares: composition, lines, totals, filters, rendering."""
 
@@ -173,29 +214,46 @@ class Artefact(Collection):
     due_field: ClassVar[str | None] = None
     default_due_from_credit_days: ClassVar[bool] = False
     quantity_required: ClassVar[bool] = False
-    search_fields: ClassVar[tuple[str, ...]] = ("reference", "contact_name")
     statuses: ClassVar[dict[str, str]] = STATUSES
     create_statuses: ClassVar[tuple[str, ...]] = ("DRAFT", "UNPAID")
     default_status: ClassVar[str] = "UNPAID"
     editable_statuses: ClassVar[tuple[str, ...]] = ("DRAFT", "UNPAID")
     operations = frozenset({"list", "get", "create", "update", "delete"})
     date_field = "date"
+    sql_lists = True
+    order_descending = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        own = cls.__dict__
+        if "name" in own:
+            root = cls.name.removesuffix("s")
+            cls.root_key = own.get("root_key", root)
+            cls.label = own.get("label", root.replace("_", " "))
+            cls.sequence = own.get("sequence", f"{root}_number")
+            cls.line_definition = own.get("line_definition", f"{cls.definition}LineItem")
+            number = cls.number_field or "vendor_reference"
+            cls.search_fields = own.get("search_fields", ("reference", number, "contact_name", "contact.displayed_as"))
+        super().__init_subclass__(**kwargs)
 
     # ------------------------------------------------------------------ reading
 
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
-        items = filters.by_status(items, query, self.statuses)
-        items = filters.by_link(items, query, "contact_id", "contact")
-        items = filters.by_search(items, query, self.search_fields)
-        return filters.by_attachments(ctx, items, query)
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
+        for condition in (
+            status_condition(query, self.statuses),
+            link_condition(query, "contact_id", "contact"),
+            attachments_condition(ctx, query),
+        ):
+            if condition is not None:
+                result.append(condition)
+        return result
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def order_key(self, record: Record) -> bytes:
         """Newest first: date descending, then number descending."""
-        return sorted(items, key=lambda i: (i["date"], int(i["_number"])), reverse=True)
+        return dated_number_key(record)
 
     def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        show = filters.flag(ctx.query, "show_payments_allocations")
+        show = query_bool(ctx.query, "show_payments_allocations", digits=True)
         result = []
         for record in records:
             obj = public(record)
@@ -346,24 +404,12 @@ class Artefact(Collection):
         address.setdefault("address_type", None)
         address["country_group"] = None
         address["deleted_at"] = None
-        for name in ("address_line_1", "address_line_2", "city", "postal_code", "region"):
+        for name in ADDRESS_TEXT_FIELDS:
             if name in payload:
                 address[name] = None if blank(payload[name]) else str(payload[name]).strip()
             address.setdefault(name, None)
-        if not blank(payload.get("country_id")):
-            country_id = str(payload["country_id"]).upper()
-            if country_id not in COUNTRIES:
-                problems.add(f"{source}.country_id", f"is not a known country: {payload['country_id']!r}")
-            else:
-                address["country"] = country_link(country_id)
-        if not blank(payload.get("address_type_id")):
-            type_id = str(payload["address_type_id"]).upper()
-            if type_id not in ADDRESS_TYPES:
-                problems.add(f"{source}.address_type_id", "must be one of " + ", ".join(ADDRESS_TYPES))
-            else:
-                address["address_type"] = link("address_types", type_id, ADDRESS_TYPES[type_id])
-        parts = [address.get(n) for n in ("address_line_1", "address_line_2", "city", "region", "postal_code")]
-        address["displayed_as"] = "\n".join(str(x) for x in parts if x)
+        apply_country_and_type(problems, source, address, payload)
+        address["displayed_as"] = address_text(address)
         return address
 
     def _line(self, ctx: Context, problems: Problems, index: int, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -547,6 +593,11 @@ class PostedArtefact(Artefact):
     voids: ClassVar[bool] = False
     actions = frozenset({"release"})
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and "transaction_type" not in cls.__dict__:
+            cls.transaction_type = (str(cls.root_key).upper(), cls.label.title())
+
     def new_record(self, ctx: Context, status: dict[str, Any]) -> dict[str, Any]:
         record = super().new_record(ctx, status)
         record["transaction_type"] = link("transaction_types", *self.transaction_type)
@@ -558,8 +609,6 @@ class PostedArtefact(Artefact):
         record = self.new_record(ctx, status_link(status_id))
         self.compose(ctx, problems, record, payload, creating=True)
         self.check_extra(ctx, problems, record, payload, creating=True)
-        if status_id != "DRAFT":
-            filters.check_lockdown(ctx, problems, record.get("date"))
         problems.raise_if_any()
         self.assign_number(ctx, record)
         if status_id != "DRAFT":
@@ -579,12 +628,8 @@ class PostedArtefact(Artefact):
         requested = payload.get("status_id")
         if requested is not None and str(requested).upper() != status_id:
             problems.add("status_id", "cannot be changed with PUT (use /release to post a draft)")
-        if status_id == "UNPAID":
-            filters.check_lockdown(ctx, problems, record.get("date"))
         self.compose(ctx, problems, record, payload, creating=False)
         self.check_extra(ctx, problems, record, payload, creating=False)
-        if status_id == "UNPAID":
-            filters.check_lockdown(ctx, problems, record.get("date"))
         problems.raise_if_any()
         record["displayed_as"] = self.displayed_as(record)
         record["updated_at"] = ctx.now_iso
@@ -606,14 +651,8 @@ class PostedArtefact(Artefact):
                 f"The {self.label} is {STATUSES[status_id].lower()} and cannot be {verb}: "
                 "remove its payments and allocations first.",
             )
-        if status_id != "DRAFT":
-            filters.refuse_if_locked(ctx, record["date"])
         if status_id == "DRAFT" or not self.voids:
-            if record.get("transaction"):
-                reverse_transaction(
-                    ctx, record["transaction"]["id"], f"Deleted {record['displayed_as']}", date=record["date"]
-                )
-            self.bury(ctx, record)
+            self.bury_posted(ctx, record)
             self.after_removal(ctx, record)
             return None
         reason = (query.get("void_reason") or "").strip()
@@ -637,7 +676,6 @@ class PostedArtefact(Artefact):
             raise invalid("base", f"unknown action {action}")
         if record["status"]["id"] != "DRAFT":
             raise invalid("base", f"Only a draft {self.label} can be released.")
-        filters.refuse_if_locked(ctx, record["date"])
         record["status"] = status_link("UNPAID")
         record["updated_at"] = ctx.now_iso
         record["transaction"] = self.post(ctx, record)

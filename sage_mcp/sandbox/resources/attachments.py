@@ -31,7 +31,7 @@ from ..context import Context, link
 from ..errors import ApiError, ErrorItem, Problems, invalid
 from .base import Query
 from .common import blank, check_lengths
-from .lifecycle import BookCollection, attachment_count, attachment_counts, bury
+from .lifecycle import BookCollection, attachment_count, attachment_counts
 from .reference import Table
 
 __all__ = [
@@ -147,7 +147,7 @@ class Attachments(BookCollection):
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
-        bury(ctx, self.name, {**record, "file": None})
+        self.bury(ctx, {**record, "file": None})
         return None
 
     def download(

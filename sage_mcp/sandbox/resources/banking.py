@@ -31,12 +31,12 @@ from sage_mcp.money import ZERO, money, round_money, to_decimal
 
 from ..context import Context, currency_link, link, public
 from ..errors import Problems, invalid
-from ..ledger import TRANSACTION_TYPES, Posting, post_transaction, replace_postings, reverse_transaction
+from ..ledger import TRANSACTION_TYPES, Posting
 from ..reference_data import AccountSpec
-from .base import Query
-from .common import blank, build_address, check_lengths
+from .base import Condition, Query, query_bool, sort_key
+from .common import blank, build_address, check_lengths, pick
 from .ledger_accounts import build_ledger_account, has_entries, ledger_totals, nominal_code_taken, rename
-from .lifecycle import BookCollection, bury, check_lockdown, query_bool
+from .lifecycle import BookCollection, take_date
 from .reference import BANK_ACCOUNT_TYPES, PAYMENT_METHODS
 
 _BANK_DETAIL_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
@@ -114,14 +114,14 @@ class BankAccounts(BookCollection):
     label = "bank account"
     operations = frozenset({"list", "get", "create", "update", "delete"})
 
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
         if query_bool(query, "filter_inactive_bank_accounts"):
-            items = [a for a in items if a.get("is_active")]
-        return items
+            result.append(Condition(lambda a: bool(a.get("is_active"))))
+        return result
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda a: (int(a.get("nominal_code") or 0), a["id"]))
+    def order_key(self, record: Mapping[str, Any]) -> bytes:
+        return sort_key(int(record.get("nominal_code") or 0), record["id"])
 
     def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         totals = ledger_totals(ctx)
@@ -228,7 +228,7 @@ class BankAccounts(BookCollection):
         if record.get("_own_ledger_account"):
             ctx.store.delete(ctx.business_id, "ledger_accounts", bank_ledger_id(record))
             ctx.forget("ledger_accounts")
-        bury(ctx, self.name, record)
+        self.bury(ctx, record)
         return None
 
     # ------------------------------------------------------------------ helpers
@@ -266,12 +266,9 @@ class BankAccounts(BookCollection):
                 person = dict(record.get("main_contact_person") or dict.fromkeys(_PERSON_FIELDS))
                 person.update({k: value[k] for k in _PERSON_FIELDS if k in value})
                 record["main_contact_person"] = person
-        method = payload.get("default_payment_method_id")
-        if not blank(method):
-            if method not in PAYMENT_METHODS:
-                problems.add("default_payment_method_id", "must be one of " + ", ".join(PAYMENT_METHODS))
-            else:
-                record["default_payment_method"] = link("payment_methods", str(method), PAYMENT_METHODS[str(method)])
+        method = pick(problems, payload, "default_payment_method_id", PAYMENT_METHODS, "payment_methods")
+        if method is not None:
+            record["default_payment_method"] = method
         if not blank(payload.get("currency_id")) and payload["currency_id"] != "GBP":
             problems.add("currency_id", "must be GBP (the sandbox has no foreign currency bank accounts)")
         if payload.get("journal_code") is not None:
@@ -357,38 +354,20 @@ class _Movement(BookCollection):
     date_field = "date"
     sort_fields = ("created_at", "updated_at", "date")
     transaction_type_id = ""
-
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Newest first (by date, then by creation)."""
-        return sorted(items, key=lambda r: (r["date"], r["created_at"]), reverse=True)
+    newest_first = "date"
 
     def _post(self, ctx: Context, record: dict[str, Any], amount: Decimal) -> None:
-        postings = self._postings(record, amount)
-        if record.get("transaction"):
-            replace_postings(ctx, record["transaction"]["id"], postings, record["date"], record.get("reference"))
-            return
-        record["transaction"] = post_transaction(
-            ctx,
-            transaction_type_id=self.transaction_type_id,
-            date=record["date"],
-            reference=record.get("reference"),
-            postings=postings,
-            origin=(self.name, record["id"], record["displayed_as"]),
-        )
-
-    @staticmethod
-    def _postings(record: Mapping[str, Any], amount: Decimal) -> list[Posting]:
+        """Dr the *to* account's ledger account, Cr the *from* one."""
         details = str(record.get("description") or record.get("reference") or record["displayed_as"])
-        return [
+        postings = [
             Posting(record["_to_ledger"], debit=amount, details=details),
             Posting(record["_from_ledger"], credit=amount, details=details),
         ]
+        self.post(ctx, record, postings, self.transaction_type_id)
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
-        if record.get("transaction"):
-            reverse_transaction(ctx, record["transaction"]["id"], f"Deleted {record['displayed_as']}", record["date"])
-        bury(ctx, self.name, record)
+        self.bury_posted(ctx, record)
         return None
 
     def _accounts(
@@ -405,12 +384,7 @@ class _Movement(BookCollection):
         source, target = record.get("from_bank_account"), record.get("to_bank_account")
         if source and target and source["id"] == target["id"]:
             problems.add("to_bank_account_id", "must be a different bank account from from_bank_account_id")
-        if creating or "date" in payload:
-            if blank(payload.get("date")):
-                problems.add("date", "This field is required.")
-            else:
-                record["date"] = str(payload["date"])
-        check_lockdown(ctx, problems, record.get("date"))
+        take_date(ctx, problems, record, payload, creating=creating)
 
     def _skeleton(self, ctx: Context, kind: str) -> dict[str, Any]:
         record_id = ctx.new_id(kind)
@@ -523,9 +497,7 @@ class BankReconciliations(BookCollection):
     label = "bank reconciliation"
     operations = frozenset({"list", "get", "create", "update"})
     link_filters: ClassVar[Mapping[str, str]] = {"bank_account_id": "bank_account"}
-
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda r: (r["statement_date"], r["created_at"]), reverse=True)
+    newest_first = "statement_date"
 
     def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         result = []

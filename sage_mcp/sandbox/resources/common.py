@@ -1,4 +1,5 @@
-"""Helpers several resources share: spec-derived length limits, addresses, references."""
+"""Helpers several resources share: spec-derived length limits, required fields, values taken from
+reference tables, uniqueness of codes, addresses and contact persons."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ ADDRESS_TYPES = {
     "SALES": "Sales",
     "PURCHASING": "Purchasing",
 }
-_ADDRESS_TEXT_FIELDS = ("address_line_1", "address_line_2", "city", "postal_code", "region")
+CONTACT_PERSON_TYPES = {"ACCOUNTS": "Accounts", "SALES": "Sales", "PURCHASING": "Purchasing", "CONTACT": "Contact"}
+PERSON_TEXT_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
+ADDRESS_TEXT_FIELDS = ("address_line_1", "address_line_2", "city", "postal_code", "region")
 
 
 @functools.cache
@@ -35,6 +38,72 @@ def check_lengths(problems: Problems, definition: str, payload: Mapping[str, Any
 
 def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def require(problems: Problems, payload: Mapping[str, Any], names: tuple[str, ...], *, creating: bool) -> None:
+    """On create each of ``names`` is required; on update it may be left out but not blanked."""
+    for name in names:
+        if creating and blank(payload.get(name)):
+            problems.add(name, "This field is required.")
+        elif not creating and name in payload and blank(payload[name]):
+            problems.add(name, "can't be blank")
+
+
+def pick(
+    problems: Problems,
+    payload: Mapping[str, Any],
+    parameter: str,
+    table: Mapping[str, str],
+    collection: str,
+    *,
+    source: str | None = None,
+    upper: bool = False,
+) -> dict[str, Any] | None:
+    """The link to the reference entry ``payload[parameter]`` names (``None`` when it is blank, or not
+    one of ``table``: then a problem on ``source``, default ``parameter``)."""
+    value = payload.get(parameter)
+    if blank(value):
+        return None
+    key = str(value).upper() if upper else value
+    if key not in table:
+        problems.add(source or parameter, "must be one of " + ", ".join(table))
+        return None
+    return link(collection, str(key), table[str(key)])
+
+
+def taken(ctx: Context, resource: str, field: str, value: str, own_id: str | None) -> bool:
+    """Whether another record of ``resource`` has ``value`` in ``field`` (case-insensitive)."""
+    wanted = value.casefold()
+    return any(
+        str(found or "").casefold() == wanted and record_id != own_id
+        for found, record_id in ctx.store.fields(ctx.business_id, resource, f"$.{field}", "$.id")
+    )
+
+
+def looks_like_email(value: str) -> bool:
+    local, at, domain = value.partition("@")
+    return bool(local) and bool(at) and "." in domain and not domain.startswith(".") and " " not in value
+
+
+def apply_person(problems: Problems, person: dict[str, Any], payload: Mapping[str, Any], prefix: str = "") -> None:
+    """The fields of a ``ContactPerson`` body (``prefix`` goes before every ``$source``)."""
+    check_lengths(problems, "ContactPerson", payload, prefix)
+    for name in PERSON_TEXT_FIELDS:
+        if name in payload:
+            person[name] = None if blank(payload[name]) else str(payload[name]).strip()
+    email = person.get("email")
+    if "email" in payload and email and not looks_like_email(email):
+        problems.add(prefix + "email", f"is not a valid email address: {email!r}")
+    if payload.get("contact_person_type_ids") is not None:
+        types = []
+        for type_id in payload["contact_person_type_ids"]:
+            if type_id not in CONTACT_PERSON_TYPES:
+                problems.add(prefix + "contact_person_type_ids", "must contain only " + ", ".join(CONTACT_PERSON_TYPES))
+            else:
+                types.append(link("contact_person_types", type_id, CONTACT_PERSON_TYPES[type_id]))
+        person["contact_person_types"] = types
+    if isinstance(payload.get("is_preferred_contact"), bool):
+        person["is_preferred_contact"] = payload["is_preferred_contact"]
 
 
 def build_address(
@@ -66,32 +135,49 @@ def build_address(
                 "address_type": link("address_types", default_type, ADDRESS_TYPES[default_type]),
             }
         )
-        for name in _ADDRESS_TEXT_FIELDS:
+        for name in ADDRESS_TEXT_FIELDS:
             address[name] = None
-    for name in _ADDRESS_TEXT_FIELDS:
+    for name in ADDRESS_TEXT_FIELDS:
         if name in payload:
             value = payload[name]
             address[name] = None if blank(value) else str(value).strip()
     if "name" in payload:
         address["name"] = None if blank(payload["name"]) else str(payload["name"])
+    apply_country_and_type(problems, source, address, payload)
+    address["is_main_address"] = is_main
+    address["contact"] = owner
+    address["updated_at"] = ctx.now_iso
+    address["displayed_as"] = address_text(address)
+    return address
+
+
+def apply_country_and_type(
+    problems: Problems, source: str, address: dict[str, Any], payload: Mapping[str, Any]
+) -> None:
+    """``country_id`` and ``address_type_id`` of an address body (``source`` is the address field)."""
     if not blank(payload.get("country_id")):
         country_id = str(payload["country_id"]).upper()
         if country_id not in COUNTRIES:
             problems.add(f"{source}.country_id", f"is not a known country: {payload['country_id']!r}")
         else:
             address["country"] = country_link(country_id)
-    if not blank(payload.get("address_type_id")):
-        type_id = str(payload["address_type_id"]).upper()
-        if type_id not in ADDRESS_TYPES:
-            problems.add(f"{source}.address_type_id", "must be one of " + ", ".join(ADDRESS_TYPES))
-        else:
-            address["address_type"] = link("address_types", type_id, ADDRESS_TYPES[type_id])
-    address["is_main_address"] = is_main
-    address["contact"] = owner
-    address["updated_at"] = ctx.now_iso
+    found = pick(
+        problems,
+        payload,
+        "address_type_id",
+        ADDRESS_TYPES,
+        "address_types",
+        source=f"{source}.address_type_id",
+        upper=True,
+    )
+    if found is not None:
+        address["address_type"] = found
+
+
+def address_text(address: Mapping[str, Any]) -> str:
+    """An address's ``displayed_as``: its lines, town, region and postcode, one a line."""
     lines = [address.get(n) for n in ("address_line_1", "address_line_2", "city", "region", "postal_code")]
-    address["displayed_as"] = "\n".join(str(x) for x in lines if x)
-    return address
+    return "\n".join(str(x) for x in lines if x)
 
 
 def artefact_address(address: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -22,16 +22,14 @@ places and a change made through either is seen by both.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ..context import Context, link, public
 from ..errors import ErrorItem, Problems, invalid, not_found
-from .base import Query
-from .common import blank, build_address, check_lengths
-from .contacts import CONTACT_PERSON_TYPES
-from .lifecycle import BookCollection, tombstone_resource
+from .base import Condition, Query
+from .common import PERSON_TEXT_FIELDS, apply_person, blank, build_address, require
+from .lifecycle import BookCollection
 
-_PERSON_TEXT = ("name", "job_title", "telephone", "mobile", "email", "fax")
 #: private key: where an address or person lives - (resource, owner id, field) or ("", contact id, "")
 _HOME = "_home"
 
@@ -43,11 +41,6 @@ def _unprefixed(problems: Problems, prefix: str) -> Problems:
         source = item.source[len(prefix) + 1 :] if item.source.startswith(prefix + ".") else item.source
         result.items.append(ErrorItem(item.message, item.data_code, source, item.severity))
     return result
-
-
-def _looks_like_email(value: str) -> bool:
-    local, at, domain = value.partition("@")
-    return bool(local) and bool(at) and "." in domain and not domain.startswith(".") and " " not in value
 
 
 class _Embedded(BookCollection):
@@ -135,10 +128,6 @@ class _Embedded(BookCollection):
         self.keep_tombstone(ctx, record)
         return None
 
-    def keep_tombstone(self, ctx: Context, record: Mapping[str, Any]) -> None:
-        tombstone = {**record, "deleted_at": ctx.now_iso, "updated_at": ctx.now_iso}
-        ctx.store.insert(ctx.business_id, tombstone_resource(self.name), tombstone)
-
     def refuse_delete(self, record: Mapping[str, Any]) -> None:
         raise NotImplementedError
 
@@ -152,6 +141,7 @@ class Addresses(_Embedded):
     root_key = "address"
     label = "address"
     operations = frozenset({"list", "get", "create", "update", "delete"})
+    link_filters: ClassVar[Mapping[str, str]] = {"contact_id": "contact", "bank_account_id": "bank_account"}
 
     def embedded(self, ctx: Context) -> list[dict[str, Any]]:
         result = []
@@ -163,14 +153,6 @@ class Addresses(_Embedded):
             if bank.get("main_address"):
                 result.append({**bank["main_address"], _HOME: ("bank_accounts", bank["id"], "main_address")})
         return result
-
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
-        for parameter, field in (("contact_id", "contact"), ("bank_account_id", "bank_account")):
-            wanted = (query.get(parameter) or "").strip()
-            if wanted:
-                items = [a for a in items if (a.get(field) or {}).get("id") == wanted]
-        return items
 
     def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
         problems = Problems()
@@ -299,21 +281,18 @@ class ContactPersons(_Embedded):
                 result.append({**shown, _HOME: ("contacts", contact["id"], "main_contact_person")})
         return result
 
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
+    link_filters: ClassVar[Mapping[str, str]] = {"address_id": "address"}
+
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
         contact_id = (query.get("contact_id") or "").strip()
         if contact_id:
-            items = [p for p in items if p[_HOME][1] == contact_id]
-        address_id = (query.get("address_id") or "").strip()
-        if address_id:
-            items = [p for p in items if (p.get("address") or {}).get("id") == address_id]
-        return items
+            result.append(Condition(lambda p: p[_HOME][1] == contact_id))
+        return result
 
     def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
         problems = Problems()
-        for name in ("name", "contact_person_type_ids"):
-            if blank(payload.get(name)):
-                problems.add(name, "This field is required.")
+        require(problems, payload, ("name", "contact_person_type_ids"), creating=True)
         person_id = ctx.new_id("contact_person")
         person: dict[str, Any] = {
             "id": person_id,
@@ -323,7 +302,7 @@ class ContactPersons(_Embedded):
             "updated_at": ctx.now_iso,
             "deleted_at": None,
             "contact_person_types": [],
-            **dict.fromkeys(_PERSON_TEXT),
+            **dict.fromkeys(PERSON_TEXT_FIELDS),
             "is_main_contact": False,
             "address": None,
             "is_preferred_contact": False,
@@ -342,9 +321,7 @@ class ContactPersons(_Embedded):
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         problems = Problems()
-        for name in ("name", "contact_person_type_ids"):
-            if name in payload and blank(payload[name]):
-                problems.add(name, "can't be blank")
+        require(problems, payload, ("name", "contact_person_type_ids"), creating=False)
         contact_id = record[_HOME][1]
         was_main = bool(record.get("is_main_contact"))
         wants_main = payload.get("is_main_contact")
@@ -399,21 +376,5 @@ class ContactPersons(_Embedded):
 
     @staticmethod
     def _apply(problems: Problems, person: dict[str, Any], payload: Mapping[str, Any]) -> None:
-        check_lengths(problems, "ContactPerson", payload)
-        for name in _PERSON_TEXT:
-            if name in payload:
-                person[name] = None if blank(payload[name]) else str(payload[name]).strip()
-        email = person.get("email")
-        if "email" in payload and email and not _looks_like_email(email):
-            problems.add("email", f"is not a valid email address: {email!r}")
-        if payload.get("contact_person_type_ids") is not None:
-            types = []
-            for type_id in payload["contact_person_type_ids"]:
-                if type_id not in CONTACT_PERSON_TYPES:
-                    problems.add("contact_person_type_ids", "must contain only " + ", ".join(CONTACT_PERSON_TYPES))
-                else:
-                    types.append(link("contact_person_types", type_id, CONTACT_PERSON_TYPES[type_id]))
-            person["contact_person_types"] = types
-        if isinstance(payload.get("is_preferred_contact"), bool):
-            person["is_preferred_contact"] = payload["is_preferred_contact"]
+        apply_person(problems, person, payload)
         person["displayed_as"] = person.get("name") or ""

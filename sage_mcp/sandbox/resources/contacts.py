@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from sage_mcp.money import ZERO, money, to_decimal
 
 from ..context import Context, currency_link, link, public
 from ..errors import ApiError, ErrorItem, Problems
-from .base import Collection, Query
-from .common import blank, build_address, check_lengths
+from ..store import INDEX_SEPARATOR
+from .base import Collection, Condition, Query, Record, sort_key
+from .common import (
+    CONTACT_PERSON_TYPES,
+    PERSON_TEXT_FIELDS,
+    apply_person,
+    blank,
+    build_address,
+    check_lengths,
+    require,
+    taken,
+)
 from .settlement import contact_balances
 
+__all__ = ["CONTACT_PERSON_TYPES", "CONTACT_TYPES", "Contacts", "contact_displayed_as", "contact_type_ids"]
+
 CONTACT_TYPES = {"CUSTOMER": "Customer", "VENDOR": "Supplier"}
-CONTACT_PERSON_TYPES = {"ACCOUNTS": "Accounts", "SALES": "Sales", "PURCHASING": "Purchasing", "CONTACT": "Contact"}
 _TEXT_FIELDS = (
     "tax_number",
     "notes",
@@ -28,7 +38,6 @@ _TEXT_FIELDS = (
     "tax_calculation",
     "auxiliary_account",
 )
-_PERSON_TEXT_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
 _BANK_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
 _TAX_TREATMENT_FIELDS = ("home_tax", "eu_tax_registered", "eu_not_tax_registered", "rest_of_world_tax", "is_importer")
 
@@ -41,15 +50,9 @@ def contact_type_ids(contact: Mapping[str, Any]) -> list[str]:
     return [str(t["id"]) for t in contact.get("contact_types") or []]
 
 
-def _looks_like_email(value: str) -> bool:
-    local, at, domain = value.partition("@")
-    return bool(local) and bool(at) and "." in domain and not domain.startswith(".") and " " not in value
-
-
 def _person(
     ctx: Context, problems: Problems, payload: Mapping[str, Any], existing: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    check_lengths(problems, "ContactPerson", payload, "main_contact_person.")
     person: dict[str, Any] = dict(existing) if existing else {}
     if not person:
         person_id = ctx.new_id("contact_person")
@@ -65,28 +68,9 @@ def _person(
                 "address": None,
             }
         )
-        for name in _PERSON_TEXT_FIELDS:
+        for name in PERSON_TEXT_FIELDS:
             person[name] = None
-    for name in _PERSON_TEXT_FIELDS:
-        if name in payload:
-            person[name] = None if blank(payload[name]) else str(payload[name]).strip()
-    email = person.get("email")
-    if "email" in payload and email and not _looks_like_email(email):
-        problems.add("main_contact_person.email", f"is not a valid email address: {email!r}")
-    if "contact_person_type_ids" in payload and payload["contact_person_type_ids"] is not None:
-        types = []
-        for type_id in payload["contact_person_type_ids"]:
-            if type_id not in CONTACT_PERSON_TYPES:
-                problems.add(
-                    "main_contact_person.contact_person_type_ids",
-                    "must contain only " + ", ".join(CONTACT_PERSON_TYPES),
-                )
-            else:
-                types.append(link("contact_person_types", type_id, CONTACT_PERSON_TYPES[type_id]))
-        person["contact_person_types"] = types
-    for flag in ("is_preferred_contact",):
-        if isinstance(payload.get(flag), bool):
-            person[flag] = payload[flag]
+    apply_person(problems, person, payload, "main_contact_person.")
     person["updated_at"] = ctx.now_iso
     person["displayed_as"] = person.get("name") or ""
     return person
@@ -98,27 +82,33 @@ class Contacts(Collection):
     root_key = "contact"
     label = "contact"
     operations = frozenset({"list", "get", "create", "update", "delete"})
+    #: ``search`` also looks in the e-mail addresses (:meth:`search_parts`)
+    search_fields = ("name", "reference")
+    sql_lists = True
 
     # ------------------------------------------------------------------ reading
 
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
         type_id = (query.get("contact_type_id") or "").strip().upper()
         if type_id:
-            items = [c for c in items if type_id in contact_type_ids(c)]
+            sql = None if INDEX_SEPARATOR in type_id else "instr(kind, ?) > 0"
+            param = INDEX_SEPARATOR + type_id + INDEX_SEPARATOR
+            result.append(Condition(lambda c: type_id in contact_type_ids(c), sql, (param,)))
         email = (query.get("email") or "").strip().casefold()
         if email:
-            items = [c for c in items if email in _emails(c)]
-        search = (query.get("search") or "").strip().casefold()
-        if search:
-            items = [c for c in items if _matches(c, search)]
-        return items
+            result.append(Condition(lambda c: email in _emails(c)))
+        return result
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda c: (str(c.get("name") or "").casefold(), c["id"]))
+    def search_parts(self, record: Record) -> list[str]:
+        return [*super().search_parts(record), *(e.casefold() for e in sorted(_emails(record)))]
+
+    def order_key(self, record: Record) -> bytes:
+        """By name (case-insensitive), then id."""
+        return sort_key(str(record.get("name") or "").casefold(), record["id"])
 
     def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        balances, with_invoices = _contact_balances(ctx)
+        balances, with_invoices = contact_balances(ctx, [r["id"] for r in records])
         result = []
         for record in records:
             obj = public(record)
@@ -173,9 +163,7 @@ class Contacts(Collection):
         for name in _TEXT_FIELDS:
             record[name] = None
         problems = Problems()
-        for name in ("name", "contact_type_ids"):
-            if blank(payload.get(name)):
-                problems.add(name, "This field is required.")
+        require(problems, payload, ("name", "contact_type_ids"), creating=True)
         self._apply(ctx, problems, record, payload)
         problems.raise_if_any()
         ctx.put_new(self.name, record)
@@ -183,9 +171,7 @@ class Contacts(Collection):
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         problems = Problems()
-        for name in ("name", "contact_type_ids"):
-            if name in payload and blank(payload[name]):
-                problems.add(name, "can't be blank")
+        require(problems, payload, ("name", "contact_type_ids"), creating=False)
         before = contact_type_ids(record)
         self._apply(ctx, problems, record, payload)
         if before != contact_type_ids(record) and _has_invoices(ctx, record["id"]):
@@ -216,7 +202,7 @@ class Contacts(Collection):
                 record["contact_types"] = [link("contact_types", ids[0], CONTACT_TYPES[ids[0]])]
         if "reference" in payload:
             reference = None if blank(payload["reference"]) else str(payload["reference"]).strip()
-            if reference and _reference_taken(ctx, reference, record["id"]):
+            if reference and taken(ctx, "contacts", "reference", reference, record["id"]):
                 problems.add("reference", "has already been taken")
             record["reference"] = reference
         for name in _TEXT_FIELDS:
@@ -307,24 +293,6 @@ def _emails(contact: Mapping[str, Any]) -> set[str]:
     return found
 
 
-def _matches(contact: Mapping[str, Any], needle: str) -> bool:
-    haystacks = [str(contact.get("name") or ""), str(contact.get("reference") or ""), *_emails(contact)]
-    return any(needle in h.casefold() for h in haystacks)
-
-
-def _reference_taken(ctx: Context, reference: str, own_id: str) -> bool:
-    wanted = reference.casefold()
-    return any(
-        str(c.get("reference") or "").casefold() == wanted and c["id"] != own_id
-        for c in ctx.store.all(ctx.business_id, "contacts")
-    )
-
-
 def _has_invoices(ctx: Context, contact_id: str) -> bool:
     """Whether the contact has artefacts, payments or allocations (see :mod:`.settlement`)."""
-    return contact_id in contact_balances(ctx)[1]
-
-
-def _contact_balances(ctx: Context) -> tuple[dict[str, Decimal], set[str]]:
-    """Balance per contact (customers: what they owe; suppliers: what we owe) and the contacts with history."""
-    return contact_balances(ctx)
+    return contact_id in contact_balances(ctx, [contact_id])[1]

@@ -25,10 +25,10 @@ from sage_mcp.money import ZERO, money, round_money, to_decimal, total
 
 from ..context import Context, link, link_to
 from ..errors import Problems, invalid
-from ..ledger import TRANSACTION_TYPES, Posting, post_transaction, reverse_transaction
-from .base import Collection, Query
-from .common import blank, check_lengths
-from .lifecycle import BookCollection, bury, check_lockdown
+from ..ledger import TRANSACTION_TYPES, Posting
+from .base import Collection, Query, sort_key
+from .common import blank, check_lengths, pick, require, taken
+from .lifecycle import BookCollection, take_date
 from .reference import JOURNAL_CODE_TYPES
 
 
@@ -54,10 +54,7 @@ class Journals(BookCollection):
     label = "journal"
     operations = frozenset({"list", "get", "create", "delete"})
     actions = frozenset({"reissue"})
-
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Newest first (by date, then by creation)."""
-        return sorted(items, key=lambda r: (r["date"], r["created_at"]), reverse=True)
+    newest_first = "date"
 
     def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
         journal_id = ctx.new_id("journal")
@@ -80,11 +77,7 @@ class Journals(BookCollection):
         }
         problems = Problems()
         check_lengths(problems, "Journal", payload)
-        if blank(payload.get("date")):
-            problems.add("date", "This field is required.")
-        else:
-            record["date"] = str(payload["date"])
-            check_lockdown(ctx, problems, record["date"])
+        take_date(ctx, problems, record, payload, creating=True)
         if blank(payload.get("reference")):
             problems.add("reference", "This field is required.")
         else:
@@ -119,22 +112,16 @@ class Journals(BookCollection):
             record["total"] = money(debits)
         problems.raise_if_any()
         record["displayed_as"] = record["reference"]
-        record["transaction"] = post_transaction(
-            ctx,
-            transaction_type_id="JOURNAL",
-            date=record["date"],
-            reference=record["reference"],
-            postings=[
-                Posting(
-                    line["ledger_account"]["id"],
-                    debit=to_decimal(line["debit"]),
-                    credit=to_decimal(line["credit"]),
-                    details=line.get("details") or record["description"] or record["reference"],
-                )
-                for line in record["journal_lines"]
-            ],
-            origin=(self.name, journal_id, record["reference"]),
-        )
+        postings = [
+            Posting(
+                line["ledger_account"]["id"],
+                debit=to_decimal(line["debit"]),
+                credit=to_decimal(line["credit"]),
+                details=line.get("details") or record["description"] or record["reference"],
+            )
+            for line in record["journal_lines"]
+        ]
+        self.post(ctx, record, postings, "JOURNAL")
         ctx.put_new(self.name, record)
         return record
 
@@ -213,11 +200,7 @@ class Journals(BookCollection):
         return self.create(ctx, payload)
 
     def _void(self, ctx: Context, record: dict[str, Any]) -> None:
-        if record.get("transaction"):
-            reverse_transaction(
-                ctx, record["transaction"]["id"], f"Deleted journal {record['reference']}", record["date"]
-            )
-        bury(ctx, self.name, record)
+        self.bury_posted(ctx, record, f"Deleted journal {record['reference']}")
 
 
 class JournalCodes(Collection):
@@ -227,8 +210,8 @@ class JournalCodes(Collection):
     label = "journal code"
     operations = frozenset({"list", "get", "create", "update", "delete"})
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda c: (str(c["code"]), c["id"]))
+    def order_key(self, record: Mapping[str, Any]) -> bytes:
+        return sort_key(str(record["code"]), record["id"])
 
     def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
         code_id = ctx.new_id("journal_code")
@@ -245,9 +228,7 @@ class JournalCodes(Collection):
             "reserved": False,
         }
         problems = Problems()
-        for name in ("name", "code", "journal_code_type_id"):
-            if blank(payload.get(name)):
-                problems.add(name, "This field is required.")
+        require(problems, payload, ("name", "code", "journal_code_type_id"), creating=True)
         self._apply(ctx, problems, record, payload)
         problems.raise_if_any()
         ctx.put_new(self.name, record)
@@ -257,9 +238,7 @@ class JournalCodes(Collection):
         if record.get("reserved"):
             raise invalid("base", "A reserved journal code cannot be changed.")
         problems = Problems()
-        for name in ("name", "code", "journal_code_type_id"):
-            if name in payload and blank(payload[name]):
-                problems.add(name, "can't be blank")
+        require(problems, payload, ("name", "code", "journal_code_type_id"), creating=False)
         self._apply(ctx, problems, record, payload)
         problems.raise_if_any()
         record["updated_at"] = ctx.now_iso
@@ -280,21 +259,14 @@ class JournalCodes(Collection):
         check_lengths(problems, "JournalCode", payload)
         if not blank(payload.get("code")):
             code = str(payload["code"]).strip()
-            taken = any(
-                c["code"].casefold() == code.casefold() and c["id"] != record["id"]
-                for c in ctx.store.all(ctx.business_id, self.name)
-            )
-            if taken:
+            if taken(ctx, self.name, "code", code, record["id"]):
                 problems.add("code", f"has already been taken: {code!r}")
             record["code"] = code
         if not blank(payload.get("name")):
             record["name"] = str(payload["name"]).strip()
-        type_id = payload.get("journal_code_type_id")
-        if not blank(type_id):
-            if type_id not in JOURNAL_CODE_TYPES:
-                problems.add("journal_code_type_id", "must be one of " + ", ".join(JOURNAL_CODE_TYPES))
-            else:
-                record["journal_code_type"] = link("journal_code_types", str(type_id), JOURNAL_CODE_TYPES[str(type_id)])
+        code_type = pick(problems, payload, "journal_code_type_id", JOURNAL_CODE_TYPES, "journal_code_types")
+        if code_type is not None:
+            record["journal_code_type"] = code_type
         if "control_name" in payload:
             record["control_name"] = None if blank(payload["control_name"]) else str(payload["control_name"])
         if isinstance(payload.get("reserved"), bool):

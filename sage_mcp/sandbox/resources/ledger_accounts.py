@@ -27,9 +27,8 @@ from ..reference_data import (
     AccountSpec,
     TaxRateSpec,
 )
-from .base import Collection, Query
-from .common import blank, check_lengths
-from .lifecycle import query_bool, query_date
+from .base import Collection, Query, query_bool, query_date, sort_key
+from .common import blank, check_lengths, require
 
 _PENNIES = "CAST(REPLACE({col}, '.', '') AS INTEGER)"
 _VISIBILITY_FLAGS = {f"visible_in_{scope}": scope for scope in VISIBILITY_SCOPES}
@@ -209,8 +208,8 @@ class LedgerAccounts(Collection):
         _balance_window(query)  # a 422 for a bad window even when the page is empty
         return items
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda a: (int(a["nominal_code"]), a["id"]))
+    def order_key(self, record: Mapping[str, Any]) -> bytes:
+        return sort_key(int(record["nominal_code"]), record["id"])
 
     def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         result = super().render_many(ctx, records)
@@ -235,9 +234,7 @@ class LedgerAccounts(Collection):
         spec = AccountSpec(0, "", type_id, ())
         record = build_ledger_account(ctx, spec, vat_registered=False)
         record["included_in_chart"] = bool(payload.get("included_in_chart"))
-        for name in ("name", "display_name"):
-            if blank(payload.get(name)):
-                problems.add(name, "This field is required.")
+        require(problems, payload, ("name", "display_name"), creating=True)
         if payload.get("control_name"):
             problems.add("control_name", "control accounts are Sage's own: a new ledger account cannot be one")
         self._apply(ctx, problems, record, payload, creating=True)
@@ -248,9 +245,7 @@ class LedgerAccounts(Collection):
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         problems = Problems()
-        for name in ("name", "display_name"):
-            if name in payload and blank(payload[name]):
-                problems.add(name, "can't be blank")
+        require(problems, payload, ("name", "display_name"), creating=False)
         if record.get("is_control_account"):
             for name, current in (
                 ("ledger_account_type_id", record["ledger_account_type"]["id"]),

@@ -9,11 +9,12 @@ Filters: ``from_date``/``to_date`` (inclusive), ``transaction_id``, ``transactio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..context import Context, link
 from ..errors import not_found
-from .base import Collection, Query
+from .base import Collection, Query, sort_key
 
 _COLUMNS = (
     "seq, id, transaction_id, transaction_type_id, date, ledger_account_id, debit, credit, details, contact_id,"
@@ -57,8 +58,8 @@ class LedgerEntries(Collection):
             items = []
         return items
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda e: (e["date"], e["seq"]))
+    def order_key(self, record: Mapping[str, Any]) -> bytes:
+        return sort_key(record["date"], int(record["seq"]))
 
     def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         accounts = ctx.by_id("ledger_accounts")

@@ -1,77 +1,42 @@
 """What the banking, journal, catalogue and attachment collections share on top of
 :class:`~.base.Collection` (which already gives ``updated_or_created_since``, ``deleted_since`` over
-tombstones, ``from_date``/``to_date`` on :attr:`~.base.Collection.date_field` and ``sort``):
+tombstones, ``from_date``/``to_date`` on :attr:`~.base.Collection.date_field`, ``search`` over
+:attr:`~.base.Collection.search_fields` and ``sort``):
 
 * ``*_id`` filters on linked records (:attr:`BookCollection.link_filters`: ``contact_id``,
   ``bank_account_id``, ``transaction_type_id`` ...; type ids compare upper-case);
-* ``search`` over chosen text fields (case-insensitive substring);
 * ``active`` and ``has_attachments`` (``true``/``false``; anything else is a 422);
-* the lock-down date check of postings, and attachment counts any collection can use.
+* a newest-first default order (:attr:`BookCollection.newest_first`: a date field, then ``created_at``);
+* posting a record's transaction or re-posting it after an edit (:meth:`BookCollection.post`); the
+  lock-down date check of postings (:func:`check_lockdown`), the required ``date`` of a posting
+  (:func:`take_date`), and attachment counts any collection can use.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..context import Context, parse_date
-from ..errors import Problems, invalid
-from .base import Collection, Query, bury, tombstone_resource
+from ..context import Context
+from ..errors import Problems
+from ..ledger import Posting, post_transaction, replace_postings
+from .base import Collection, Condition, Query, Record, link_condition, query_bool, sort_key
+from .common import blank
 
 __all__ = [
     "SETTINGS_KEY",
     "BookCollection",
+    "attached_ids",
     "attachment_count",
     "attachment_counts",
-    "bury",
     "check_lockdown",
-    "in_date_range",
-    "query_bool",
-    "query_date",
-    "tombstone_resource",
+    "take_date",
     "transaction_attachment_counts",
 ]
 
 
 #: The record id a settings singleton (``financial_settings`` ...) is stored under.
 SETTINGS_KEY = "settings"
-
-
-def query_bool(query: Query, name: str) -> bool | None:
-    """``true``/``false`` (any case) or ``None`` when absent; anything else is a 422."""
-    raw = (query.get(name) or "").strip().lower()
-    if not raw:
-        return None
-    if raw not in ("true", "false"):
-        raise invalid(name, f"must be true or false, not {query.get(name)!r}")
-    return raw == "true"
-
-
-def query_date(query: Query, name: str) -> str | None:
-    """A ``YYYY-MM-DD`` (or date-time) query parameter as an ISO date, ``None`` when absent."""
-    raw = query.get(name)
-    if raw is None or not raw.strip():
-        return None
-    parsed = parse_date(raw)
-    if parsed is None:
-        raise invalid(name, f"is not a date (YYYY-MM-DD): {raw!r}")
-    return parsed.isoformat()
-
-
-def in_date_range(value: str | None, from_date: str | None, to_date: str | None) -> bool:
-    if value is None:
-        return from_date is None and to_date is None
-    day = value[:10]
-    return (from_date is None or day >= from_date) and (to_date is None or day <= to_date)
-
-
-def linked_id(record: Mapping[str, Any], field: str) -> str | None:
-    value = record.get(field)
-    if isinstance(value, Mapping):
-        found = value.get("id")
-        return None if found is None else str(found)
-    return None
 
 
 def check_lockdown(ctx: Context, problems: Problems, date: str | None, source: str = "date") -> None:
@@ -84,14 +49,16 @@ def check_lockdown(ctx: Context, problems: Problems, date: str | None, source: s
         problems.add(source, f"is on or before the lock-down date {lockdown}: the period is closed")
 
 
-def valid_iso_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return len(value) == 10
+def take_date(
+    ctx: Context, problems: Problems, record: dict[str, Any], payload: Mapping[str, Any], *, creating: bool
+) -> None:
+    """A posting's ``date`` (required on create, not blank on update), checked against the lock-down date."""
+    if creating or "date" in payload:
+        if blank(payload.get("date")):
+            problems.add("date", "This field is required.")
+        else:
+            record["date"] = str(payload["date"])
+    check_lockdown(ctx, problems, record.get("date"))
 
 
 class BookCollection(Collection):
@@ -99,35 +66,59 @@ class BookCollection(Collection):
 
     #: query parameter -> field holding a ``{id, ...}`` link
     link_filters: ClassVar[Mapping[str, str]] = {}
-    search_fields: ClassVar[tuple[str, ...]] = ()
     active_field: ClassVar[str | None] = None
     #: the ``attachment_context_type_id`` of this collection's records (enables ``has_attachments``)
     attachment_context: ClassVar[str | None] = None
+    #: the date field of a newest-first default order (by that date, then by creation); ``None``: as created
+    newest_first: ClassVar[str | None] = None
 
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if cls.newest_first is not None:
+            cls.order_descending = True
+        super().__init_subclass__(**kwargs)
+
+    def order_key(self, record: Record) -> bytes | None:
+        if self.newest_first is None:
+            return None
+        return sort_key(record[self.newest_first], record["created_at"])
+
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
         for parameter, field in self.link_filters.items():
-            wanted = (query.get(parameter) or "").strip()
-            if wanted:
-                if parameter.endswith("type_id"):
-                    wanted = wanted.upper()
-                items = [r for r in items if linked_id(r, field) == wanted]
-        search = (query.get("search") or "").strip().casefold()
-        if search and self.search_fields:
-            items = [r for r in items if any(search in str(r.get(f) or "").casefold() for f in self.search_fields)]
+            link = link_condition(query, parameter, field, upper=parameter.endswith("type_id"))
+            if link is not None:
+                result.append(link)
         if self.active_field is not None:
-            active = query_bool(query, "active")
+            active, active_field = query_bool(query, "active"), self.active_field
             if active is not None:
-                items = [r for r in items if bool(r.get(self.active_field)) == active]
+                result.append(Condition(lambda r: bool(r.get(active_field)) == active))
         if self.attachment_context is not None:
-            wanted_attachments = query_bool(query, "has_attachments")
-            if wanted_attachments is not None:
-                items = self._by_attachments(ctx, items, wanted_attachments)
-        return items
+            wanted = query_bool(query, "has_attachments")
+            if wanted is not None:
+                counts = attachment_counts(ctx, self.attachment_context)
+                result.append(Condition(lambda r: (counts.get(r["id"], 0) > 0) == wanted))
+        return result
 
-    def _by_attachments(self, ctx: Context, items: list[dict[str, Any]], wanted: bool) -> list[dict[str, Any]]:
-        counts = attachment_counts(ctx, str(self.attachment_context))
-        return [r for r in items if (counts.get(r["id"], 0) > 0) == wanted]
+    def post(self, ctx: Context, record: dict[str, Any], postings: list[Posting], transaction_type_id: str) -> None:
+        """Post the record's transaction (dated ``date``, referenced ``reference``, with its ``contact``),
+        or replace its entries when it already has one (the transaction keeps its id)."""
+        if not record.get("transaction"):
+            record["transaction"] = post_transaction(
+                ctx,
+                transaction_type_id=transaction_type_id,
+                date=record["date"],
+                reference=record.get("reference"),
+                postings=postings,
+                contact=record.get("contact"),
+                origin=(self.name, record["id"], record["displayed_as"]),
+            )
+            return
+        replace_postings(ctx, record["transaction"]["id"], postings, record["date"], record.get("reference"))
+        if "contact" in record:
+            transaction = ctx.get("transactions", record["transaction"]["id"])
+            if transaction is not None:
+                transaction["contact"] = record.get("contact")
+                ctx.put("transactions", transaction)
 
 
 # --------------------------------------------------------------------------- attachment counts
@@ -155,3 +146,18 @@ def transaction_attachment_counts(ctx: Context) -> dict[str, int]:
         if transaction_id:
             counts[str(transaction_id)] = counts.get(str(transaction_id), 0) + 1
     return counts
+
+
+def attached_ids(ctx: Context) -> set[str]:
+    """Ids of records that have an attachment (artefact or transaction ids); none until attachments exist."""
+    found: set[str] = set()
+    for attachment in ctx.store.all(ctx.business_id, "attachments"):
+        if attachment.get("deleted_at"):
+            continue
+        for key in ("attachment_context", "transaction"):
+            target = attachment.get(key)
+            if isinstance(target, Mapping) and target.get("id"):
+                found.add(str(target["id"]))
+        if attachment.get("attachment_context_id"):
+            found.add(str(attachment["attachment_context_id"]))
+    return found

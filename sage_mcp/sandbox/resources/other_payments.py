@@ -29,20 +29,11 @@ from sage_mcp.money import ZERO, money, round_money, tax_on, tax_within, to_deci
 
 from ..context import Context, link, link_to
 from ..errors import Problems
-from ..ledger import (
-    PURCHASE_TAX_CONTROL,
-    SALES_TAX_CONTROL,
-    TRANSACTION_TYPES,
-    Posting,
-    account_by_nominal,
-    post_transaction,
-    replace_postings,
-    reverse_transaction,
-)
+from ..ledger import PURCHASE_TAX_CONTROL, SALES_TAX_CONTROL, TRANSACTION_TYPES, Posting, account_by_nominal
 from .banking import bank_ledger_id, bank_link, find_bank_account
 from .base import Query
-from .common import blank, check_lengths
-from .lifecycle import BookCollection, bury, check_lockdown
+from .common import blank, check_lengths, pick
+from .lifecycle import BookCollection, take_date
 from .reference import PAYMENT_METHODS
 
 #: transaction type -> (money comes in, ledger visibility scope of the lines, tax account)
@@ -74,10 +65,7 @@ class OtherPayments(BookCollection):
     }
     search_fields = ("reference",)
     attachment_context = "OTHER_PAYMENT"
-
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Newest first (by date, then by creation)."""
-        return sorted(items, key=lambda r: (r["date"], r["created_at"]), reverse=True)
+    newest_first = "date"
 
     # ------------------------------------------------------------------ writing
 
@@ -120,15 +108,7 @@ class OtherPayments(BookCollection):
             record["transaction_type"] = link("transaction_types", type_id, TRANSACTION_TYPES[type_id])
         self._compose(ctx, problems, record, payload, creating=True)
         problems.raise_if_any()
-        record["transaction"] = post_transaction(
-            ctx,
-            transaction_type_id=type_id,
-            date=record["date"],
-            reference=record.get("reference"),
-            postings=self._postings(ctx, record),
-            contact=record.get("contact"),
-            origin=(self.name, payment_id, record["displayed_as"]),
-        )
+        self.post(ctx, record, self._postings(ctx, record), type_id)
         ctx.put_new(self.name, record)
         return record
 
@@ -140,21 +120,13 @@ class OtherPayments(BookCollection):
         self._compose(ctx, problems, record, payload, creating=False)
         problems.raise_if_any()
         record["updated_at"] = ctx.now_iso
-        replace_postings(
-            ctx, record["transaction"]["id"], self._postings(ctx, record), record["date"], record.get("reference")
-        )
-        transaction = ctx.get("transactions", record["transaction"]["id"])
-        if transaction is not None:
-            transaction["contact"] = record.get("contact")
-            ctx.put("transactions", transaction)
+        self.post(ctx, record, self._postings(ctx, record), record["transaction_type"]["id"])
         ctx.put(self.name, record)
         return record
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
-        if record.get("transaction"):
-            reverse_transaction(ctx, record["transaction"]["id"], f"Deleted {record['displayed_as']}", record["date"])
-        bury(ctx, self.name, record)
+        self.bury_posted(ctx, record)
         return None
 
     # ------------------------------------------------------------------ composition
@@ -181,20 +153,12 @@ class OtherPayments(BookCollection):
                     problems.add("contact_id", f"The contact {contact_id!r} was not found.")
                 else:
                     record["contact"] = link_to("contacts", contact)
-        method = payload.get("payment_method_id")
-        if not blank(method):
-            if method not in PAYMENT_METHODS:
-                problems.add("payment_method_id", "must be one of " + ", ".join(PAYMENT_METHODS))
-            else:
-                record["payment_method"] = link("payment_methods", str(method), PAYMENT_METHODS[str(method)])
+        method = pick(problems, payload, "payment_method_id", PAYMENT_METHODS, "payment_methods")
+        if method is not None:
+            record["payment_method"] = method
         if record.get("payment_method") is None:
             record["payment_method"] = link("payment_methods", "BANK_TRANSFER", PAYMENT_METHODS["BANK_TRANSFER"])
-        if creating or "date" in payload:
-            if blank(payload.get("date")):
-                problems.add("date", "This field is required.")
-            else:
-                record["date"] = str(payload["date"])
-        check_lockdown(ctx, problems, record.get("date"))
+        take_date(ctx, problems, record, payload, creating=creating)
         if "reference" in payload:
             record["reference"] = None if blank(payload["reference"]) else str(payload["reference"])
         for name in ("withholding_tax_rate", "withholding_tax_amount", "total_itc_amount", "total_itr_amount"):

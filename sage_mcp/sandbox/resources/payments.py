@@ -47,13 +47,12 @@ from ..ledger import (
     account_by_nominal,
     post_transaction,
     replace_postings,
-    reverse_transaction,
 )
-from . import filters
-from .artefacts import shaped
-from .base import Collection, Query
+from .artefacts import dated_number_key, shaped
+from .base import Collection, Condition, Query, Record, link_condition
 from .common import blank, check_lengths
 from .contacts import contact_type_ids
+from .reference import PAYMENT_METHODS
 from .settlement import (
     OPEN_STATUSES,
     PAYMENTS_ON_ACCOUNT,
@@ -69,13 +68,6 @@ from .settlement import (
 
 DISCOUNTS_ALLOWED = 4009
 DISCOUNTS_TAKEN = 5009
-PAYMENT_METHODS: dict[str, str] = {
-    "BANK_TRANSFER": "Bank Transfer",
-    "CASH": "Cash",
-    "CHEQUE": "Cheque",
-    "CREDIT_DEBIT": "Credit/Debit Card",
-    "ALTERNATIVE_PAYMENT": "Alternative Payment",
-}
 DEFAULT_PAYMENT_METHOD = "BANK_TRANSFER"
 
 
@@ -290,24 +282,29 @@ def _check_money_options(problems: Problems, payload: Mapping[str, Any]) -> None
 
 
 class _Allocating(Collection):
-    """Shared list behaviour of payments and allocations."""
+    """What payments and allocations share: list filters and order, and the create / update / delete
+    cycle (a plan checked from the body, a transaction, entries on the artefacts allocated)."""
 
     operations = frozenset({"list", "get", "create", "update", "delete"})
     sort_fields = ("created_at", "updated_at", "date")
     type_ids: ClassVar[tuple[str, ...]]
+    sql_lists = True
+    order_descending = True
 
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
-        items = filters.by_link(items, query, "contact_id", "contact")
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
+        contact = link_condition(query, "contact_id", "contact")
+        if contact is not None:
+            result.append(contact)
         type_id = (query.get("transaction_type_id") or "").strip().upper()
         if type_id:
             if type_id not in self.type_ids:
                 raise invalid("transaction_type_id", f"must be one of {', '.join(self.type_ids)}")
-            items = [i for i in items if i["transaction_type"]["id"] == type_id]
-        return items
+            result.append(Condition(lambda i: i["transaction_type"]["id"] == type_id, "kind = ?", (type_id,)))
+        return result
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda i: (i["date"], int(i["_number"])), reverse=True)
+    def order_key(self, record: Record) -> bytes:
+        return dated_number_key(record)
 
     def new_record(self, ctx: Context) -> dict[str, Any]:
         record_id = ctx.new_id(self.root_key or self.name)
@@ -322,31 +319,6 @@ class _Allocating(Collection):
             },
         )
 
-
-class ContactPayments(_Allocating):
-    name = "contact_payments"
-    definition = "ContactPayment"
-    root_key = "contact_payment"
-    label = "contact payment"
-    type_ids = tuple(PAYMENT_TYPES)
-    date_field = "date"
-
-    # ------------------------------------------------------------------ reading
-
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
-        return filters.by_link(items, query, "bank_account_id", "bank_account")
-
-    def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        result = []
-        for record in records:
-            obj = public(record)
-            poa = ctx.get(PAYMENTS_ON_ACCOUNT, str(record.get("_poa_id") or ""))
-            obj["payment_on_account"] = shaped("PaymentOnAccount", public(poa)) if poa else None
-            obj["editable"] = not record.get("deleted_at") and not (poa and poa.get("_allocations"))
-            result.append(obj)
-        return result
-
     # ------------------------------------------------------------------ writing
 
     def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
@@ -354,7 +326,7 @@ class ContactPayments(_Allocating):
         record = self.new_record(ctx)
         plan = self._plan(ctx, problems, payload)
         problems.raise_if_any()
-        record["_number"] = ctx.store.next_value(ctx.business_id, "contact_payment_number")
+        record["_number"] = ctx.store.next_value(ctx.business_id, f"{self.root_key}_number")
         self._fill(record, plan)
         record["transaction"] = post_transaction(
             ctx,
@@ -370,14 +342,13 @@ class ContactPayments(_Allocating):
         return record
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-        self._refuse_if_used(ctx, record)
+        self._check_changeable(ctx, record)
         problems = Problems()
-        filters.check_lockdown(ctx, problems, record["date"])
         requested = payload.get("transaction_type_id")
         if requested is not None and str(requested).upper() != record["transaction_type"]["id"]:
-            problems.add("transaction_type_id", "cannot be changed: delete the payment and create another")
-        _unapply(ctx, record)
-        self._drop_payment_on_account(ctx, record)
+            noun = self.label.rsplit(" ", 1)[-1]
+            problems.add("transaction_type_id", f"cannot be changed: delete the {noun} and create another")
+        self._detach(ctx, record)
         merged = self._as_payload(record)
         merged.update(payload)
         plan = self._plan(ctx, problems, merged)
@@ -393,17 +364,66 @@ class ContactPayments(_Allocating):
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
-        self._refuse_if_used(ctx, record)
-        filters.refuse_if_locked(ctx, record["date"])
-        _unapply(ctx, record)
-        self._drop_payment_on_account(ctx, record)
-        reverse_transaction(ctx, record["transaction"]["id"], f"Deleted {record['displayed_as']}", date=record["date"])
-        self.bury(ctx, record)
+        self._check_changeable(ctx, record)
+        self._detach(ctx, record)
+        self.bury_posted(ctx, record)
         return None
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ hooks
 
-    def _refuse_if_used(self, ctx: Context, record: Mapping[str, Any]) -> None:
+    def _plan(self, ctx: Context, problems: Problems, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Everything a body means, checked (``type_id``, ``type_name``, ``lines`` ...); problems are collected."""
+        raise NotImplementedError
+
+    def _fill(self, record: dict[str, Any], plan: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _postings(self, ctx: Context, record: Mapping[str, Any], plan: Mapping[str, Any]) -> list[Posting]:
+        raise NotImplementedError
+
+    def _as_payload(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The body that would create ``record`` as it is (a PUT body is merged over it)."""
+        raise NotImplementedError
+
+    def _check_changeable(self, ctx: Context, record: Mapping[str, Any]) -> None:
+        """Refuse an update or delete before anything is changed."""
+
+    def _detach(self, ctx: Context, record: dict[str, Any]) -> None:
+        """Take the record's entries off its artefacts (before it is re-applied or deleted)."""
+        _unapply(ctx, record)
+
+    def _allocate(self, ctx: Context, record: dict[str, Any], plan: Mapping[str, Any]) -> None:
+        _apply(ctx, self.name, record, plan["lines"], plan["type_id"], plan["type_name"])
+
+
+class ContactPayments(_Allocating):
+    name = "contact_payments"
+    definition = "ContactPayment"
+    root_key = "contact_payment"
+    label = "contact payment"
+    type_ids = tuple(PAYMENT_TYPES)
+    date_field = "date"
+
+    # ------------------------------------------------------------------ reading
+
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
+        bank = link_condition(query, "bank_account_id", "bank_account")
+        return result if bank is None else [*result, bank]
+
+    def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        result = []
+        for record in records:
+            obj = public(record)
+            poa = ctx.get(PAYMENTS_ON_ACCOUNT, str(record.get("_poa_id") or ""))
+            obj["payment_on_account"] = shaped("PaymentOnAccount", public(poa)) if poa else None
+            obj["editable"] = not record.get("deleted_at") and not (poa and poa.get("_allocations"))
+            result.append(obj)
+        return result
+
+    # ------------------------------------------------------------------ hooks
+
+    def _check_changeable(self, ctx: Context, record: Mapping[str, Any]) -> None:
         poa = ctx.get(PAYMENTS_ON_ACCOUNT, str(record.get("_poa_id") or ""))
         if poa and poa.get("_allocations"):
             raise invalid(
@@ -411,13 +431,13 @@ class ContactPayments(_Allocating):
                 "The payment on account of this payment has been allocated or refunded: remove those first.",
             )
 
-    def _drop_payment_on_account(self, ctx: Context, record: dict[str, Any]) -> None:
+    def _detach(self, ctx: Context, record: dict[str, Any]) -> None:
+        _unapply(ctx, record)
         if record.get("_poa_id"):
             ctx.store.delete(ctx.business_id, PAYMENTS_ON_ACCOUNT, str(record["_poa_id"]))
             record["_poa_id"] = None
 
-    @staticmethod
-    def _as_payload(record: Mapping[str, Any]) -> dict[str, Any]:
+    def _as_payload(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "transaction_type_id": record["transaction_type"]["id"],
             "contact_id": record["contact"]["id"],
@@ -434,7 +454,6 @@ class ContactPayments(_Allocating):
         }
 
     def _plan(self, ctx: Context, problems: Problems, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Everything a payment body means, checked; problems are collected."""
         check_lengths(problems, self.definition, payload)
         type_id = str(payload.get("transaction_type_id") or "").upper()
         kind = PAYMENT_TYPES.get(type_id)
@@ -453,7 +472,6 @@ class ContactPayments(_Allocating):
                 problems.add("bank_account_id", f"The bank account {payload['bank_account_id']!r} was not found.")
         if blank(payload.get("date")):
             problems.add("date", "This field is required.")
-        filters.check_lockdown(ctx, problems, payload.get("date"))
         amount = ZERO
         if payload.get("total_amount") is None:
             problems.add("total_amount", "This field is required.")
@@ -517,6 +535,7 @@ class ContactPayments(_Allocating):
             )
         return {
             "type_id": type_id,
+            "type_name": kind.name if kind else "",
             "kind": kind,
             "contact": contact,
             "bank": bank,
@@ -529,8 +548,7 @@ class ContactPayments(_Allocating):
             "excess": excess,
         }
 
-    @staticmethod
-    def _fill(record: dict[str, Any], plan: Mapping[str, Any]) -> None:
+    def _fill(self, record: dict[str, Any], plan: Mapping[str, Any]) -> None:
         kind: PaymentType = plan["kind"]
         contact = plan["contact"]
         bank_link, bank_ledger = plan["bank"]
@@ -585,8 +603,8 @@ class ContactPayments(_Allocating):
         return [Posting(bank, debit=amount, details=details), Posting(control, credit=amount, details=details)]
 
     def _allocate(self, ctx: Context, record: dict[str, Any], plan: Mapping[str, Any]) -> None:
+        super()._allocate(ctx, record, plan)
         kind: PaymentType = plan["kind"]
-        _apply(ctx, self.name, record, plan["lines"], plan["type_id"], kind.name)
         excess: Decimal = plan["excess"]
         if excess <= ZERO:
             return
@@ -634,38 +652,8 @@ class ContactAllocations(_Allocating):
     label = "contact allocation"
     type_ids = tuple(ALLOCATION_TYPES)
 
-    def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        del ctx
-        return [public(r) for r in records]
-
-    def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
-        problems = Problems()
-        record = self.new_record(ctx)
-        plan = self._plan(ctx, problems, payload)
-        problems.raise_if_any()
-        record["_number"] = ctx.store.next_value(ctx.business_id, "contact_allocation_number")
-        self._fill(record, plan)
-        record["transaction"] = post_transaction(
-            ctx,
-            transaction_type_id=plan["type_id"],
-            date=record["date"],
-            reference=record["displayed_as"],
-            postings=self._postings(ctx, record, plan),
-            contact=record["contact"],
-            origin=(self.name, record["id"], record["displayed_as"]),
-        )
-        _apply(ctx, self.name, record, plan["lines"], plan["type_id"], plan["type_name"])
-        ctx.put_new(self.name, record)
-        return record
-
-    def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-        problems = Problems()
-        filters.check_lockdown(ctx, problems, record["date"])
-        requested = payload.get("transaction_type_id")
-        if requested is not None and str(requested).upper() != record["transaction_type"]["id"]:
-            problems.add("transaction_type_id", "cannot be changed: delete the allocation and create another")
-        _unapply(ctx, record)
-        merged: dict[str, Any] = {
+    def _as_payload(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {
             "transaction_type_id": record["transaction_type"]["id"],
             "contact_id": record["contact"]["id"],
             "date": record["date"],
@@ -673,25 +661,6 @@ class ContactAllocations(_Allocating):
                 {"artefact_id": a["artefact"]["id"], "amount": a["amount"]} for a in record["allocated_artefacts"]
             ],
         }
-        merged.update(payload)
-        plan = self._plan(ctx, problems, merged)
-        problems.raise_if_any()
-        self._fill(record, plan)
-        record["updated_at"] = ctx.now_iso
-        replace_postings(
-            ctx, record["transaction"]["id"], self._postings(ctx, record, plan), record["date"], record["displayed_as"]
-        )
-        _apply(ctx, self.name, record, plan["lines"], plan["type_id"], plan["type_name"])
-        ctx.put(self.name, record)
-        return record
-
-    def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
-        del query
-        filters.refuse_if_locked(ctx, record["date"])
-        _unapply(ctx, record)
-        reverse_transaction(ctx, record["transaction"]["id"], f"Deleted {record['displayed_as']}", date=record["date"])
-        self.bury(ctx, record)
-        return None
 
     def _plan(self, ctx: Context, problems: Problems, payload: Mapping[str, Any]) -> dict[str, Any]:
         type_id = str(payload.get("transaction_type_id") or "").upper()
@@ -726,7 +695,6 @@ class ContactAllocations(_Allocating):
                     f"The allocation does not balance: credits ({money(credits)}) must equal debits ({money(debits)})",
                 )
         date = payload.get("date")
-        filters.check_lockdown(ctx, problems, ctx.today.isoformat() if blank(date) else date)
         return {
             "type_id": type_id,
             "type_name": kind[0] if kind else "",
@@ -736,8 +704,7 @@ class ContactAllocations(_Allocating):
             "lines": lines,
         }
 
-    @staticmethod
-    def _fill(record: dict[str, Any], plan: Mapping[str, Any]) -> None:
+    def _fill(self, record: dict[str, Any], plan: Mapping[str, Any]) -> None:
         contact = plan["contact"]
         record.update(
             {
@@ -749,8 +716,7 @@ class ContactAllocations(_Allocating):
         shown = ", ".join(str(line.artefact.get("displayed_as") or "") for line in plan["lines"])
         record["displayed_as"] = shown or plan["type_name"]
 
-    @staticmethod
-    def _postings(ctx: Context, record: Mapping[str, Any], plan: Mapping[str, Any]) -> list[Posting]:
+    def _postings(self, ctx: Context, record: Mapping[str, Any], plan: Mapping[str, Any]) -> list[Posting]:
         control = account_by_nominal(ctx, _CONTROL[plan["contact_type"]])["id"]
         amount = total(line.amount for line in plan["lines"] if line.signed_amount > ZERO)
         details = str(record["displayed_as"])

@@ -18,10 +18,10 @@ from sage_mcp.money import ZERO, decimal_str, money, to_decimal
 
 from ..context import Context, link, link_to
 from ..errors import Problems
-from .base import Query
-from .common import blank, check_lengths
+from .base import Query, sort_key
+from .common import blank, check_lengths, require, taken
 from .contacts import contact_type_ids
-from .lifecycle import BookCollection, bury
+from .lifecycle import BookCollection
 from .reference import CATALOG_ITEM_TYPES
 
 
@@ -34,8 +34,8 @@ class _CatalogueItems(BookCollection):
     prices: ClassVar[tuple[str, str, str, str, str]]
     required: ClassVar[tuple[str, ...]]
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda r: (str(r.get("item_code") or r["description"]).casefold(), r["id"]))
+    def order_key(self, record: Mapping[str, Any]) -> bytes:
+        return sort_key(str(record.get("item_code") or record["description"]).casefold(), record["id"])
 
     def skeleton(self, ctx: Context) -> dict[str, Any]:
         item_id = ctx.new_id(self.kind)
@@ -67,9 +67,7 @@ class _CatalogueItems(BookCollection):
     def create(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
         record = self.skeleton(ctx)
         problems = Problems()
-        for name in self.required:
-            if blank(payload.get(name)):
-                problems.add(name, "This field is required.")
+        require(problems, payload, self.required, creating=True)
         self._apply(ctx, problems, record, payload)
         problems.raise_if_any()
         ctx.put_new(self.name, record)
@@ -77,9 +75,7 @@ class _CatalogueItems(BookCollection):
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         problems = Problems()
-        for name in self.required:
-            if name in payload and blank(payload[name]):
-                problems.add(name, "can't be blank")
+        require(problems, payload, self.required, creating=False)
         self._apply(ctx, problems, record, payload)
         problems.raise_if_any()
         record["updated_at"] = ctx.now_iso
@@ -88,7 +84,7 @@ class _CatalogueItems(BookCollection):
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
-        bury(ctx, self.name, record)
+        self.bury(ctx, record)
         return None
 
     def _apply(self, ctx: Context, problems: Problems, record: dict[str, Any], payload: Mapping[str, Any]) -> None:
@@ -98,10 +94,7 @@ class _CatalogueItems(BookCollection):
                 record[name] = None if blank(payload[name]) else str(payload[name])
         if "item_code" in payload:
             code = None if blank(payload["item_code"]) else str(payload["item_code"]).strip()
-            if code and any(
-                str(r.get("item_code") or "").casefold() == code.casefold() and r["id"] != record["id"]
-                for r in ctx.store.all(ctx.business_id, self.name)
-            ):
+            if code and taken(ctx, self.name, "item_code", code, record["id"]):
                 problems.add("item_code", f"has already been taken: {code!r}")
             record["item_code"] = code
         for side, scope in (("sales", "sales"), ("purchase", "expenses")):

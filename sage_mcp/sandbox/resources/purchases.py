@@ -21,7 +21,6 @@ from .artefacts import PURCHASES, PostedArtefact
 class _Purchases(PostedArtefact):
     side = PURCHASES
     quantity_required = True
-    search_fields = ("reference", "vendor_reference", "contact_name")
 
     def displayed_as(self, record: Mapping[str, Any]) -> str:
         return str(
@@ -32,27 +31,17 @@ class _Purchases(PostedArtefact):
 class PurchaseInvoices(_Purchases):
     name = "purchase_invoices"
     definition = "PurchaseInvoice"
-    root_key = "purchase_invoice"
-    label = "purchase invoice"
     lines_key = "invoice_lines"
-    line_definition = "PurchaseInvoiceLineItem"
     number_prefix = "PI-"
-    sequence = "purchase_invoice_number"
     due_field = "due_date"
     sort_fields = ("created_at", "updated_at", "date", "due_date")
-    transaction_type = ("PURCHASE_INVOICE", "Purchase Invoice")
     debit_control = False
 
 
 class PurchaseCreditNotes(_Purchases):
     name = "purchase_credit_notes"
     definition = "PurchaseCreditNote"
-    root_key = "purchase_credit_note"
-    label = "purchase credit note"
     lines_key = "credit_note_lines"
-    line_definition = "PurchaseCreditNoteLineItem"
     number_prefix = "PCN-"
-    sequence = "purchase_credit_note_number"
     sort_fields = ("created_at", "updated_at", "date")
-    transaction_type = ("PURCHASE_CREDIT_NOTE", "Purchase Credit Note")
     debit_control = True

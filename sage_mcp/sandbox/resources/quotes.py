@@ -37,25 +37,16 @@ class _Quotes(QuoteArtefact):
 class SalesQuotes(_Quotes):
     name = "sales_quotes"
     definition = "SalesQuote"
-    root_key = "sales_quote"
-    label = "sales quote"
     lines_key = "quote_lines"
-    line_definition = "SalesQuoteLineItem"
     number_field = "quote_number"
     number_prefix = "SQ-"
-    sequence = "sales_quote_number"
-    search_fields = ("reference", "quote_number", "contact_name")
 
 
 class SalesEstimates(_Quotes):
     name = "sales_estimates"
     definition = "SalesEstimate"
-    root_key = "sales_estimate"
-    label = "sales estimate"
     lines_key = "estimate_lines"
     line_definition = "SalesQuoteLineItem"
     number_field = "estimate_number"
     number_prefix = "SE-"
-    sequence = "sales_estimate_number"
-    search_fields = ("reference", "estimate_number", "contact_name")
     sort_fields = ()

@@ -3,8 +3,9 @@ exchange rates, artefact statuses, payment methods, bank account types, ledger a
 transaction types, journal code types, tax schemes, tax types, tax return frequencies, catalogue
 item types and business types.
 
-They are computed from constants, not stored, and are the same for every business.  Their ids are
-Sage's symbolic upper-case ids (``CUSTOMER``, ``GB``, ``GBP``, ``BANK_TRANSFER`` ...).
+They are computed from constants (one :class:`Table` each), not stored, and are the same for every
+business.  Their ids are Sage's symbolic upper-case ids (``CUSTOMER``, ``GB``, ``GBP``,
+``BANK_TRANSFER`` ...).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from ..errors import not_found
 from ..ledger import TRANSACTION_TYPES
 from ..reference_data import LEDGER_ACCOUNT_TYPES
 from .base import Collection
-from .common import ADDRESS_TYPES
-from .contacts import CONTACT_PERSON_TYPES, CONTACT_TYPES
+from .common import ADDRESS_TYPES, CONTACT_PERSON_TYPES
+from .contacts import CONTACT_TYPES
 from .sales_invoices import STATUSES
 
 #: Currencies the sandbox knows (only GBP is a business's base currency).
@@ -72,34 +73,29 @@ BUSINESS_TYPES: dict[str, str] = {
 }
 
 
-class Lookup(Collection):
-    """A read-only list of ``{id, displayed_as, $path}`` objects built from a constant table."""
+def business_type_object(type_id: str) -> dict[str, Any]:
+    """A ``BusinessType`` (a link with ``name`` and ``description``)."""
+    name = BUSINESS_TYPES[type_id]
+    return {**link("business_types", type_id, name), "name": name, "description": None}
 
-    def entries(self, ctx: Context) -> Mapping[str, str]:
-        raise NotImplementedError
+
+class Table(Collection):
+    """A read-only list of ``{id, displayed_as, $path}`` objects built from a fixed ``id -> displayed_as``
+    table (:meth:`build` may add fields)."""
+
+    table: ClassVar[Mapping[str, str]]
 
     def build(self, ctx: Context, key: str, name: str) -> dict[str, Any]:
         del ctx
         return link(self.name, key, name)
 
     def records(self, ctx: Context) -> list[dict[str, Any]]:
-        return [self.build(ctx, key, name) for key, name in self.entries(ctx).items()]
+        return [self.build(ctx, key, name) for key, name in self.table.items()]
 
     def load(self, ctx: Context, key: str) -> dict[str, Any]:
-        entries = self.entries(ctx)
-        if key not in entries:
+        if key not in self.table:
             raise not_found(f"The {self.label} {key!r} was not found.")
-        return self.build(ctx, key, entries[key])
-
-
-class Table(Lookup):
-    """A lookup over a fixed ``id -> displayed_as`` dictionary."""
-
-    table: ClassVar[Mapping[str, str]]
-
-    def entries(self, ctx: Context) -> Mapping[str, str]:
-        del ctx
-        return self.table
+        return self.build(ctx, key, self.table[key])
 
 
 class ContactTypes(Table):
@@ -178,26 +174,20 @@ class BankAccountTypes(Table):
     table = BANK_ACCOUNT_TYPES
 
 
-class LedgerAccountTypes(Lookup):
+class LedgerAccountTypes(Table):
     name = "ledger_account_types"
     definition = "Base"
     label = "ledger account type"
-
-    def entries(self, ctx: Context) -> Mapping[str, str]:
-        del ctx
-        return {key: value[0] for key, value in LEDGER_ACCOUNT_TYPES.items()}
+    table: ClassVar[Mapping[str, str]] = {key: value[0] for key, value in LEDGER_ACCOUNT_TYPES.items()}
 
 
-class TransactionTypes(Lookup):
-    """Every transaction type some posting of the sandbox uses (read at request time)."""
+class TransactionTypes(Table):
+    """Every transaction type some posting of the sandbox uses."""
 
     name = "transaction_types"
     definition = "Base"
     label = "transaction type"
-
-    def entries(self, ctx: Context) -> Mapping[str, str]:
-        del ctx
-        return dict(TRANSACTION_TYPES)
+    table = TRANSACTION_TYPES
 
 
 class JournalCodeTypes(Table):
@@ -252,12 +242,8 @@ class BusinessTypes(Table):
     table = BUSINESS_TYPES
 
     def build(self, ctx: Context, key: str, name: str) -> dict[str, Any]:
-        del ctx
-        return {**link(self.name, key, name), "name": name, "description": None}
-
-
-def lookup_link(collection: str, table: Mapping[str, str], key: str) -> dict[str, Any]:
-    return link(collection, key, table[key])
+        del ctx, name
+        return business_type_object(key)
 
 
 def reference_collections() -> list[Collection]:

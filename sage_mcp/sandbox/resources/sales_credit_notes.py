@@ -14,16 +14,10 @@ from .artefacts import SALES, PostedArtefact
 class SalesCreditNotes(PostedArtefact):
     name = "sales_credit_notes"
     definition = "SalesCreditNote"
-    root_key = "sales_credit_note"
-    label = "sales credit note"
     side = SALES
     lines_key = "credit_note_lines"
-    line_definition = "SalesCreditNoteLineItem"
     number_field = "credit_note_number"
     number_prefix = "SCN-"
-    sequence = "sales_credit_note_number"
-    search_fields = ("reference", "credit_note_number", "contact_name")
     sort_fields = ("created_at", "updated_at", "date")
-    transaction_type = ("SALES_CREDIT_NOTE", "Sales Credit Note")
     debit_control = False
     voids = True

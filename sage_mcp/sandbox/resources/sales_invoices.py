@@ -30,19 +30,13 @@ CONVERTIBLE_QUOTE_STATUSES = ("DRAFT", "PENDING", "ACCEPTED")
 class SalesInvoices(PostedArtefact):
     name = "sales_invoices"
     definition = "SalesInvoice"
-    root_key = "sales_invoice"
-    label = "sales invoice"
     side = SALES
     lines_key = "invoice_lines"
-    line_definition = "SalesInvoiceLineItem"
     number_field = "invoice_number"
     number_prefix = "SI-"
-    sequence = "sales_invoice_number"
     due_field = "due_date"
     default_due_from_credit_days = True
-    search_fields = ("reference", "invoice_number", "contact_name")
     sort_fields = ("created_at", "updated_at", "date", "due_date")
-    transaction_type = ("SALES_INVOICE", "Sales Invoice")
     debit_control = True
     voids = True
 

@@ -38,7 +38,7 @@ from typing import Any
 from sage_mcp.money import money
 
 from ..config import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID
-from ..context import Context
+from ..context import Context, epoch
 from ..ledger import account_by_nominal
 from .banking import BankAccounts, BankDeposits, BankReconciliations, BankTransfers
 from .journals import Journals
@@ -66,10 +66,6 @@ LEAD_SERVICES = (
     ("SURVEY", "Site survey", 4000, "150.00"),
     ("HS-TRAIN", "Health and safety training (per delegate)", 4900, "95.00"),
 )
-
-
-def _epoch(day: dt.date, hour: int = 9, minute: int = 0) -> float:
-    return float(calendar.timegm((day.year, day.month, day.day, hour, minute, 0)))
 
 
 def _months(today: dt.date, day: int) -> list[dt.date]:
@@ -182,7 +178,7 @@ def _pay(
     Nothing is created for a date after today."""
     if date > ctx.today:
         return None
-    ctx.now = _epoch(date, hour)
+    ctx.now = epoch(date, hour)
     payment_lines = [
         {"ledger_account_id": _code(ctx, nominal), "total_amount": amount, "tax_rate_id": rate, "details": reference}
         for nominal, amount, rate in lines
@@ -206,7 +202,7 @@ def _transfer(
 ) -> None:
     if date > ctx.today:
         return
-    ctx.now = _epoch(date, 11)
+    ctx.now = epoch(date, 11)
     BankTransfers().create(
         ctx,
         {
@@ -285,7 +281,7 @@ def _seed_lead_money(ctx: Context, rng: random.Random, banks: dict[str, dict[str
             )
         if date + dt.timedelta(days=5) > today:
             continue
-        ctx.now = _epoch(date + dt.timedelta(days=5), 12)
+        ctx.now = epoch(date + dt.timedelta(days=5), 12)
         deposits.create(
             ctx,
             {
@@ -305,7 +301,7 @@ def _seed_journals(ctx: Context) -> None:
     today = ctx.today
     quarter_ends = [d for d in _months(today, 31) if d.month in (3, 6, 9, 12)]
     for date in quarter_ends:
-        ctx.now = _epoch(date, 17)
+        ctx.now = epoch(date, 17)
         journals.create(
             ctx,
             {
@@ -324,7 +320,7 @@ def _seed_journals(ctx: Context) -> None:
             },
         )
     accrual_date = quarter_ends[-1] if quarter_ends else today - dt.timedelta(days=30)
-    ctx.now = _epoch(accrual_date, 18)
+    ctx.now = epoch(accrual_date, 18)
     accrual = journals.create(
         ctx,
         {
@@ -337,10 +333,10 @@ def _seed_journals(ctx: Context) -> None:
             ],
         },
     )
-    ctx.now = _epoch(accrual_date + dt.timedelta(days=1), 9)
+    ctx.now = epoch(accrual_date + dt.timedelta(days=1), 9)
     journals.action(ctx, accrual, "reissue")
     mistake_date = accrual_date - dt.timedelta(days=20)
-    ctx.now = _epoch(mistake_date, 15)
+    ctx.now = epoch(mistake_date, 15)
     mistake = journals.create(
         ctx,
         {
@@ -353,7 +349,7 @@ def _seed_journals(ctx: Context) -> None:
             ],
         },
     )
-    ctx.now = _epoch(mistake_date, 16)
+    ctx.now = epoch(mistake_date, 16)
     journals.delete(ctx, mistake, {})
 
 
@@ -361,7 +357,7 @@ def _seed_reconciliation(ctx: Context, current: dict[str, Any]) -> None:
     last_month_end = ctx.today.replace(day=1) - dt.timedelta(days=1)
     statement_date = last_month_end.replace(day=1) - dt.timedelta(days=1)  # the end of the month before
     balance = account_balance(ctx, current["ledger_account"]["id"], to_date=statement_date.isoformat())
-    ctx.now = _epoch(min(ctx.today, statement_date + dt.timedelta(days=3)), 9)
+    ctx.now = epoch(min(ctx.today, statement_date + dt.timedelta(days=3)), 9)
     BankReconciliations().create(
         ctx,
         {

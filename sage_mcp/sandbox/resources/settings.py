@@ -27,9 +27,16 @@ from sage_mcp.money import decimal_str, to_decimal
 from ..context import Context, link, link_to, public
 from ..errors import Problems
 from .base import Collection
-from .common import blank, check_lengths, max_lengths
+from .common import blank, check_lengths, max_lengths, pick
 from .lifecycle import SETTINGS_KEY
-from .reference import BUSINESS_TYPES, CURRENCY_NAMES, TAX_RETURN_FREQUENCIES, TAX_SCHEMES, TAX_TYPES
+from .reference import (
+    BUSINESS_TYPES,
+    CURRENCY_NAMES,
+    TAX_RETURN_FREQUENCIES,
+    TAX_SCHEMES,
+    TAX_TYPES,
+    business_type_object,
+)
 
 _VAT_NUMBER = re.compile(r"^(GB)?([0-9]{9}|[0-9]{12})$")
 COUNTRIES_OF_REGISTRATION = {
@@ -123,14 +130,9 @@ def _apply_tax_fields(problems: Problems, profile: dict[str, Any], payload: Mapp
         if number and not _VAT_NUMBER.match(number):
             problems.add("tax_number", f"is not a UK VAT number (GB followed by 9 digits): {payload['tax_number']!r}")
         profile["tax_number"] = number
-    frequency = payload.get("tax_return_frequency_id")
-    if not blank(frequency):
-        if frequency not in TAX_RETURN_FREQUENCIES:
-            problems.add("tax_return_frequency_id", "must be one of " + ", ".join(TAX_RETURN_FREQUENCIES))
-        else:
-            profile["tax_return_frequency"] = link(
-                "tax_return_frequencies", str(frequency), TAX_RETURN_FREQUENCIES[str(frequency)]
-            )
+    frequency = pick(problems, payload, "tax_return_frequency_id", TAX_RETURN_FREQUENCIES, "tax_return_frequencies")
+    if frequency is not None:
+        profile["tax_return_frequency"] = frequency
 
 
 class TaxProfiles(Collection):
@@ -268,12 +270,9 @@ class FinancialSettings(Singleton):
                     problems.add(name, "must be one of " + ", ".join(allowed))
                 else:
                     record[name] = payload[name]
-        scheme = payload.get("tax_scheme_id")
-        if not blank(scheme):
-            if scheme not in TAX_SCHEMES:
-                problems.add("tax_scheme_id", "must be one of " + ", ".join(TAX_SCHEMES))
-            else:
-                record["tax_scheme"] = link("tax_schemes", str(scheme), TAX_SCHEMES[str(scheme)])
+        scheme = pick(problems, payload, "tax_scheme_id", TAX_SCHEMES, "tax_schemes")
+        if scheme is not None:
+            record["tax_scheme"] = scheme
         for name in ("year_end_date", "year_end_lockdown_date", "accounts_start_date", "mtd_authenticated_date"):
             if name in payload:
                 if blank(payload[name]) and name in ("year_end_date", "accounts_start_date"):
@@ -451,11 +450,7 @@ class BusinessSettings(Singleton):
             "default_ledger_accounts": {
                 field: _account_link(ctx, code) for field, code in _DEFAULT_LEDGER_ACCOUNTS.items()
             },
-            "business_type": {
-                **link("business_types", business_type, BUSINESS_TYPES[business_type]),
-                "name": BUSINESS_TYPES[business_type],
-                "description": None,
-            },
+            "business_type": business_type_object(business_type),
             "country_of_registration": link("countries_of_registration", "GB-ENG", COUNTRIES_OF_REGISTRATION["GB-ENG"]),
             "business_created_at": ctx.business.get("created_at"),
             "wizard_complete": True,
@@ -474,25 +469,14 @@ class BusinessSettings(Singleton):
         for name in ("business_activity_type_id", "legal_form_type_id"):
             if not blank(payload.get(name)):
                 problems.add(name, "is France and Spain only")
-        business_type = payload.get("business_type_id")
-        if not blank(business_type):
-            if business_type not in BUSINESS_TYPES:
-                problems.add("business_type_id", "must be one of " + ", ".join(BUSINESS_TYPES))
-            else:
-                name = BUSINESS_TYPES[str(business_type)]
-                record["business_type"] = {
-                    **link("business_types", str(business_type), name),
-                    "name": name,
-                    "description": None,
-                }
-        country = payload.get("country_of_registration_id")
-        if not blank(country):
-            if country not in COUNTRIES_OF_REGISTRATION:
-                problems.add("country_of_registration_id", "must be one of " + ", ".join(COUNTRIES_OF_REGISTRATION))
-            else:
-                record["country_of_registration"] = link(
-                    "countries_of_registration", str(country), COUNTRIES_OF_REGISTRATION[str(country)]
-                )
+        business_type = pick(problems, payload, "business_type_id", BUSINESS_TYPES, "business_types")
+        if business_type is not None:
+            record["business_type"] = business_type_object(business_type["id"])
+        country = pick(
+            problems, payload, "country_of_registration_id", COUNTRIES_OF_REGISTRATION, "countries_of_registration"
+        )
+        if country is not None:
+            record["country_of_registration"] = country
         defaults = payload.get("default_ledger_accounts")
         if isinstance(defaults, Mapping):
             current = dict(record.get("default_ledger_accounts") or {})

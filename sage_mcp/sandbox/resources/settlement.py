@@ -165,8 +165,9 @@ def _live(rows: Iterable[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
     return (row for row in rows if not row[-1])
 
 
-def contact_balances(ctx: Context) -> tuple[dict[str, Decimal], set[str]]:
-    """What each contact owes or is owed, and the contacts that have any history.
+def contact_balances(ctx: Context, contact_ids: Iterable[str] | None = None) -> tuple[dict[str, Decimal], set[str]]:
+    """What each contact owes or is owed, and the contacts that have any history (only for
+    ``contact_ids`` when given: then only their records are read).
 
     A customer's balance is what it owes us: open sales invoices less open sales credit notes less
     unallocated receipts.  A supplier's balance is what we owe it: open purchase invoices less open
@@ -174,20 +175,23 @@ def contact_balances(ctx: Context) -> tuple[dict[str, Decimal], set[str]]:
     Debtors balance; over suppliers, the Trade Creditors balance.
     """
     store, business_id = ctx.store, ctx.business_id
+    wanted = None if contact_ids is None else list(contact_ids)
+
+    def rows(resource: str, *paths: str) -> list[tuple[Any, ...]]:
+        if wanted is None:
+            return store.fields(business_id, resource, *paths)
+        return store.fields_of_contacts(business_id, resource, wanted, *paths)
+
     balances: dict[str, Decimal] = {}
     active: set[str] = set()
     for collection, (_, sign) in ARTEFACT_KINDS.items():
-        rows = store.fields(
-            business_id, collection, "$.contact.id", "$.status.id", "$.outstanding_amount", "$.deleted_at"
-        )
-        for contact_id, status_id, outstanding, _deleted in _live(rows):
+        found = rows(collection, "$.contact.id", "$.status.id", "$.outstanding_amount", "$.deleted_at")
+        for contact_id, status_id, outstanding, _deleted in _live(found):
             active.add(contact_id)
             if status_id in OPEN_STATUSES:
                 balances[contact_id] = balances.get(contact_id, ZERO) + sign * to_decimal(outstanding)
-    for contact_id, outstanding in store.fields(
-        business_id, PAYMENTS_ON_ACCOUNT, "$.contact.id", "$.outstanding_amount"
-    ):
+    for contact_id, outstanding in rows(PAYMENTS_ON_ACCOUNT, "$.contact.id", "$.outstanding_amount"):
         balances[contact_id] = balances.get(contact_id, ZERO) - to_decimal(outstanding)
     for collection in _CONTACT_HISTORY:
-        active.update(row[0] for row in _live(store.fields(business_id, collection, "$.contact.id", "$.deleted_at")))
+        active.update(row[0] for row in _live(rows(collection, "$.contact.id", "$.deleted_at")))
     return balances, active

@@ -11,8 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context, public
-from .base import Collection, Query
-from .lifecycle import in_date_range, query_bool, query_date, transaction_attachment_counts
+from .base import Collection, Condition, Query, Record, link_condition, query_bool, query_date, sort_key
+from .lifecycle import transaction_attachment_counts
+
+
+def _in_date_range(value: str | None, from_date: str | None, to_date: str | None) -> bool:
+    if value is None:
+        return from_date is None and to_date is None
+    day = value[:10]
+    return (from_date is None or day >= from_date) and (to_date is None or day <= to_date)
 
 
 class Transactions(Collection):
@@ -20,23 +27,26 @@ class Transactions(Collection):
     definition = "Transaction"
     label = "transaction"
     date_field = "date"
+    sql_lists = True
+    order_descending = True
 
-    def filter(self, ctx: Context, items: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
-        items = super().filter(ctx, items, query)
-        type_id = (query.get("transaction_type_id") or "").strip().upper()
-        if type_id:
-            items = [t for t in items if t["transaction_type"]["id"] == type_id]
+    def conditions(self, ctx: Context, query: Query) -> list[Condition]:
+        result = super().conditions(ctx, query)
+        kind = link_condition(query, "transaction_type_id", "transaction_type", upper=True)
+        if kind is not None:
+            result.append(kind)
         updated_from, updated_to = query_date(query, "updated_from_date"), query_date(query, "updated_to_date")
         if updated_from or updated_to:
-            items = [t for t in items if in_date_range(t.get("updated_at"), updated_from, updated_to)]
+            result.append(Condition(lambda t: _in_date_range(t.get("updated_at"), updated_from, updated_to)))
         wanted = query_bool(query, "has_attachments")
         if wanted is not None:
             counts = transaction_attachment_counts(ctx)
-            items = [t for t in items if (counts.get(t["id"], 0) > 0) == wanted]
-        return items
+            result.append(Condition(lambda t: (counts.get(t["id"], 0) > 0) == wanted))
+        return result
 
-    def default_order(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(items, key=lambda t: t["date"], reverse=True)
+    def order_key(self, record: Record) -> bytes:
+        """Newest date first."""
+        return sort_key(record["date"])
 
     def render_many(self, ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         counts = transaction_attachment_counts(ctx)
