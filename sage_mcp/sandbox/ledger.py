@@ -7,7 +7,7 @@ credits to the penny); an unbalanced posting is a sandbox bug and raises ``Asser
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -105,6 +105,23 @@ def _insert_entries(
     )
 
 
+def _insert_transaction_entries(
+    ctx: Context, transaction: Mapping[str, Any], date: str, postings: Sequence[Posting]
+) -> None:
+    """Entries of an existing transaction (its type, contact and origin), dated ``date``."""
+    contact = transaction.get("contact")
+    origin = transaction.get("origin")
+    _insert_entries(
+        ctx,
+        str(transaction["id"]),
+        str(transaction["transaction_type"]["id"]),
+        date,
+        postings,
+        contact["id"] if contact else None,
+        (origin["$path"].split("/")[1], origin["id"]) if origin else None,
+    )
+
+
 def post_transaction(
     ctx: Context,
     *,
@@ -176,17 +193,7 @@ def reverse_transaction(ctx: Context, transaction_id: str, details: str, date: s
         return
     reversal = [Posting(p.ledger_account_id, p.credit, p.debit, details) for p in entries_of(ctx, transaction_id)]
     _check_balanced(reversal)
-    contact = transaction.get("contact")
-    origin = transaction.get("origin")
-    _insert_entries(
-        ctx,
-        transaction_id,
-        str(transaction["transaction_type"]["id"]),
-        date or ctx.today.isoformat(),
-        reversal,
-        contact["id"] if contact else None,
-        (origin["$path"].split("/")[1], origin["id"]) if origin else None,
-    )
+    _insert_transaction_entries(ctx, transaction, date or ctx.today.isoformat(), reversal)
     transaction["deleted"] = True
     transaction["updated_at"] = ctx.now_iso
     ctx.put("transactions", transaction)
@@ -204,17 +211,7 @@ def replace_postings(
         "DELETE FROM ledger_entries WHERE business_id = ? AND transaction_id = ?",
         (ctx.business_id, transaction_id),
     )
-    contact = transaction.get("contact")
-    origin = transaction.get("origin")
-    _insert_entries(
-        ctx,
-        transaction_id,
-        str(transaction["transaction_type"]["id"]),
-        date,
-        postings,
-        contact["id"] if contact else None,
-        (origin["$path"].split("/")[1], origin["id"]) if origin else None,
-    )
+    _insert_transaction_entries(ctx, transaction, date, postings)
     amount = total(p.debit for p in postings)
     transaction.update(
         date=date,

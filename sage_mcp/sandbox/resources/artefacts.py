@@ -52,6 +52,7 @@ from .common import (
     artefact_address,
     blank,
     check_lengths,
+    find,
 )
 from .contacts import contact_type_ids
 from .lifecycle import attached_ids
@@ -419,22 +420,18 @@ class Artefact(Collection):
         check_lengths(problems, self.line_definition, payload, src)
         if blank(payload.get("description")):
             _add(problems, src + "description", "This field is required.", where)
-        account = None
         account_id = payload.get("ledger_account_id")
-        if blank(account_id):
-            _add(problems, src + "ledger_account_id", "This field is required.", where)
-        else:
-            account = ctx.get("ledger_accounts", str(account_id))
-            if account is None:
-                _add(problems, src + "ledger_account_id", f"The ledger account {account_id!r} was not found.", where)
-            elif not account.get(self.side.account_flag):
-                _add(
-                    problems,
-                    src + "ledger_account_id",
-                    f"The ledger account {account['displayed_as']!r} cannot be used on {self.side.usage} artefacts.",
-                    where,
-                )
-                account = None
+        source = src + "ledger_account_id"
+        account = find(ctx, problems, source, "ledger_accounts", "ledger account", account_id, _at(where))
+        if account is not None and not account.get(self.side.account_flag):
+            usage = self.side.usage
+            _add(
+                problems,
+                source,
+                f"The ledger account {account['displayed_as']!r} cannot be used on {usage} artefacts.",
+                where,
+            )
+            account = None
         rate = None
         rate_id = payload.get("tax_rate_id")
         if blank(rate_id) and account is not None and account.get("tax_rate"):
@@ -752,9 +749,7 @@ class QuoteArtefact(Artefact):
         ctx.put(self.name, record)
         return record
 
-    def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
-        del query
+    def check_delete(self, ctx: Context, record: Mapping[str, Any]) -> None:
+        del ctx
         if record["status"]["id"] == "INVOICED":
             raise invalid("base", f"An invoiced {self.label} cannot be deleted: void or delete its invoice first.")
-        self.bury(ctx, record)
-        return None

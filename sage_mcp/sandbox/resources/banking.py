@@ -34,7 +34,7 @@ from ..errors import Problems, invalid
 from ..ledger import TRANSACTION_TYPES, Posting
 from ..reference_data import AccountSpec
 from .base import Condition, Query, query_bool, sort_key
-from .common import blank, build_address, check_lengths, pick
+from .common import blank, build_address, check_lengths, find, pick
 from .ledger_accounts import build_ledger_account, has_entries, ledger_totals, nominal_code_taken, rename
 from .lifecycle import BookCollection, take_date
 from .reference import BANK_ACCOUNT_TYPES, PAYMENT_METHODS
@@ -76,13 +76,7 @@ def _amount(problems: Problems, payload: Mapping[str, Any], name: str, *, positi
 
 def find_bank_account(ctx: Context, problems: Problems, source: str, bank_account_id: object) -> dict[str, Any] | None:
     """The live bank account ``bank_account_id`` (a 422 on ``source`` when it is missing or unknown)."""
-    if blank(bank_account_id):
-        problems.add(source, "This field is required.")
-        return None
-    account = ctx.get("bank_accounts", str(bank_account_id))
-    if account is None:
-        problems.add(source, f"The bank account {bank_account_id!r} was not found.")
-    return account
+    return find(ctx, problems, source, "bank_accounts", "bank account", bank_account_id)
 
 
 def bank_type(account: Mapping[str, Any]) -> str:

@@ -406,8 +406,15 @@ class Collection:
         raise NotImplementedError
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
-        """Delete (``None``: 204) or void (the voided record: 200)."""
-        raise NotImplementedError
+        """Delete (``None``: 204) or void (the voided record: 200).  By default :meth:`check_delete`,
+        then :meth:`bury` (only reached where ``delete`` is among the collection's operations)."""
+        del query
+        self.check_delete(ctx, record)
+        self.bury(ctx, record)
+        return None
+
+    def check_delete(self, ctx: Context, record: Mapping[str, Any]) -> None:
+        """Refuse a delete (a 422) before anything is changed."""
 
     def action(self, ctx: Context, record: dict[str, Any], action: str) -> dict[str, Any]:
         raise NotImplementedError

@@ -49,6 +49,20 @@ def require(problems: Problems, payload: Mapping[str, Any], names: tuple[str, ..
             problems.add(name, "can't be blank")
 
 
+def find(
+    ctx: Context, problems: Problems, source: str, resource: str, label: str, record_id: object, where: str = ""
+) -> dict[str, Any] | None:
+    """The record of ``resource`` that ``record_id`` names; a problem on ``source`` when it is blank
+    ("required") or unknown (``where`` is appended to the message: " (lines item 2)")."""
+    if blank(record_id):
+        problems.add(source, "This field is required." + where)
+        return None
+    found = ctx.get(resource, str(record_id))
+    if found is None:
+        problems.add(source, f"The {label} {record_id!r} was not found.{where}")
+    return found
+
+
 def pick(
     problems: Problems,
     payload: Mapping[str, Any],

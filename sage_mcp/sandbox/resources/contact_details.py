@@ -121,15 +121,10 @@ class _Embedded(BookCollection):
     def demote(self, record: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
-        del query
-        self.refuse_delete(record)
+    def bury(self, ctx: Context, record: dict[str, Any]) -> dict[str, Any]:
+        """Take the record out of where it lives and keep its tombstone."""
         self.detach(ctx, record)
-        self.keep_tombstone(ctx, record)
-        return None
-
-    def refuse_delete(self, record: Mapping[str, Any]) -> None:
-        raise NotImplementedError
+        return self.keep_tombstone(ctx, record)
 
 
 # ---------------------------------------------------------------------------------------------- addresses
@@ -215,7 +210,8 @@ class Addresses(_Embedded):
             self.save(ctx, address, new=False)
         return address
 
-    def refuse_delete(self, record: Mapping[str, Any]) -> None:
+    def check_delete(self, ctx: Context, record: Mapping[str, Any]) -> None:
+        del ctx
         if record.get("is_main_address") and record.get("contact"):
             raise invalid("base", "The main address of a contact cannot be deleted: make another address the main one.")
 
@@ -345,7 +341,8 @@ class ContactPersons(_Embedded):
             self.save(ctx, person, new=False)
         return person
 
-    def refuse_delete(self, record: Mapping[str, Any]) -> None:
+    def check_delete(self, ctx: Context, record: Mapping[str, Any]) -> None:
+        del ctx
         if record.get("is_main_contact"):
             raise invalid("base", "The main contact person cannot be deleted: make another person the main one.")
 

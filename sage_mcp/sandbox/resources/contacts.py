@@ -8,7 +8,7 @@ from typing import Any
 from sage_mcp.money import ZERO, money, to_decimal
 
 from ..context import Context, currency_link, link, public
-from ..errors import ApiError, ErrorItem, Problems
+from ..errors import Problems, invalid
 from ..store import INDEX_SEPARATOR
 from .base import Collection, Condition, Query, Record, sort_key
 from .common import (
@@ -181,14 +181,9 @@ class Contacts(Collection):
         ctx.put(self.name, record)
         return record
 
-    def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
-        del query
+    def check_delete(self, ctx: Context, record: Mapping[str, Any]) -> None:
         if _has_invoices(ctx, record["id"]):
-            raise ApiError(
-                422, [ErrorItem("This contact has transactions and cannot be deleted.", "RecordInvalid", "base")]
-            )
-        self.bury(ctx, record)  # kept as a tombstone for deleted_since
-        return None
+            raise invalid("base", "This contact has transactions and cannot be deleted.")
 
     def _apply(self, ctx: Context, problems: Problems, record: dict[str, Any], payload: Mapping[str, Any]) -> None:
         check_lengths(problems, "Contact", payload)

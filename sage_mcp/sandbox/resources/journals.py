@@ -27,7 +27,7 @@ from ..context import Context, link, link_to
 from ..errors import Problems, invalid
 from ..ledger import TRANSACTION_TYPES, Posting
 from .base import Collection, Query, sort_key
-from .common import blank, check_lengths, pick, require, taken
+from .common import blank, check_lengths, find, pick, require, taken
 from .lifecycle import BookCollection, take_date
 from .reference import JOURNAL_CODE_TYPES
 
@@ -129,19 +129,13 @@ class Journals(BookCollection):
         where = f" (journal_lines item {index + 1})"
         src = "journal_lines."
         check_lengths(problems, "JournalLine", payload, src)
-        account = None
         account_id = payload.get("ledger_account_id")
-        if blank(account_id):
-            problems.add(src + "ledger_account_id", "This field is required." + where)
-        else:
-            account = ctx.get("ledger_accounts", str(account_id))
-            if account is None:
-                problems.add(src + "ledger_account_id", f"The ledger account {account_id!r} was not found.{where}")
-            elif not account.get("visible_in_journals"):
-                problems.add(
-                    src + "ledger_account_id",
-                    f"The ledger account {account['displayed_as']!r} cannot be used on journals.{where}",
-                )
+        account = find(ctx, problems, src + "ledger_account_id", "ledger_accounts", "ledger account", account_id, where)
+        if account is not None and not account.get("visible_in_journals"):
+            problems.add(
+                src + "ledger_account_id",
+                f"The ledger account {account['displayed_as']!r} cannot be used on journals.{where}",
+            )
         amounts: dict[str, Decimal] = {}
         for side in ("debit", "credit"):
             value = payload.get(side)

@@ -32,7 +32,7 @@ from ..errors import Problems
 from ..ledger import PURCHASE_TAX_CONTROL, SALES_TAX_CONTROL, TRANSACTION_TYPES, Posting, account_by_nominal
 from .banking import bank_ledger_id, bank_link, find_bank_account
 from .base import Query
-from .common import blank, check_lengths, pick
+from .common import blank, check_lengths, find, pick
 from .lifecycle import BookCollection, take_date
 from .reference import PAYMENT_METHODS
 
@@ -199,21 +199,15 @@ class OtherPayments(BookCollection):
         where = f" (payment_lines item {index + 1})"
         src = "payment_lines."
         check_lengths(problems, "OtherPaymentLineItem", payload, src)
-        account = None
         account_id = payload.get("ledger_account_id")
-        if blank(account_id):
-            problems.add(src + "ledger_account_id", "This field is required." + where)
-        else:
-            account = ctx.get("ledger_accounts", str(account_id))
-            if account is None:
-                problems.add(src + "ledger_account_id", f"The ledger account {account_id!r} was not found.{where}")
-            elif scope not in account.get("visible_scopes", ()) or account["id"] == bank_ledger:
-                usage = scope.replace("_", " ")
-                problems.add(
-                    src + "ledger_account_id",
-                    f"The ledger account {account['displayed_as']!r} cannot be used on {usage}.{where}",
-                )
-                account = None
+        account = find(ctx, problems, src + "ledger_account_id", "ledger_accounts", "ledger account", account_id, where)
+        if account is not None and (scope not in account.get("visible_scopes", ()) or account["id"] == bank_ledger):
+            usage = scope.replace("_", " ")
+            problems.add(
+                src + "ledger_account_id",
+                f"The ledger account {account['displayed_as']!r} cannot be used on {usage}.{where}",
+            )
+            account = None
         rate_id = payload.get("tax_rate_id")
         if blank(rate_id):
             rate_id = account["tax_rate"]["id"] if account is not None and account.get("tax_rate") else DEFAULT_TAX_RATE

@@ -18,7 +18,7 @@ from sage_mcp.money import ZERO, decimal_str, money, to_decimal
 
 from ..context import Context, link, link_to
 from ..errors import Problems
-from .base import Query, sort_key
+from .base import sort_key
 from .common import blank, check_lengths, require, taken
 from .contacts import contact_type_ids
 from .lifecycle import BookCollection
@@ -81,11 +81,6 @@ class _CatalogueItems(BookCollection):
         record["updated_at"] = ctx.now_iso
         ctx.put(self.name, record)
         return record
-
-    def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
-        del query
-        self.bury(ctx, record)
-        return None
 
     def _apply(self, ctx: Context, problems: Problems, record: dict[str, Any], payload: Mapping[str, Any]) -> None:
         check_lengths(problems, self.definition, payload)

@@ -176,6 +176,12 @@ class Singleton(Collection):
     singleton: ClassVar[bool] = True
     operations = frozenset({"get", "update"})
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if "name" in cls.__dict__:
+            cls.root_key = cls.name
+            cls.label = cls.name.replace("_", " ")
+        super().__init_subclass__(**kwargs)
+
     def defaults(self, ctx: Context) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -219,8 +225,6 @@ class Singleton(Collection):
 class FinancialSettings(Singleton):
     name = "financial_settings"
     definition = "FinancialSettings"
-    root_key = "financial_settings"
-    label = "financial settings"
 
     def defaults(self, ctx: Context) -> dict[str, Any]:
         registered = _vat_registered(ctx)
@@ -309,8 +313,6 @@ class FinancialSettings(Singleton):
 class InvoiceSettings(Singleton):
     name = "invoice_settings"
     definition = "InvoiceSettings"
-    root_key = "invoice_settings"
-    label = "invoice settings"
 
     def defaults(self, ctx: Context) -> dict[str, Any]:
         del ctx
@@ -434,8 +436,6 @@ class InvoiceSettings(Singleton):
 class BusinessSettings(Singleton):
     name = "business_settings"
     definition = "BusinessSettings"
-    root_key = "business_settings"
-    label = "business settings"
 
     def defaults(self, ctx: Context) -> dict[str, Any]:
         business_type = "LIMITED_COMPANY" if str(ctx.business.get("name", "")).endswith("Ltd") else "SOLE_TRADER"
