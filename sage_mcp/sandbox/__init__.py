@@ -144,7 +144,12 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   base fields, of each nested object; the sandbox's extension, Sage documents none); unknown names are
   ignored.  ``nested_attributes`` (``all`` or names, ``a.b`` inside ``a``) replaces pure links
   (``{id, displayed_as, $path}``) to records of emulated collections by their full object, one level
-  deep, on list and single GETs; links to other paths stay links.
+  deep, on list and single GETs; links to other paths stay links.  Lists of artefacts, contacts,
+  payments, allocations and transactions are filtered, counted, sorted and paged in SQL over an
+  index of each record (:mod:`.store`), decoding only the page, whenever every filter of the request
+  has an SQL form (``has_attachments``, ``email``, ``bank_account_id``, ``updated_from_date``/
+  ``updated_to_date`` and sorts on ``due_date``/``expiry_date`` have none: such requests decode every
+  record, as other collections always do); both ways give the same answers.
 * **Limits** (:mod:`.faults`; ``SandboxConfig`` fields, changeable on a running sandbox through
   ``SandboxServer.faults``).  At most ``max_concurrent_requests`` (150, Sage's per-app figure)
   ``/v3.1`` requests are in flight; one more is answered at once with **429** ``TooManyRequests``
@@ -173,7 +178,8 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
 * **Big books** (:mod:`.bigbooks`, ``sage-mcp sandbox seed``).  A file with the demo data plus the
   lead business grown to N contacts and M sales invoices (1-4 lines, over two years; drafts, voids,
   paid, part paid and unpaid, with receipts), made by the same collection and posting code as the
-  API but written in batches; it is marked as seeded, so serving it never reseeds it.
+  API but written in batches; it is marked as seeded, so serving it never reseeds it.  A file written
+  by a sandbox whose list index differs (``index_version``) has its index rebuilt when it is opened.
 """
 
 from __future__ import annotations

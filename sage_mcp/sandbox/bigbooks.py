@@ -381,6 +381,7 @@ def build_big_books(
             store.set_meta("seeded", json.dumps({"seed": seed, "today": day.isoformat()}))
             added = {"contacts": contacts - have_contacts, "invoices": invoices - have_invoices}
             store.set_meta("big_books", json.dumps({**added, "receipts": receipts}))
+            store.analyze()
             store.flush()
         store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

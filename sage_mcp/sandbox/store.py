@@ -33,7 +33,7 @@ from typing import Any
 from .context import parse_timestamp, utc_text
 
 #: Version of what ``record_index`` holds (see the module docstring).
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 #: Separates the parts of ``record_index.search`` and of the ``kind`` of a record with several types.
 INDEX_SEPARATOR = "\x1f"
 
@@ -67,25 +67,7 @@ CREATE TABLE IF NOT EXISTS records (
     UNIQUE (business_id, resource, id)
 );
 CREATE INDEX IF NOT EXISTS records_by_resource ON records (business_id, resource, seq);
-CREATE TABLE IF NOT EXISTS record_index (
-    seq INTEGER PRIMARY KEY,
-    business_id TEXT NOT NULL,
-    resource TEXT NOT NULL,
-    date TEXT NOT NULL,
-    status TEXT,
-    contact_id TEXT,
-    kind TEXT,
-    search TEXT,
-    stamp TEXT,
-    deleted_at TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    order_key BLOB
-);
-CREATE INDEX IF NOT EXISTS record_index_by_order ON record_index (business_id, resource, order_key);
-CREATE INDEX IF NOT EXISTS record_index_by_date ON record_index (business_id, resource, date);
-CREATE INDEX IF NOT EXISTS record_index_by_contact ON record_index (business_id, resource, contact_id);
-CREATE INDEX IF NOT EXISTS record_index_by_status ON record_index (business_id, resource, status);
+{record_index}
 CREATE TABLE IF NOT EXISTS sequences (
     business_id TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -149,6 +131,31 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_by_grant ON oauth_tokens (grant_id);
 """
+
+
+#: The ``record_index`` table and its indexes (each statement on its own: a rebuild drops and remakes them).
+RECORD_INDEX_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS record_index (
+    seq INTEGER PRIMARY KEY,
+    business_id TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    date TEXT NOT NULL,
+    status TEXT,
+    contact_id TEXT,
+    kind TEXT,
+    search TEXT,
+    stamp TEXT,
+    deleted_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    order_key BLOB
+)""",
+    "CREATE INDEX IF NOT EXISTS record_index_by_order ON record_index (business_id, resource, order_key)",
+    "CREATE INDEX IF NOT EXISTS record_index_by_date ON record_index (business_id, resource, date)",
+    "CREATE INDEX IF NOT EXISTS record_index_by_contact ON record_index (business_id, resource, contact_id, order_key)",
+    "CREATE INDEX IF NOT EXISTS record_index_by_status ON record_index (business_id, resource, status, order_key)",
+)
+SCHEMA = SCHEMA.format(record_index=";\n".join(RECORD_INDEX_SCHEMA) + ";")
 
 
 def hash_secret(value: str) -> str:
@@ -488,9 +495,11 @@ class Store:
                 self.reindex()
 
     def reindex(self) -> None:
-        """Recompute every ``record_index`` row from the stored records."""
+        """Remake ``record_index`` (table and indexes) from the stored records."""
         with self.transaction():
-            self.execute("DELETE FROM record_index")
+            self.execute("DROP TABLE IF EXISTS record_index")
+            for statement in RECORD_INDEX_SCHEMA:
+                self.execute(statement)
             cursor = self._conn.execute("SELECT seq, business_id, resource, data FROM records ORDER BY seq")
             while rows := cursor.fetchmany(2000):
                 self._conn.executemany(
@@ -502,6 +511,11 @@ class Store:
                     ],
                 )
             self.set_meta("index_version", INDEX_VERSION)
+            self.analyze()
+
+    def analyze(self) -> None:
+        """Refresh sqlite's statistics of ``record_index`` (so that big lists use the best index)."""
+        self.execute("ANALYZE record_index")
 
     def dump(self) -> dict[str, Any]:
         """Everything, as plain data (used to compare two sandboxes)."""

@@ -34,13 +34,20 @@ from ..errors import Problems, invalid
 from ..ledger import TRANSACTION_TYPES, Posting
 from ..reference_data import AccountSpec
 from .base import Condition, Query, query_bool, sort_key
-from .common import blank, build_address, check_lengths, find, pick
+from .common import (
+    BANK_DETAIL_FIELDS,
+    PERSON_TEXT_FIELDS,
+    blank,
+    build_address,
+    check_lengths,
+    find,
+    merge_object,
+    pick,
+)
 from .ledger_accounts import build_ledger_account, has_entries, ledger_totals, nominal_code_taken, rename
 from .lifecycle import BookCollection, take_date
 from .reference import BANK_ACCOUNT_TYPES, PAYMENT_METHODS
 
-_BANK_DETAIL_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
-_PERSON_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
 _BANK_SCOPES = ("banking", "journals", "reporting")
 #: bank account type -> (ledger account type, first nominal code tried, last)
 _LEDGER_FOR_TYPE: dict[str, tuple[str, int, int]] = {
@@ -143,7 +150,7 @@ class BankAccounts(BookCollection):
             "created_at": ctx.now_iso,
             "updated_at": ctx.now_iso,
             "deleted_at": None,
-            "bank_account_details": dict.fromkeys(_BANK_DETAIL_FIELDS),
+            "bank_account_details": dict.fromkeys(BANK_DETAIL_FIELDS),
             "ledger_account": None,
             "bank_account_type": None,
             "balance": money(ZERO),
@@ -231,8 +238,8 @@ class BankAccounts(BookCollection):
         details = payload.get("bank_account_details")
         if isinstance(details, Mapping):
             check_lengths(problems, "BankAccountDetails", details, "bank_account_details.")
-            merged = dict(record.get("bank_account_details") or dict.fromkeys(_BANK_DETAIL_FIELDS))
-            for name in _BANK_DETAIL_FIELDS:
+            merged = dict(record.get("bank_account_details") or dict.fromkeys(BANK_DETAIL_FIELDS))
+            for name in BANK_DETAIL_FIELDS:
                 if name in details:
                     merged[name] = None if blank(details[name]) else str(details[name]).strip()
             record["bank_account_details"] = merged
@@ -252,14 +259,7 @@ class BankAccounts(BookCollection):
                 )
                 address["bank_account"] = link("bank_accounts", record["id"], record.get("displayed_as") or "")
                 record["main_address"] = address
-        if "main_contact_person" in payload:
-            value = payload["main_contact_person"]
-            if value is None:
-                record["main_contact_person"] = None
-            else:
-                person = dict(record.get("main_contact_person") or dict.fromkeys(_PERSON_FIELDS))
-                person.update({k: value[k] for k in _PERSON_FIELDS if k in value})
-                record["main_contact_person"] = person
+        merge_object(record, payload, "main_contact_person", PERSON_TEXT_FIELDS)
         method = pick(problems, payload, "default_payment_method_id", PAYMENT_METHODS, "payment_methods")
         if method is not None:
             record["default_payment_method"] = method

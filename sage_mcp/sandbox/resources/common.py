@@ -20,6 +20,7 @@ ADDRESS_TYPES = {
 CONTACT_PERSON_TYPES = {"ACCOUNTS": "Accounts", "SALES": "Sales", "PURCHASING": "Purchasing", "CONTACT": "Contact"}
 PERSON_TEXT_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
 ADDRESS_TEXT_FIELDS = ("address_line_1", "address_line_2", "city", "postal_code", "region")
+BANK_DETAIL_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
 
 
 @functools.cache
@@ -92,6 +93,20 @@ def taken(ctx: Context, resource: str, field: str, value: str, own_id: str | Non
         str(found or "").casefold() == wanted and record_id != own_id
         for found, record_id in ctx.store.fields(ctx.business_id, resource, f"$.{field}", "$.id")
     )
+
+
+def merge_object(record: dict[str, Any], payload: Mapping[str, Any], field: str, keys: tuple[str, ...]) -> None:
+    """A nested object of a PUT (``bank_account_details`` ...): ``null`` clears it, otherwise the given
+    ``keys`` replace those of the current object (missing keys start as ``null``)."""
+    if field not in payload:
+        return
+    value = payload[field]
+    if value is None:
+        record[field] = None
+        return
+    merged = dict(record.get(field) or dict.fromkeys(keys))
+    merged.update({k: value[k] for k in keys if k in value})
+    record[field] = merged
 
 
 def looks_like_email(value: str) -> bool:

@@ -12,12 +12,14 @@ from ..errors import Problems, invalid
 from ..store import INDEX_SEPARATOR
 from .base import Collection, Condition, Query, Record, sort_key
 from .common import (
+    BANK_DETAIL_FIELDS,
     CONTACT_PERSON_TYPES,
     PERSON_TEXT_FIELDS,
     apply_person,
     blank,
     build_address,
     check_lengths,
+    merge_object,
     require,
     taken,
 )
@@ -38,7 +40,6 @@ _TEXT_FIELDS = (
     "tax_calculation",
     "auxiliary_account",
 )
-_BANK_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
 _TAX_TREATMENT_FIELDS = ("home_tax", "eu_tax_registered", "eu_not_tax_registered", "rest_of_world_tax", "is_importer")
 
 
@@ -259,14 +260,7 @@ class Contacts(Collection):
             record["main_contact_person"] = (
                 None if value is None else _person(ctx, problems, value, record.get("main_contact_person"))
             )
-        if "bank_account_details" in payload:
-            value = payload["bank_account_details"]
-            if value is None:
-                record["bank_account_details"] = None
-            else:
-                details = dict(record.get("bank_account_details") or dict.fromkeys(_BANK_FIELDS))
-                details.update({k: value[k] for k in _BANK_FIELDS if k in value})
-                record["bank_account_details"] = details
+        merge_object(record, payload, "bank_account_details", BANK_DETAIL_FIELDS)
         if isinstance(payload.get("tax_treatment"), Mapping):
             treatment = dict(record.get("tax_treatment") or {})
             treatment.update(

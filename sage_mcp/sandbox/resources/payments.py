@@ -230,6 +230,17 @@ def _contact(ctx: Context, problems: Problems, contact_id: object, contact_type:
     return contact
 
 
+def _type_id(problems: Problems, payload: Mapping[str, Any], types: Mapping[str, Any]) -> str:
+    """The body's ``transaction_type_id`` (upper-case); a problem when it is missing or not one of ``types``."""
+    type_id = str(payload.get("transaction_type_id") or "").upper()
+    if type_id not in types:
+        if blank(payload.get("transaction_type_id")):
+            problems.add("transaction_type_id", "This field is required.")
+        else:
+            problems.add("transaction_type_id", f"must be one of {', '.join(types)}")
+    return type_id
+
+
 def _unapply(ctx: Context, record: Mapping[str, Any]) -> None:
     """Take a payment's or allocation's entries off its artefacts."""
     for line in record.get("allocated_artefacts") or []:
@@ -455,13 +466,8 @@ class ContactPayments(_Allocating):
 
     def _plan(self, ctx: Context, problems: Problems, payload: Mapping[str, Any]) -> dict[str, Any]:
         check_lengths(problems, self.definition, payload)
-        type_id = str(payload.get("transaction_type_id") or "").upper()
+        type_id = _type_id(problems, payload, PAYMENT_TYPES)
         kind = PAYMENT_TYPES.get(type_id)
-        if kind is None:
-            if blank(payload.get("transaction_type_id")):
-                problems.add("transaction_type_id", "This field is required.")
-            else:
-                problems.add("transaction_type_id", f"must be one of {', '.join(PAYMENT_TYPES)}")
         contact = _contact(ctx, problems, payload.get("contact_id"), kind.contact_type if kind else None)
         bank = None
         if blank(payload.get("bank_account_id")):
@@ -663,13 +669,8 @@ class ContactAllocations(_Allocating):
         }
 
     def _plan(self, ctx: Context, problems: Problems, payload: Mapping[str, Any]) -> dict[str, Any]:
-        type_id = str(payload.get("transaction_type_id") or "").upper()
+        type_id = _type_id(problems, payload, ALLOCATION_TYPES)
         kind = ALLOCATION_TYPES.get(type_id)
-        if kind is None:
-            if blank(payload.get("transaction_type_id")):
-                problems.add("transaction_type_id", "This field is required.")
-            else:
-                problems.add("transaction_type_id", f"must be one of {', '.join(ALLOCATION_TYPES)}")
         contact = _contact(ctx, problems, payload.get("contact_id"), kind[1] if kind else None)
         raw_lines = list(payload.get("allocated_artefacts") or [])
         lines: list[_Line] = []
