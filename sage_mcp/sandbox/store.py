@@ -33,7 +33,7 @@ from typing import Any
 from .context import parse_timestamp, utc_text
 
 #: Version of what ``record_index`` holds (see the module docstring).
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 #: Separates the parts of ``record_index.search`` and of the ``kind`` of a record with several types.
 INDEX_SEPARATOR = "\x1f"
 
@@ -150,7 +150,8 @@ RECORD_INDEX_SCHEMA = (
     updated_at TEXT NOT NULL,
     order_key BLOB
 )""",
-    "CREATE INDEX IF NOT EXISTS record_index_by_order ON record_index (business_id, resource, order_key)",
+    # ``search`` is in the order index so that a search scans the index only, in list order
+    "CREATE INDEX IF NOT EXISTS record_index_by_order ON record_index (business_id, resource, order_key, search)",
     "CREATE INDEX IF NOT EXISTS record_index_by_date ON record_index (business_id, resource, date)",
     "CREATE INDEX IF NOT EXISTS record_index_by_contact ON record_index (business_id, resource, contact_id, order_key)",
     "CREATE INDEX IF NOT EXISTS record_index_by_status ON record_index (business_id, resource, status, order_key)",
