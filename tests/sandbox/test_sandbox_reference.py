@@ -336,3 +336,43 @@ def test_idempotency_on_sages_listed_resources(wapi: httpx2.Client, codes: dict[
     assert first.status_code == again.status_code == 200 and first.json() == again.json()
     settings = {"invoice_settings": {"idempotency_id": "feedc0ffee0000000000000000000002", "vendor_credit_days": 21}}
     assert wapi.put("/invoice_settings", json=settings).status_code == 200  # ignored (not on Sage's list), no 422
+
+
+def test_lockdown_date_closes_invoices_and_payments_too(wapi: httpx2.Client) -> None:
+    customers = wapi.get("/contacts", params={"contact_type_id": "CUSTOMER", "items_per_page": 1}).json()["$items"]
+    sales = wapi.get("/ledger_accounts", params={"search": "4000", "items_per_page": 1}).json()["$items"][0]["id"]
+    bank = wapi.get("/bank_accounts", params={"items_per_page": 1}).json()["$items"][0]["id"]
+    contact = customers[0]["id"]
+
+    def invoice(date: str) -> dict[str, object]:
+        line = {"description": "x", "ledger_account_id": sales, "unit_price": "10.00", "tax_rate_id": "GB_ZERO"}
+        return {"sales_invoice": {"contact_id": contact, "date": date, "invoice_lines": [line]}}
+
+    before = wapi.post("/sales_invoices", json=invoice("2024-11-30"))
+    assert before.status_code == 201
+    draft_body = invoice("2024-12-15")
+    draft_body["sales_invoice"]["status_id"] = "DRAFT"  # type: ignore[index]
+    draft = wapi.post("/sales_invoices", json=draft_body).json()
+    assert wapi.put(
+        "/financial_settings", json={"financial_settings": {"year_end_lockdown_date": "2024-12-31"}}
+    ).is_success
+    try:
+        assert sources(wapi.post("/sales_invoices", json=invoice("2024-12-31"))) == {"date"}
+        assert wapi.post("/sales_invoices", json=invoice("2025-01-01")).status_code == 201
+        closed = before.json()["id"]
+        assert sources(wapi.delete(f"/sales_invoices/{closed}", params={"void_reason": "late"})) == {"date"}
+        assert sources(wapi.put(f"/sales_invoices/{closed}", json={"sales_invoice": {"notes": "n"}})) == {"date"}
+        assert sources(wapi.post(f"/sales_invoices/{draft['id']}/release")) == {"date"}
+        receipt = {
+            "contact_payment": {
+                "transaction_type_id": "CUSTOMER_RECEIPT",
+                "contact_id": contact,
+                "bank_account_id": bank,
+                "date": "2024-12-01",
+                "total_amount": "10.00",
+                "allocated_artefacts": [{"artefact_id": closed, "amount": "10.00"}],
+            }
+        }
+        assert sources(wapi.post("/contact_payments", json=receipt)) == {"date"}
+    finally:
+        wapi.put("/financial_settings", json={"financial_settings": {"year_end_lockdown_date": None}})

@@ -55,7 +55,7 @@ from .common import (
     find,
 )
 from .contacts import contact_type_ids
-from .lifecycle import attached_ids
+from .lifecycle import attached_ids, check_lockdown
 from .settlement import STATUSES, payments_allocations, settle, status_link
 
 __all__ = [
@@ -606,6 +606,8 @@ class PostedArtefact(Artefact):
         record = self.new_record(ctx, status_link(status_id))
         self.compose(ctx, problems, record, payload, creating=True)
         self.check_extra(ctx, problems, record, payload, creating=True)
+        if status_id != "DRAFT":
+            check_lockdown(ctx, problems, record.get("date"))
         problems.raise_if_any()
         self.assign_number(ctx, record)
         if status_id != "DRAFT":
@@ -625,8 +627,12 @@ class PostedArtefact(Artefact):
         requested = payload.get("status_id")
         if requested is not None and str(requested).upper() != status_id:
             problems.add("status_id", "cannot be changed with PUT (use /release to post a draft)")
+        if status_id != "DRAFT":
+            check_lockdown(ctx, problems, record.get("date"))
         self.compose(ctx, problems, record, payload, creating=False)
         self.check_extra(ctx, problems, record, payload, creating=False)
+        if status_id != "DRAFT":
+            check_lockdown(ctx, problems, record.get("date"))
         problems.raise_if_any()
         record["displayed_as"] = self.displayed_as(record)
         record["updated_at"] = ctx.now_iso
@@ -648,6 +654,10 @@ class PostedArtefact(Artefact):
                 f"The {self.label} is {STATUSES[status_id].lower()} and cannot be {verb}: "
                 "remove its payments and allocations first.",
             )
+        if status_id != "DRAFT":
+            closed = Problems()
+            check_lockdown(ctx, closed, record.get("date"))
+            closed.raise_if_any()
         if status_id == "DRAFT" or not self.voids:
             self.bury_posted(ctx, record)
             self.after_removal(ctx, record)
@@ -673,6 +683,9 @@ class PostedArtefact(Artefact):
             raise invalid("base", f"unknown action {action}")
         if record["status"]["id"] != "DRAFT":
             raise invalid("base", f"Only a draft {self.label} can be released.")
+        closed = Problems()
+        check_lockdown(ctx, closed, record.get("date"))
+        closed.raise_if_any()
         record["status"] = status_link("UNPAID")
         record["updated_at"] = ctx.now_iso
         record["transaction"] = self.post(ctx, record)

@@ -52,6 +52,7 @@ from .artefacts import dated_number_key, shaped
 from .base import Collection, Condition, Query, Record, link_condition
 from .common import blank, check_lengths
 from .contacts import contact_type_ids
+from .lifecycle import check_lockdown
 from .reference import PAYMENT_METHODS
 from .settlement import (
     OPEN_STATUSES,
@@ -336,6 +337,7 @@ class _Allocating(Collection):
         problems = Problems()
         record = self.new_record(ctx)
         plan = self._plan(ctx, problems, payload)
+        check_lockdown(ctx, problems, str(payload.get("date") or ""))
         problems.raise_if_any()
         record["_number"] = ctx.store.next_value(ctx.business_id, f"{self.root_key}_number")
         self._fill(record, plan)
@@ -355,6 +357,7 @@ class _Allocating(Collection):
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         self._check_changeable(ctx, record)
         problems = Problems()
+        check_lockdown(ctx, problems, str(record.get("date") or ""))
         requested = payload.get("transaction_type_id")
         if requested is not None and str(requested).upper() != record["transaction_type"]["id"]:
             noun = self.label.rsplit(" ", 1)[-1]
@@ -363,6 +366,7 @@ class _Allocating(Collection):
         merged = self._as_payload(record)
         merged.update(payload)
         plan = self._plan(ctx, problems, merged)
+        check_lockdown(ctx, problems, str(merged.get("date") or ""))
         problems.raise_if_any()
         self._fill(record, plan)
         record["updated_at"] = ctx.now_iso
@@ -376,6 +380,9 @@ class _Allocating(Collection):
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
         self._check_changeable(ctx, record)
+        closed = Problems()
+        check_lockdown(ctx, closed, str(record.get("date") or ""))
+        closed.raise_if_any()
         self._detach(ctx, record)
         self.bury_posted(ctx, record)
         return None
