@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import TODAY, Conformance, make_client
+from sandbox_support import TODAY, Conformance, items, make_client
 
 from sage_mcp.sandbox import SandboxConfig, SandboxServer, running_sandbox
 
@@ -60,3 +60,9 @@ def client_for(conformance: Conformance) -> Iterator[Callable[..., httpx2.Client
     yield factory
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def codes(wapi: httpx2.Client) -> dict[int, str]:
+    """Nominal code -> ledger account id in the module's writable sandbox."""
+    return {a["nominal_code"]: a["id"] for a in items(wapi, "/ledger_accounts")}

@@ -90,3 +90,17 @@ def error_of(response: httpx2.Response) -> dict[str, str]:
     assert isinstance(body, list) and len(body) == 1, body
     item: dict[str, str] = body[0]
     return item
+
+
+def items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every field of up to 200 records of a list."""
+    response = api.get(path, params={"attributes": "all", "items_per_page": 200, **params})
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["$items"]
+    return found
+
+
+def sources(response: httpx2.Response) -> set[str]:
+    """The ``$source`` fields of a 422 answer."""
+    assert response.status_code == 422, response.text
+    return {item["$source"] for item in response.json()}

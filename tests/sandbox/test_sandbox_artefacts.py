@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import error_of
+from sandbox_support import error_of, sources
 
 from sage_mcp.sage import spec
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SandboxServer
@@ -23,11 +23,6 @@ def find(api: httpx2.Client, path: str, **params: Any) -> dict[str, Any]:
     assert body["$total"] == 1, body["$total"]
     result: dict[str, Any] = body["$items"][0]
     return result
-
-
-def sources(response: httpx2.Response) -> set[str]:
-    assert response.status_code == 422, response.text
-    return {item["$source"] for item in response.json()}
 
 
 def balance(api: httpx2.Client, contact_id: str) -> Decimal:

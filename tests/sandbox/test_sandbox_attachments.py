@@ -7,23 +7,11 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import error_of
+from sandbox_support import error_of, items, sources
 
 from sage_mcp.sandbox import SandboxServer
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n" + bytes(range(256))
-
-
-def items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
-    response = api.get(path, params={"attributes": "all", "items_per_page": 200, **params})
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["$items"]
-    return found
-
-
-def sources(response: httpx2.Response) -> set[str]:
-    assert response.status_code == 422, response.text
-    return {item["$source"] for item in response.json()}
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import TODAY, error_of
+from sandbox_support import TODAY, error_of, items, sources
 
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SECOND_BUSINESS_ID, SandboxServer
 from sage_mcp.sandbox.ledger import trial_balance
@@ -16,26 +16,9 @@ from sage_mcp.sandbox.ledger import trial_balance
 WIDE = {"show_balance_details": "true", "from_date": "2000-01-01", "to_date": "2099-12-31"}
 
 
-def items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
-    response = api.get(path, params={"attributes": "all", "items_per_page": 200, **params})
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["$items"]
-    return found
-
-
-def sources(response: httpx2.Response) -> set[str]:
-    assert response.status_code == 422, response.text
-    return {item["$source"] for item in response.json()}
-
-
 @pytest.fixture(scope="module")
 def banks(wapi: httpx2.Client) -> dict[str, dict[str, Any]]:
     return {a["bank_account_type"]["id"]: a for a in items(wapi, "/bank_accounts")}
-
-
-@pytest.fixture(scope="module")
-def codes(wapi: httpx2.Client) -> dict[int, str]:
-    return {a["nominal_code"]: a["id"] for a in items(wapi, "/ledger_accounts")}
 
 
 def balance(api: httpx2.Client, bank: dict[str, Any]) -> Decimal:

@@ -6,28 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 import httpx2
-import pytest
-from sandbox_support import TODAY, error_of
+from sandbox_support import TODAY, error_of, items, sources
 
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SandboxServer
 from sage_mcp.sandbox.ledger import trial_balance
-
-
-def items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
-    response = api.get(path, params={"attributes": "all", "items_per_page": 200, **params})
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["$items"]
-    return found
-
-
-def sources(response: httpx2.Response) -> set[str]:
-    assert response.status_code == 422, response.text
-    return {item["$source"] for item in response.json()}
-
-
-@pytest.fixture(scope="module")
-def codes(wapi: httpx2.Client) -> dict[int, str]:
-    return {a["nominal_code"]: a["id"] for a in items(wapi, "/ledger_accounts")}
 
 
 def journal(codes: dict[int, str], *lines: tuple[int, str, str], **extra: Any) -> dict[str, Any]:

@@ -10,18 +10,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import error_of
+from sandbox_support import error_of, sources
 
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SECOND_BUSINESS_ID, SandboxServer
 from sage_mcp.sandbox.ledger import CREDITORS_CONTROL, DEBTORS_CONTROL, account_by_nominal, entries_of, trial_balance
 
 D = Decimal
 _names = itertools.count(1)
-
-
-def sources(response: httpx2.Response) -> set[str]:
-    assert response.status_code == 422, response.text
-    return {item["$source"] for item in response.json()}
 
 
 def created(response: httpx2.Response) -> dict[str, Any]:

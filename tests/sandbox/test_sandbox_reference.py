@@ -5,28 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
-import pytest
-from sandbox_support import error_of
+from sandbox_support import error_of, items, sources
 
 from sage_mcp.sandbox import SECOND_BUSINESS_ID
-
-
-def items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
-    response = api.get(path, params={"attributes": "all", "items_per_page": 200, **params})
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["$items"]
-    return found
-
-
-def sources(response: httpx2.Response) -> set[str]:
-    assert response.status_code == 422, response.text
-    return {item["$source"] for item in response.json()}
-
-
-@pytest.fixture(scope="module")
-def codes(wapi: httpx2.Client) -> dict[int, str]:
-    return {a["nominal_code"]: a["id"] for a in items(wapi, "/ledger_accounts")}
-
 
 # ---------------------------------------------------------------------------------------------- lookups
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import error_of
+from sandbox_support import error_of, sources
 
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SECOND_BUSINESS_ID, SandboxServer
 from sage_mcp.sandbox.ledger import DEBTORS_CONTROL, account_by_nominal, trial_balance
@@ -33,11 +33,6 @@ def refs(wapi: httpx2.Client) -> dict[str, str]:
         "sales_c": by_code[4002],
         "telephone": expenses,
     }
-
-
-def sources(response: httpx2.Response) -> set[str]:
-    assert response.status_code == 422, response.text
-    return {item["$source"] for item in response.json()}
 
 
 # ---------------------------------------------------------------------------------------------- contacts
