@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...sage import spec
-from ..context import COUNTRIES, Context, country_link, link
+from ..context import COUNTRIES, Context, country_link, link, link_to
 from ..errors import Problems
 
 ADDRESS_TYPES = {
@@ -62,6 +62,27 @@ def find(
     if found is None:
         problems.add(source, f"The {label} {record_id!r} was not found.{where}")
     return found
+
+
+def set_link(
+    ctx: Context,
+    problems: Problems,
+    record: dict[str, Any],
+    payload: Mapping[str, Any],
+    field: str,
+    resource: str,
+    label: str,
+    key: str | None = None,
+) -> None:
+    """An optional ``<x>_id`` of a request sets the link ``<x>`` (or ``key``): blank clears it, an
+    unknown id is a problem on ``field``, absent leaves it as it is."""
+    if field not in payload:
+        return
+    target = key or field.removesuffix("_id")
+    if blank(payload[field]):
+        record[target] = None
+    elif (found := find(ctx, problems, field, resource, label, payload[field])) is not None:
+        record[target] = link_to(resource, found)
 
 
 def pick(

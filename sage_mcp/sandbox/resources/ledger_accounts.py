@@ -28,7 +28,7 @@ from ..reference_data import (
     TaxRateSpec,
 )
 from .base import Collection, Query, query_bool, query_date, sort_key
-from .common import blank, check_lengths, require
+from .common import blank, check_lengths, require, set_link
 
 _PENNIES = "CAST(REPLACE({col}, '.', '') AS INTEGER)"
 _VISIBILITY_FLAGS = {f"visible_in_{scope}": scope for scope in VISIBILITY_SCOPES}
@@ -290,16 +290,7 @@ class LedgerAccounts(Collection):
                 problems.add("nominal_code", f"has already been taken: {code}")
             else:
                 record["nominal_code"] = int(code)
-        if "tax_rate_id" in payload:
-            rate_id = payload["tax_rate_id"]
-            if blank(rate_id):
-                record["tax_rate"] = None
-            else:
-                rate = ctx.get("tax_rates", str(rate_id))
-                if rate is None:
-                    problems.add("tax_rate_id", f"The tax rate {rate_id!r} was not found.")
-                else:
-                    record["tax_rate"] = link("tax_rates", rate["id"], str(rate["displayed_as"]))
+        set_link(ctx, problems, record, payload, "tax_rate_id", "tax_rates", "tax rate")
         for flag in ("fixed_tax_rate", "tax_recoverable", "cis_materials", "cis_labour"):
             if isinstance(payload.get(flag), bool):
                 record[flag] = payload[flag]
@@ -311,18 +302,9 @@ class LedgerAccounts(Collection):
                 problems.add("recoverable_percentage", "must be between 0 and 100")
             else:
                 record["recoverable_percentage"] = str(percentage)
-        if "non_recoverable_ledger_account_id" in payload:
-            other_id = payload["non_recoverable_ledger_account_id"]
-            if blank(other_id):
-                record["non_recoverable_ledger_account"] = None
-            else:
-                other = ctx.get("ledger_accounts", str(other_id))
-                if other is None:
-                    problems.add("non_recoverable_ledger_account_id", f"The ledger account {other_id!r} was not found.")
-                else:
-                    record["non_recoverable_ledger_account"] = link(
-                        "ledger_accounts", other["id"], other["displayed_as"]
-                    )
+        set_link(
+            ctx, problems, record, payload, "non_recoverable_ledger_account_id", "ledger_accounts", "ledger account"
+        )
         if not blank(payload.get("ledger_account_classification_id")):
             problems.add("ledger_account_classification_id", "ledger account classifications are not modelled")
         scopes = set(record.get("visible_scopes") or ())

@@ -32,7 +32,7 @@ from ..errors import Problems
 from ..ledger import PURCHASE_TAX_CONTROL, SALES_TAX_CONTROL, TRANSACTION_TYPES, Posting, account_by_nominal
 from .banking import bank_ledger_id, bank_link, find_bank_account
 from .base import Query
-from .common import blank, check_lengths, find, pick
+from .common import blank, check_lengths, find, pick, set_link
 from .lifecycle import BookCollection, take_date
 from .reference import PAYMENT_METHODS
 
@@ -143,16 +143,7 @@ class OtherPayments(BookCollection):
                 record["_bank_ledger"] = bank_ledger_id(bank)
                 if record.get("payment_method") is None and bank.get("default_payment_method"):
                     record["payment_method"] = bank["default_payment_method"]
-        if "contact_id" in payload:
-            contact_id = payload["contact_id"]
-            if blank(contact_id):
-                record["contact"] = None
-            else:
-                contact = ctx.get("contacts", str(contact_id))
-                if contact is None:
-                    problems.add("contact_id", f"The contact {contact_id!r} was not found.")
-                else:
-                    record["contact"] = link_to("contacts", contact)
+        set_link(ctx, problems, record, payload, "contact_id", "contacts", "contact")
         method = pick(problems, payload, "payment_method_id", PAYMENT_METHODS, "payment_methods")
         if method is not None:
             record["payment_method"] = method
