@@ -10,6 +10,7 @@ from sage_mcp.tools import (
     payments,
     products,
     purchases,
+    reports,
     sales,
     tax,
 )
@@ -17,7 +18,20 @@ from sage_mcp.tools._base import Handler, ToolContext, ToolError
 
 HANDLERS: dict[str, Handler] = {
     name: handler
-    for module in (business, contacts, sales, purchases, payments, banking, ledger, products, tax, attachments, api)
+    for module in (
+        business,
+        contacts,
+        sales,
+        purchases,
+        payments,
+        banking,
+        ledger,
+        products,
+        tax,
+        reports,
+        attachments,
+        api,
+    )
     for name, handler in module.HANDLERS.items()
 }
 
