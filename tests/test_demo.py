@@ -49,7 +49,7 @@ async def test_demo_command_serves_a_working_sandbox(tmp_path: Path) -> None:
                     "contact_id": customer["id"],
                     "lines": [
                         {"description": "Design work", "quantity": "2.5", "unit_price": "80.00"},
-                        {"description": "Print", "quantity": "1", "unit_price": "19.99", "tax_rate_id": "GB_REDUCED"},
+                        {"description": "Print", "quantity": "1", "unit_price": "19.99", "tax_rate_id": "GB_LOWER"},
                     ],
                 },
             )

@@ -107,7 +107,9 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   on account negative, summing to zero; they post a debit and a credit of the same control account.
   A payment whose payment on account was used cannot be changed or deleted.  Deleting a payment,
   allocation or purchase artefact un-allocates and posts the mirror entries on the original date
-  (so every date's entries still balance); voids post the mirror entries on the day of the void.
+  (so every date's entries still balance); voiding a sales invoice or sales credit note also posts
+  the mirror entries on the document's own date, as Sage removes a voided document's values from the
+  accounts: no period's balances, P&L or VAT still include it.
   The lock-down date refuses postings, changes and deletes dated on or before it.
 * **Banking, journals, ledger, catalogue, attachments, settings** (``resources/banking.py``,
   ``other_payments.py``, ``journals.py``, ``ledger_accounts.py``, ``ledger_entries.py``,

@@ -9,14 +9,18 @@ LEDGER_ACCOUNT_TYPES: dict[str, tuple[str, str]] = {
     "SALES": ("Sales", "INCOME"),
     "OTHER_INCOME": ("Other Income", "INCOME"),
     "DIRECT_EXPENSES": ("Direct Expenses", "EXPENDITURE"),
-    "EXPENSES": ("Overheads", "EXPENDITURE"),
+    "OVERHEADS": ("Overheads", "EXPENDITURE"),
     "DEPRECIATION": ("Depreciation", "EXPENDITURE"),
-    "FIXED_ASSETS": ("Fixed Assets", "ASSETS"),
     "CURRENT_ASSETS": ("Current Assets", "ASSETS"),
+    "FIXED_ASSETS": ("Fixed Assets", "ASSETS"),
+    "FUTURE_ASSETS": ("Future Assets", "ASSETS"),
     "BANK": ("Bank", "ASSETS"),
     "CURRENT_LIABILITY": ("Current Liabilities", "LIABILITIES"),
     "FUTURE_LIABILITY": ("Future Liabilities", "LIABILITIES"),
+    "LINE_OF_CREDIT": ("Line of Credit", "LIABILITIES"),
     "EQUITY": ("Equity", "EQUITY"),
+    "TAXES": ("Taxes", "LIABILITIES"),
+    "SPECIAL": ("Special", "EQUITY"),
 }
 LEDGER_ACCOUNT_GROUPS = {
     "INCOME": "Income",
@@ -73,37 +77,39 @@ CHART_OF_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec(5001, "Cost of Sales - Materials", "DIRECT_EXPENSES", _COSTS, None, "purchase"),
     AccountSpec(5009, "Discounts Taken", "DIRECT_EXPENSES", _COSTS, None, "purchase"),
     AccountSpec(5100, "Carriage", "DIRECT_EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7000, "Gross Wages", "EXPENSES", _COSTS),
-    AccountSpec(7100, "Rent and Rates", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7200, "Electricity", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7300, "Motor Expenses", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7400, "Travelling", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7500, "Office Costs", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7501, "Postage and Carriage", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7502, "Telephone and Internet", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7504, "Office Stationery", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7600, "Legal and Professional Fees", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7700, "Equipment Hire", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7800, "Repairs and Maintenance", "EXPENSES", _COSTS, None, "purchase"),
-    AccountSpec(7900, "Bank Charges and Interest", "EXPENSES", (*_COSTS, "banking")),
+    AccountSpec(7000, "Gross Wages", "OVERHEADS", _COSTS),
+    AccountSpec(7100, "Rent and Rates", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7200, "Electricity", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7300, "Motor Expenses", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7400, "Travelling", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7500, "Office Costs", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7501, "Postage and Carriage", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7502, "Telephone and Internet", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7504, "Office Stationery", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7600, "Legal and Professional Fees", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7700, "Equipment Hire", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7800, "Repairs and Maintenance", "OVERHEADS", _COSTS, None, "purchase"),
+    AccountSpec(7900, "Bank Charges and Interest", "OVERHEADS", (*_COSTS, "banking")),
     AccountSpec(8000, "Depreciation", "DEPRECIATION", _BALANCE),
-    AccountSpec(8100, "Bad Debt Write Off", "EXPENSES", _COSTS),
+    AccountSpec(8100, "Bad Debt Write Off", "OVERHEADS", _COSTS),
 )
 
 
 class TaxRateSpec(NamedTuple):
     id: str
     name: str
+    displayed_as: str
     percentage: str
-    kind: str  # STANDARD / REDUCED / ZERO / EXEMPT / NO_TAX
+    kind: str  # STANDARD / LOWER / ZERO / EXEMPT / NO_TAX
 
 
+#: Sage's UK rates: ids and ``displayed_as`` as recorded from real businesses ("Lower Rate 5.00%").
 UK_TAX_RATES: tuple[TaxRateSpec, ...] = (
-    TaxRateSpec("GB_STANDARD", "Standard", "20.00", "STANDARD"),
-    TaxRateSpec("GB_REDUCED", "Reduced", "5.00", "REDUCED"),
-    TaxRateSpec("GB_ZERO", "Zero", "0.00", "ZERO"),
-    TaxRateSpec("GB_EXEMPT", "Exempt", "0.00", "EXEMPT"),
-    TaxRateSpec("GB_NO_TAX", "No Tax", "0.00", "NO_TAX"),
+    TaxRateSpec("GB_STANDARD", "Standard", "Standard 20.00%", "20.00", "STANDARD"),
+    TaxRateSpec("GB_LOWER", "Lower Rate", "Lower Rate 5.00%", "5.00", "LOWER"),
+    TaxRateSpec("GB_ZERO", "Zero Rated", "Zero Rated 0.00%", "0.00", "ZERO"),
+    TaxRateSpec("GB_EXEMPT", "Exempt", "Exempt 0.00%", "0.00", "EXEMPT"),
+    TaxRateSpec("GB_NO_TAX", "No VAT", "No VAT", "0.00", "NO_TAX"),
 )
 #: Since when the UK rates have applied (the standard rate became 20% on 4 January 2011).
 UK_RATES_FROM = "2011-01-04"

@@ -112,7 +112,7 @@ LEAD_CATALOGUE = (
     ("Site survey", 4000, "GB_STANDARD", (1, 1), ("150.00", "175.00")),
     ("Bespoke shelving unit", 4001, "GB_STANDARD", (1, 3), ("325.00", "489.99", "750.00", "1250.00")),
     ("Oak worktop (per metre)", 4001, "GB_STANDARD", (1, 6), ("189.99",)),
-    ("Energy-saving loft insulation", 4001, "GB_REDUCED", (1, 3), ("420.00", "612.50")),
+    ("Energy-saving loft insulation", 4001, "GB_LOWER", (1, 3), ("420.00", "612.50")),
     ("Printed product catalogue", 4002, "GB_ZERO", (10, 200), ("3.335", "2.495")),
     ("Health and safety training (per delegate)", 4900, "GB_EXEMPT", (1, 12), ("95.00",)),
     ("Delivery and carriage", 4905, "GB_STANDARD", (1, 1), ("45.00", "65.00")),

@@ -30,7 +30,6 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "SALES": ("sales", "other_receipts"),
     "OTHER_INCOME": ("sales", "other_receipts"),
     "DIRECT_EXPENSES": ("expenses", "other_payments"),
-    "EXPENSES": ("expenses", "other_payments"),
     "OVERHEADS": ("expenses", "other_payments"),
     "DEPRECIATION": ("expenses", "other_payments"),
     "FIXED_ASSETS": ("expenses", "other_payments"),

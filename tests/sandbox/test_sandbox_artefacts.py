@@ -95,7 +95,7 @@ def test_sales_credit_note_life_cycle(
                 "date": "2025-06-10",
                 "reference": "Return",
                 "original_invoice_date": "2025-05-30",
-                "credit_note_lines": [sales_line(refs, "3.335", "3"), sales_line(refs, "10.00", rate="GB_REDUCED")],
+                "credit_note_lines": [sales_line(refs, "3.335", "3"), sales_line(refs, "10.00", rate="GB_LOWER")],
             }
         },
     )

@@ -26,7 +26,7 @@ from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SandboxConfig, S
 
 D = Decimal
 PENNY = D("0.01")
-RATES = {"GB_STANDARD": D(20), "GB_REDUCED": D(5), "GB_ZERO": D(0)}
+RATES = {"GB_STANDARD": D(20), "GB_LOWER": D(5), "GB_ZERO": D(0)}
 _customers = itertools.count(1)
 
 

@@ -28,7 +28,7 @@ def every(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
 def test_create_and_update_ledger_account(wapi: httpx2.Client) -> None:
     body = {
         "ledger_account": {
-            "ledger_account_type_id": "EXPENSES",
+            "ledger_account_type_id": "OVERHEADS",
             "included_in_chart": True,
             "name": "Software Subscriptions",
             "display_name": "Software",
@@ -57,7 +57,7 @@ def test_create_and_update_ledger_account(wapi: httpx2.Client) -> None:
     assert after["visible_in_journals"] is False and "journals" not in after["visible_scopes"]
     bad = {"ledger_account": {**body["ledger_account"], "nominal_code": 7506, "ledger_account_type_id": "STUFF"}}
     assert sources(wapi.post("/ledger_accounts", json=bad)) == {"ledger_account_type_id"}
-    missing = {"ledger_account": {"ledger_account_type_id": "EXPENSES", "included_in_chart": True}}
+    missing = {"ledger_account": {"ledger_account_type_id": "OVERHEADS", "included_in_chart": True}}
     assert sources(wapi.post("/ledger_accounts", json=missing)) == {"name", "display_name", "nominal_code"}
 
 
@@ -129,7 +129,7 @@ def test_transactions_filters_and_types(wapi: httpx2.Client) -> None:
     assert all("2025-01-01" <= t["updated_at"][:10] <= "2025-01-31" for t in updated)
     assert all(t["number_of_attachments"] == "0" for t in items(wapi, "/transactions", has_attachments="false"))
     types = {t["id"]: t["displayed_as"] for t in items(wapi, "/ledger_account_types")}
-    assert types["BANK"] == "Bank" and types["EXPENSES"] == "Overheads"
+    assert types["BANK"] == "Bank" and types["OVERHEADS"] == "Overheads" and "EXPENSES" not in types
 
 
 def test_trial_balance_is_zero_in_every_window(writable_server: SandboxServer, wapi: httpx2.Client) -> None:

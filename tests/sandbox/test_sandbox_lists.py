@@ -194,7 +194,7 @@ def test_ledger_accounts(api: httpx2.Client) -> None:
     assert by_code[4000]["tax_rate"]["id"] == "GB_STANDARD"
     assert by_code[1100]["is_control_account"] is True
     assert by_code[1200]["ledger_account_type"]["id"] == "BANK"
-    assert by_code[7502]["ledger_account_type"]["id"] == "EXPENSES"
+    assert by_code[7502]["ledger_account_type"]["id"] == "OVERHEADS"
     sales = items(api, "/ledger_accounts", visible_in="sales", attributes="nominal_code")
     assert {a["nominal_code"] for a in sales} == {4000, 4001, 4002, 4009, 4900, 4905}
     assert [a["nominal_code"] for a in items(api, "/ledger_accounts", search="4000", attributes="nominal_code")] == [
@@ -209,12 +209,15 @@ def test_ledger_accounts(api: httpx2.Client) -> None:
 
 def test_tax_rates(api: httpx2.Client) -> None:
     rates = {r["id"]: r for r in items(api, "/tax_rates", attributes="all")}
-    assert set(rates) == {"GB_STANDARD", "GB_REDUCED", "GB_ZERO", "GB_EXEMPT", "GB_NO_TAX"}
+    assert set(rates) == {"GB_STANDARD", "GB_LOWER", "GB_ZERO", "GB_EXEMPT", "GB_NO_TAX"}
     assert rates["GB_STANDARD"]["percentage"] == "20.00"
-    assert rates["GB_REDUCED"]["percentage"] == "5.00"
+    assert rates["GB_LOWER"]["percentage"] == "5.00"
     assert rates["GB_ZERO"]["percentage"] == "0.00"
     assert len(items(api, "/tax_rates", usage="sales")) == 5
     assert api.get("/tax_rates/GB_STANDARD").json()["displayed_as"] == "Standard 20.00%"
+    # Sage's own names, as recorded from real businesses
+    assert rates["GB_LOWER"]["displayed_as"] == "Lower Rate 5.00%"
+    assert rates["GB_ZERO"]["displayed_as"] == "Zero Rated 0.00%"
 
 
 def test_transactions_exist_for_posted_invoices(api: httpx2.Client) -> None:

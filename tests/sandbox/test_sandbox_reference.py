@@ -279,7 +279,7 @@ def test_idempotency_on_sages_listed_resources(wapi: httpx2.Client, codes: dict[
         "/services": {"service": {"description": "Sanding", "sales_ledger_account_id": codes[4000]}},
         "/ledger_accounts": {
             "ledger_account": {
-                "ledger_account_type_id": "EXPENSES",
+                "ledger_account_type_id": "OVERHEADS",
                 "included_in_chart": True,
                 "name": "Tools",
                 "display_name": "Tools",

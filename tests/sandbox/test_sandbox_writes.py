@@ -182,7 +182,7 @@ def test_invoice_totals_round_half_up_per_line(wapi: httpx2.Client, refs: dict[s
                     "description": "Sample",
                     "ledger_account_id": refs["sales_a"],
                     "unit_price": 0.10,
-                    "tax_rate_id": "GB_REDUCED",
+                    "tax_rate_id": "GB_LOWER",
                 },
                 # 2 x 19.99 - 5.00 discount = 34.98, zero rated
                 {

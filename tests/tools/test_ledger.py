@@ -108,9 +108,9 @@ async def test_find_ledger_account(client: Client) -> None:
 async def test_create_ledger_account(client: Client) -> None:
     code = 8000 + secrets.randbelow(1000) * 10 + 3
     key = f"la-{code}"
-    args = {"name": f"Staff Training {code}", "nominal_code": code, "type": "expenses", "idempotency_key": key}
+    args = {"name": f"Staff Training {code}", "nominal_code": code, "type": "overheads", "idempotency_key": key}
     created = await ok(client, "create_ledger_account", args)
-    assert created["nominal_code"] == code and created["type"] == "EXPENSES"
+    assert created["nominal_code"] == code and created["type"] == "OVERHEADS"
     assert set(created["visible_in"]) == {"expenses", "other_payments", "journals", "reporting"}
     again = await ok(client, "create_ledger_account", args)
     assert again["id"] == created["id"]
@@ -118,7 +118,7 @@ async def test_create_ledger_account(client: Client) -> None:
     found = await ok(client, "find_ledger_account", {"query": str(code)})
     assert found["items"][0]["id"] == created["id"]
 
-    taken = await err(client, "create_ledger_account", {"name": "Dup", "nominal_code": 7600, "type": "EXPENSES"})
+    taken = await err(client, "create_ledger_account", {"name": "Dup", "nominal_code": 7600, "type": "OVERHEADS"})
     assert "HTTP 422" in taken and "nominal_code: has already been taken" in taken
     bad_rate = await err(
         client,
@@ -127,7 +127,7 @@ async def test_create_ledger_account(client: Client) -> None:
     )
     assert "HTTP 422" in bad_rate and "tax_rate_id" in bad_rate and "not found" in bad_rate
     wrong_type = await err(client, "create_ledger_account", {"name": "X", "nominal_code": code + 2, "type": "GADGETS"})
-    assert "type" in wrong_type and "EXPENSES" in wrong_type
+    assert "type" in wrong_type and "OVERHEADS" in wrong_type
     assert "nominal_code" in await err(
         client, "create_ledger_account", {"name": "X", "nominal_code": "12", "type": "X"}
     )

@@ -85,11 +85,11 @@ async def test_create_product_and_service(client: Client, sandbox: SandboxServer
             "sales_price": "55.00",
             "price_includes_tax": True,
             "sales_ledger_account_id": "4001",
-            "sales_tax_rate_id": "GB_REDUCED",
+            "sales_tax_rate_id": "GB_LOWER",
         },
     )
     assert service["kind"] == "service" and service["sales_price"] == "55.00" and service["price_includes_tax"]
-    assert service["sales_ledger_account"].endswith("(4001)") and service["sales_tax_rate_id"] == "GB_REDUCED"
+    assert service["sales_ledger_account"].endswith("(4001)") and service["sales_tax_rate_id"] == "GB_LOWER"
 
     taken = await err(client, "create_product", {"description": "Dup", "item_code": "CAT-PRINT"})
     assert "HTTP 422" in taken and "item_code: has already been taken" in taken

@@ -162,7 +162,7 @@ async def test_purchase_credit_notes(client: Client) -> None:
         {
             "contact_id": supplier["id"],
             "vendor_reference": credit,
-            "lines": [{"description": "Refund", "quantity": "1", "unit_price": "10.005", "tax_rate_id": "GB_REDUCED"}],
+            "lines": [{"description": "Refund", "quantity": "1", "unit_price": "10.005", "tax_rate_id": "GB_LOWER"}],
         },
     )
     # 10.005 -> 10.01; VAT 5%: 0.5005 -> 0.50.
@@ -171,7 +171,7 @@ async def test_purchase_credit_notes(client: Client) -> None:
         note["id"]
     ]
     got = await ok(client, "get_purchase_credit_note", {"credit_note_id": note["id"]})
-    assert got["lines"][0]["tax_rate_id"] == "GB_REDUCED" and got["outstanding"] == "10.51"
+    assert got["lines"][0]["tax_rate_id"] == "GB_LOWER" and got["outstanding"] == "10.51"
 
     changed = await ok(
         client,

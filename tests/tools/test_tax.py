@@ -24,7 +24,7 @@ def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
 async def test_list_tax_rates(client: Client) -> None:
     rates = {r["id"]: r for r in (await ok(client, "list_tax_rates"))["items"]}
     assert rates["GB_STANDARD"] == {"id": "GB_STANDARD", "name": "Standard", "percentage": "20"}
-    assert rates["GB_REDUCED"]["percentage"] == "5" and rates["GB_ZERO"]["percentage"] == "0"
+    assert rates["GB_LOWER"]["percentage"] == "5" and rates["GB_ZERO"]["percentage"] == "0"
     purchase = await ok(client, "list_tax_rates", {"usage": "purchase", "date": "2026-04-01"})
     assert "GB_STANDARD" in {r["id"] for r in purchase["items"]}
     assert "not one of sales" in await err(client, "list_tax_rates", {"usage": "both"})

@@ -669,7 +669,11 @@ class PostedArtefact(Artefact):
         if len(reason) > limit:
             raise invalid("void_reason", f"is too long (maximum is {limit} characters)")
         if record.get("transaction"):
-            reverse_transaction(ctx, record["transaction"]["id"], f"Void {record['displayed_as']}: {reason}")
+            # Sage removes a voided document's values from the accounts: the mirror entries are dated
+            # on the document's own date, so no period (its VAT return included) still counts it
+            reverse_transaction(
+                ctx, record["transaction"]["id"], f"Void {record['displayed_as']}: {reason}", date=str(record["date"])
+            )
         record["status"] = status_link("VOID")
         record["void_reason"] = reason
         record["updated_at"] = ctx.now_iso

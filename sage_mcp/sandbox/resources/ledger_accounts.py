@@ -143,7 +143,7 @@ def build_ledger_account(ctx: Context, spec: AccountSpec, *, vat_registered: boo
 def build_tax_rate(ctx: Context, spec: TaxRateSpec) -> dict[str, Any]:
     return {
         "id": spec.id,
-        "displayed_as": f"{spec.name} {spec.percentage}%",
+        "displayed_as": spec.displayed_as,
         "$path": f"/tax_rates/{spec.id}",
         "created_at": ctx.now_iso,
         "updated_at": ctx.now_iso,
@@ -230,7 +230,7 @@ class LedgerAccounts(Collection):
         type_id = str(payload.get("ledger_account_type_id") or "")
         if type_id not in LEDGER_ACCOUNT_TYPES:
             problems.add("ledger_account_type_id", "must be one of " + ", ".join(LEDGER_ACCOUNT_TYPES))
-            type_id = "EXPENSES"
+            type_id = "OVERHEADS"
         spec = AccountSpec(0, "", type_id, ())
         record = build_ledger_account(ctx, spec, vat_registered=False)
         record["included_in_chart"] = bool(payload.get("included_in_chart"))
