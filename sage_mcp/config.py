@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -54,6 +55,17 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_READ_ONLY", "read_only"),
         description="Remove every tool that writes",
     )
+    file_roots: str = Field(
+        default="",
+        validation_alias=AliasChoices("SAGE_MCP_FILE_ROOTS", "file_roots"),
+        description="Folders the attachment tools may read and write, separated by os.pathsep or commas",
+    )
+    call_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("SAGE_MCP_CALL_TIMEOUT", "call_timeout"),
+        description="Seconds one tool call may take in all, retries included",
+    )
 
     @property
     def token_store_path(self) -> Path:
@@ -62,3 +74,9 @@ class Settings(BaseSettings):
     @property
     def audit_log_path(self) -> Path:
         return self.data_dir / "audit.jsonl"
+
+    @property
+    def file_root_paths(self) -> list[Path]:
+        """The folders named in ``SAGE_MCP_FILE_ROOTS`` (``~`` expanded; blanks dropped), in order."""
+        parts = self.file_roots.replace(",", os.pathsep).split(os.pathsep)
+        return [Path(p.strip()).expanduser() for p in parts if p.strip()]

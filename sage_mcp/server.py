@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,16 +21,24 @@ from typing import Any
 import anyio
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
-from mcp.types import CallToolRequestParams, CallToolResult, ListToolsResult, PaginatedRequestParams
+from mcp.types import (
+    CallToolRequestParams,
+    CallToolResult,
+    ListRootsRequest,
+    ListRootsResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+)
+from mcp_types.version import is_version_at_least
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
-from sage_mcp.sage.client import SageClient, write_request_ids
-from sage_mcp.sage.errors import AuthError
+from sage_mcp.sage.client import CallBudget, SageClient, call_budget, write_request_ids
+from sage_mcp.sage.errors import AuthError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore
-from sage_mcp.tools._base import ToolContext, resolve_business
+from sage_mcp.tools._base import RootsFn, ToolContext, resolve_business
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,8 @@ shows which). Results name the business they came from. Find ids with the list_*
 unclear, repeat it with idempotency_key set to that id and Sage will not record it twice."""
 
 SageFactory = Callable[[Settings], SageClient]
+#: Seconds a client that declared the ``roots`` capability gets to answer ``roots/list``.
+ROOTS_TIMEOUT = 10.0
 
 
 class AuditLog:
@@ -86,7 +97,13 @@ class Dispatcher:
         name: str,
         arguments: Mapping[str, Any] | None,
         progress: Any = None,
+        *,
+        client_roots: RootsFn | None = None,
+        over_http: bool = False,
     ) -> CallToolResult:
+        """Run one call within ``settings.call_timeout`` seconds. ``client_roots`` asks the client for
+        the folders it shares (a local legacy-era client that declared roots); ``over_http`` says the
+        client may be remote (its roots are then not used for files)."""
         tool = self.registry.get(name)
         if tool is None:
             available = ", ".join(self.registry.tools) or "none"
@@ -97,13 +114,24 @@ class Dispatcher:
             return invalid_arguments(name, errors, tool.spec.input_schema)
         ctx = ToolContext(sage=sage, settings=self.settings, tool_name=name, writes=not tool.spec.read_only)
         ctx.progress = progress
+        ctx.client_roots = client_roots
+        ctx.over_http = over_http
         sent: list[str] = []
+        timeout = self.settings.call_timeout
+        budget = CallBudget(deadline=time.monotonic() + timeout)
         reset = write_request_ids.set(sent)
+        reset_budget = call_budget.set(budget)
+        data: dict[str, Any] | None = None
         try:
-            if tool.spec.business_scoped:
-                ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
-            data = await tool.handler(ctx, args)
+            with anyio.move_on_after(timeout):
+                if tool.spec.business_scoped:
+                    ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
+                data = await tool.handler(ctx, args)
         except Exception as exc:
+            if isinstance(exc, SageRetryLaterError):
+                if ctx.writes:
+                    self.audit.record(ctx, sent, outcome="error: SageRetryLaterError")
+                return failure(retry_later_message(exc, ctx))
             result = from_exception(exc, tool=name, idempotency_id=ctx.idempotency_used)
             if ctx.writes:
                 self.audit.record(ctx, sent, outcome=f"error: {type(exc).__name__}")
@@ -121,7 +149,13 @@ class Dispatcher:
                 )
             )
         finally:
+            call_budget.reset(reset_budget)
             write_request_ids.reset(reset)
+        if data is None:
+            log.info("%s stopped after %g s", name, timeout)
+            if ctx.writes:
+                self.audit.record(ctx, sent, outcome="timeout")
+            return failure(timeout_message(ctx, timeout, budget))
         if ctx.writes:
             self.audit.record(ctx, sent, outcome="ok", record_id=data.get("id"))
         if ctx.scope is not None:
@@ -130,6 +164,67 @@ class Dispatcher:
                 head["notice"] = ctx.scope.notice
             data = {**head, **data}
         return success(data)
+
+
+def timeout_message(ctx: ToolContext, timeout: float, budget: CallBudget) -> str:
+    """What a call stopped at its deadline tells the model: Sage is slow, and whether anything changed."""
+    head = (
+        f"Sage is slow: {ctx.tool_name} did not finish within {timeout:g} s (SAGE_MCP_CALL_TIMEOUT), "
+        "so sage-mcp stopped waiting."
+    )
+    if budget.writes_sent == 0:
+        return (
+            head
+            + " Nothing was changed in Sage. Try again in a moment"
+            + ("." if ctx.writes else ", or ask for less (fewer pages, a shorter period).")
+        )
+    if ctx.idempotency_used:
+        return head + (
+            " The change may or may not have been recorded: repeat the same call with idempotency_key "
+            f"{ctx.idempotency_used!r} and Sage will return the original instead of recording it twice."
+        )
+    return head + " The change may or may not have been recorded; check (e.g. with the list tools) before repeating it."
+
+
+def retry_later_message(exc: SageRetryLaterError, ctx: ToolContext) -> str:
+    """Sage asked for a wait longer than the call may take: say so instead of sleeping through it."""
+    left = f"{ctx.settings.call_timeout:g} s (SAGE_MCP_CALL_TIMEOUT)"
+    head = f"{exc.summary()}, longer than this call may wait ({left}), so sage-mcp did not retry."
+    if ctx.writes and ctx.idempotency_used:
+        return head + (
+            " Sage refused that request, so it did nothing; after the wait, repeat the same call with "
+            f"idempotency_key {ctx.idempotency_used!r} so it cannot be recorded twice."
+        )
+    if ctx.writes:
+        return head + " Sage refused that request, so it did nothing; call again after the wait."
+    return head + " Nothing was changed; call again after the wait."
+
+
+def client_roots_asker(ctx: ServerRequestContext[Any, Any]) -> RootsFn | None:
+    """How to ask this client for the folders it shares, or ``None`` when it cannot be asked.
+
+    Only a local connection (no HTTP request behind it) on a handshake-era protocol (2025-11-25 or
+    older) whose client declared the ``roots`` capability: the 2026-07-28 protocol has no
+    server-to-client requests (and deprecates roots), and an HTTP client's roots name folders on its
+    own machine, so there only ``SAGE_MCP_FILE_ROOTS`` counts.
+    """
+    if ctx.request is not None or is_version_at_least(ctx.protocol_version, "2026-07-28"):
+        return None
+    session = ctx.session
+    capabilities = session.client_capabilities
+    if capabilities is None or capabilities.roots is None or not session.can_send_request:
+        return None
+
+    async def ask() -> list[str]:
+        try:
+            with anyio.fail_after(ROOTS_TIMEOUT):
+                result = await session.send_request(ListRootsRequest(), ListRootsResult)
+        except Exception as exc:  # the client declared roots but did not list them: use none of its
+            log.warning("the client declared roots but listing them failed (%s)", type(exc).__name__)
+            return []
+        return [str(root.uri) for root in result.roots]
+
+    return ask
 
 
 def login_is_read_only(settings: Settings) -> bool:
@@ -178,7 +273,14 @@ def create_server(
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
-        return await dispatcher.call(ctx.lifespan_context["sage"], params.name, params.arguments, progress)
+        return await dispatcher.call(
+            ctx.lifespan_context["sage"],
+            params.name,
+            params.arguments,
+            progress,
+            client_roots=client_roots_asker(ctx),
+            over_http=ctx.request is not None,
+        )
 
     return Server(
         SERVER_NAME,

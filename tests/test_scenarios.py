@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from mcp import Client
 
+from sage_mcp.config import Settings
+from sage_mcp.server import create_server
 from tests.test_tools import ok
 
 pytestmark = pytest.mark.anyio
@@ -59,21 +60,26 @@ async def test_part_payment_against_two_invoices(client: Client) -> None:
     assert (second["status"], second["outstanding"]) == ("PART_PAID", "200.00")
 
 
-async def test_book_an_expense_with_its_receipt_attached(client: Client, tmp_path: Path) -> None:
-    receipt = tmp_path / "fuel-receipt.png"
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_book_an_expense_with_its_receipt_attached(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, mode: str
+) -> None:
+    receipts = tmp_path_factory.mktemp("receipts")  # a folder the user allowed with SAGE_MCP_FILE_ROOTS
+    receipt = receipts / "fuel-receipt.png"
     receipt.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    expense = await ok(
-        client,
-        "record_other_payment",
-        {
-            "reference": "FUEL-17",
-            "lines": [{"ledger_account_id": "7300", "total_amount": "60.00", "tax_rate_id": "GB_STANDARD"}],
-        },
-    )
-    attached = await ok(
-        client, "upload_attachment", {"attach_to": {"type": "other_payment", "id": expense["id"]}, "path": str(receipt)}
-    )
-    listed = await ok(client, "list_attachments", {"attach_to": {"type": "other_payment", "id": expense["id"]}})
+    allowed = settings.model_copy(update={"file_roots": str(receipts)})
+    async with Client(create_server(allowed), mode=mode) as client:
+        expense = await ok(
+            client,
+            "record_other_payment",
+            {
+                "reference": "FUEL-17",
+                "lines": [{"ledger_account_id": "7300", "total_amount": "60.00", "tax_rate_id": "GB_STANDARD"}],
+            },
+        )
+        attach_to = {"type": "other_payment", "id": expense["id"]}
+        attached = await ok(client, "upload_attachment", {"attach_to": attach_to, "path": str(receipt)})
+        listed = await ok(client, "list_attachments", {"attach_to": attach_to})
     assert [a["id"] for a in listed["items"]] == [attached["id"]]
 
 

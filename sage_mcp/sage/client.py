@@ -9,6 +9,9 @@ calls and the token endpoint.
 * GETs retry on 429, 5xx and network failures with backoff (honouring ``Retry-After``). Writes
   retry only when the body carries an ``idempotency_id`` (Sage then replays the first result),
   or when the failure proves the request never reached Sage (connect error, 429).
+* A caller may give the work a deadline (:data:`call_budget`): a retry that would wait past it is
+  not attempted, and a ``Retry-After`` longer than the time left raises :class:`SageRetryLaterError`
+  instead of being slept through.
 * A 401 triggers one token refresh and one retry.
 * POSTs to Sage's numbered artefacts are never sent in parallel within a business.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -39,8 +43,10 @@ from sage_mcp.sage.errors import (
     BusinessMismatchError,
     ReauthorizationRequired,
     SageConnectionError,
+    SageRetryLaterError,
     SageTimeoutError,
     error_from_response,
+    parse_error_items,
 )
 from sage_mcp.sage.pagination import MAX_ITEMS_PER_PAGE, iter_pages
 from sage_mcp.sage.tokens import REAUTH_MESSAGE, FileTokenStore, TokenManager, TokenStore
@@ -52,7 +58,38 @@ CORE_PATHS = ("/businesses", "/user")
 #: When set (to a list) by a caller, Sage's ``x_request_id`` of every write sent in this context is appended.
 write_request_ids: ContextVar[list[str] | None] = ContextVar("write_request_ids", default=None)
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+#: The longest ``Retry-After`` waited out even without a deadline; a longer one is reported.
 MAX_RETRY_AFTER = 60.0
+
+
+@dataclass
+class CallBudget:
+    """One unit of work (a tool call): when it must be over, and how many writes it has sent so far."""
+
+    deadline: float | None = None
+    """``time.monotonic()`` value after which nothing more should be waited for (``None``: no limit)."""
+    writes_sent: int = 0
+    """Requests other than GET handed to the network (answered or not)."""
+
+    def left(self) -> float | None:
+        """Seconds until the deadline (may be negative), or ``None`` without one."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+#: Set by a caller around a unit of work; the client reads the deadline and counts the writes it sends.
+call_budget: ContextVar[CallBudget | None] = ContextVar("call_budget", default=None)
+
+
+def _time_left() -> float | None:
+    budget = call_budget.get()
+    return budget.left() if budget is not None else None
+
+
+def _can_wait(delay: float) -> bool:
+    """Whether sleeping ``delay`` seconds still leaves time before the deadline to try again."""
+    left = _time_left()
+    return left is None or delay < left
+
 
 # Sage: "do not make parallel POSTs where references are unique or numbers are sequential".
 SERIAL_POST_COLLECTIONS = frozenset(
@@ -95,18 +132,22 @@ def _carries_idempotency_id(body: Any) -> bool:
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delay-seconds or an HTTP date), ``None`` if absent or unreadable."""
     if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if parsed.tzinfo is None:
             return None
         seconds = parsed.timestamp() - time.time()
-    if 0 <= seconds <= MAX_RETRY_AFTER:
-        return seconds
-    return None
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
 
 
 def backoff_delay(attempt: int, retry_after: float | None) -> float:
@@ -279,6 +320,8 @@ class SageClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": accept}
             if business_id is not None:
                 headers["X-Business"] = business_id
+            if method != "GET" and (budget := call_budget.get()) is not None:
+                budget.writes_sent += 1
             try:
                 resp = await self._http.request(
                     method,
@@ -290,8 +333,9 @@ class SageClient:
                 )
             except httpx2.HTTPError as exc:
                 never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
-                if (safe_to_repeat or never_sent) and attempt < self.settings.max_retries:
-                    await asyncio.sleep(backoff_delay(attempt, None))
+                delay = backoff_delay(attempt, None)
+                if (safe_to_repeat or never_sent) and attempt < self.settings.max_retries and _can_wait(delay):
+                    await asyncio.sleep(delay)
                     attempt += 1
                     continue
                 if isinstance(exc, httpx2.TimeoutException):
@@ -314,13 +358,26 @@ class SageClient:
                 token = await self.tokens.renew_after_rejection(token)
                 continue
             retryable = status in RETRYABLE_STATUS and (safe_to_repeat or status == 429)
+            retry_after = _retry_after_seconds(resp.headers.get("retry-after"))
             if retryable and attempt < self.settings.max_retries:
-                delay = backoff_delay(attempt, _retry_after_seconds(resp.headers.get("retry-after")))
-                await resp.aclose()
-                log.info("Sage answered %s to %s %s; retrying in %.2f s", status, method, path, delay)
-                await asyncio.sleep(delay)
-                attempt += 1
-                continue
+                left = _time_left()
+                longest = MAX_RETRY_AFTER if left is None else min(MAX_RETRY_AFTER, left)
+                if retry_after is not None and retry_after > longest:
+                    raise SageRetryLaterError(
+                        status,
+                        parse_error_items(_json_or_text(resp)),
+                        method=method,
+                        path=path.split("?", 1)[0],
+                        request_id=request_id,
+                        retry_after=retry_after,
+                    )
+                delay = backoff_delay(attempt, retry_after)
+                if _can_wait(delay):
+                    await resp.aclose()
+                    log.info("Sage answered %s to %s %s; retrying in %.2f s", status, method, path, delay)
+                    await asyncio.sleep(delay)
+                    attempt += 1
+                    continue
             answered = resp.headers.get("x-business")
             if status >= 400:
                 raise error_from_response(
@@ -329,7 +386,7 @@ class SageClient:
                     method=method,
                     path=path.split("?", 1)[0],
                     request_id=request_id,
-                    retry_after=_retry_after_seconds(resp.headers.get("retry-after")),
+                    retry_after=retry_after,
                 )
             if business_id is not None and answered and answered.lower() != business_id.lower():
                 raise BusinessMismatchError(business_id, answered)

@@ -136,6 +136,18 @@ class SageServerError(SageAPIError):
     pass
 
 
+class SageRetryLaterError(SageAPIError):
+    """Sage refused (429/503) and asked to be retried after more time than the call has left.
+
+    Nothing was carried out by the refused request; ``retry_after`` holds Sage's wait in seconds.
+    """
+
+    def summary(self) -> str:
+        wait = f"{self.retry_after:.0f} s" if self.retry_after is not None else "a while"
+        where = f" (HTTP {self.status} on {self.method} {self.path})" if self.method else f" (HTTP {self.status})"
+        return f"Sage asks to retry after {wait}{where}"
+
+
 _STATUS_CLASSES: dict[int, type[SageAPIError]] = {
     400: SageBadRequestError,
     401: SageUnauthorizedError,

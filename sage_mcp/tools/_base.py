@@ -17,6 +17,7 @@ from sage_mcp.sage.errors import NotSignedInError
 from sage_mcp.sage.pagination import Page
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+RootsFn = Callable[[], Awaitable[list[str]]]
 
 
 class ToolError(Exception):
@@ -46,6 +47,10 @@ class ToolContext:
     scope: BusinessScope | None = None
     cache: dict[str, Any] = field(default_factory=dict)
     idempotency_used: str | None = None
+    client_roots: RootsFn | None = None
+    """Asks the MCP client for the folders it shares (its roots' URIs); ``None`` when it offers none."""
+    over_http: bool = False
+    """The call came over HTTP (its client may be on another machine), not from a local client."""
 
     @property
     def business(self) -> BusinessClient:

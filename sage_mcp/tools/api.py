@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sage_mcp.sage import spec
 from sage_mcp.sage.idempotency import supports_idempotency, with_idempotency_id
@@ -12,6 +13,11 @@ from sage_mcp.tools._base import ToolContext, ToolError, idempotency_id
 
 CORE_PREFIXES = ("/businesses", "/user")
 PAGING = {"page", "items_per_page", "attributes"}
+PATH_EXAMPLE = "a valid path looks like /stock_items or /stock_items/<id>: plain segments, no query string"
+#: Characters a path segment may carry unencoded when it is sent on (RFC 3986 pchar less '%').
+SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def _words(text: str) -> list[str]:
@@ -64,17 +70,58 @@ async def find_sage_endpoint(ctx: ToolContext, args: dict[str, Any]) -> dict[str
     return {"total": len(scored), "items": items}
 
 
-def _check_path(method: str, path: str) -> tuple[str, Mapping[str, Any]]:
-    if not path.startswith("/") or "?" in path or ".." in path:
-        raise ToolError(f"path {path!r} must be an API path such as /stock_items or /stock_items/<id>, without a query")
-    found = spec.find_operation(method, path)
+def _bad_path(path: str, why: str) -> ToolError:
+    shown = path if len(path) <= 80 else path[:79] + "…"
+    return ToolError(f"path: {shown!r} {why}; {PATH_EXAMPLE} (query parameters go in query).")
+
+
+def clean_path(path: str) -> str:
+    """``path`` percent-decoded, checked and re-encoded one way, ready to match against the spec and send.
+
+    Refused (whether written plainly or percent-encoded, once or twice): ``.`` and ``..`` segments,
+    empty segments (``//``), backslashes, NUL and other control characters, ``?`` and ``#``, and an
+    encoded ``/`` inside a segment. Each segment is then encoded exactly once.
+    """
+    if not path.startswith("/"):
+        raise _bad_path(path, "must start with /")
+    decoded = unquote(path, errors="strict") if "%" in path else path
+    if _PERCENT.search(decoded):
+        raise _bad_path(path, "is percent-encoded twice")
+    for form in (path, decoded):
+        if "\\" in form:
+            raise _bad_path(path, "contains a backslash")
+        if _CONTROL.search(form):
+            raise _bad_path(path, "contains a control character")
+        if "?" in form or "#" in form:
+            raise _bad_path(path, "contains ? or #")
+    segments = decoded[1:].split("/")
+    if any(s in (".", "..") for s in segments):
+        raise _bad_path(path, "has a '.' or '..' segment")
+    if decoded.count("/") != path.count("/"):
+        raise _bad_path(path, "contains an encoded / (%2F)")
+    if len(segments) > 1 and segments[-1] == "":
+        segments.pop()  # one trailing slash is harmless
+    if "" in segments and segments != [""]:
+        raise _bad_path(path, "has an empty segment (//)")
+    return "/" + "/".join(quote(s, safe=SEGMENT_SAFE) for s in segments)
+
+
+def _check_path(method: str, path: str) -> tuple[str, Mapping[str, Any], str]:
+    """The spec's template and operation for ``method`` on ``path``, and the clean path to send."""
+    try:
+        clean = clean_path(path)
+    except UnicodeDecodeError:
+        raise _bad_path(path, "has a percent-encoding that is not UTF-8") from None
+    found = spec.find_operation(method, clean)
     if found is None:
-        template = spec.match_path(path)
+        template = spec.match_path(clean)
         if template is None:
-            raise ToolError(f"{path} is not a path of the Sage API. Use find_sage_endpoint to find the right one.")
+            raise ToolError(
+                f"path: {clean[:80]!r} is not a path of the Sage API. Use find_sage_endpoint to find the right one."
+            )
         methods = ", ".join(spec.path_methods(template))
         raise ToolError(f"{method} is not allowed on {template}; Sage allows: {methods}.")
-    return found
+    return found[0], found[1], clean
 
 
 def _check_query(operation: Mapping[str, Any], template: str, query: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,16 +148,15 @@ def _is_core(path: str) -> bool:
 
 
 async def sage_api_get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    path = args["path"]
-    template, operation = _check_path("GET", path)
+    template, operation, path = _check_path("GET", args["path"])
     query = _check_query(operation, template, args.get("query") or {})
     data = await (ctx.sage.get(path, query) if _is_core(path) else ctx.business.get(path, query))
     return {"path": template, "data": data}
 
 
 async def sage_api_write(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    method, path = args["method"], args["path"]
-    template, operation = _check_path(method, path)
+    method = args["method"]
+    template, operation, path = _check_path(method, args["path"])
     query = _check_query(operation, template, args.get("query") or {})
     body = args.get("body")
     if method == "DELETE" and body is not None:

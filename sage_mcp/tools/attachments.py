@@ -4,6 +4,9 @@ Sage does not honour ``idempotency_id`` for attachments, so a retried upload cou
 file twice. Before uploading, the record's attachments are listed and one with the same file name
 and size is returned instead; that check, not Sage, is what makes a repeated upload safe (with or
 without ``idempotency_key``, which is accepted like on every write but has nothing to key in Sage).
+
+Local paths are read and written only inside the allowed folders (see :mod:`sage_mcp.tools._files`);
+``content_base64`` needs no folder.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sage_mcp.sage.client import path_segment
 from sage_mcp.sage.errors import SageNotFoundError
 from sage_mcp.sage.pagination import fetch_pages
 from sage_mcp.tools._base import ToolContext, ToolError, compact, link_id, link_name
+from sage_mcp.tools._files import file_access
 from sage_mcp.tools._resource import ALL_PAGES_CAP
 
 MAX_FILE_SIZE = 2_621_440
@@ -52,13 +54,6 @@ def project_attachment(raw: dict[str, Any], full: bool = False) -> dict[str, Any
     )
 
 
-def _local_path(value: str, field: str = "path") -> Path:
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        raise ToolError(f"{field}: give an absolute path (starting with / or ~), not {value!r}")
-    return path
-
-
 def _too_large(size: int, what: str) -> ToolError:
     return ToolError(
         f"{what} is {size:,} bytes; Sage accepts attachments of at most {MAX_FILE_SIZE:,} bytes (2.5 MB). "
@@ -77,18 +72,14 @@ async def _record_attachments(ctx: ToolContext, target: dict[str, str]) -> list[
     return items
 
 
-def _read_content(args: dict[str, Any]) -> tuple[bytes, str]:
+async def _read_content(ctx: ToolContext, args: dict[str, Any]) -> tuple[bytes, str]:
     """The file's bytes and name, with the size checked before anything is read or sent."""
     if bool(args.get("path")) == bool(args.get("content_base64")):
         raise ToolError("give exactly one of path (a local file) or content_base64 (the file's content)")
     if args.get("path"):
-        path = _local_path(args["path"])
-        if not path.is_file():
-            raise ToolError(f"path: {str(path)!r} is not a file")
-        size = path.stat().st_size
-        if size > MAX_FILE_SIZE:
-            raise _too_large(size, f"path: {path.name}")
-        return path.read_bytes(), args.get("file_name") or path.name
+        access = await file_access(ctx)
+        content, path = access.read(str(args["path"]), limit=MAX_FILE_SIZE, too_large=_too_large)
+        return content, args.get("file_name") or path.name
     if not args.get("file_name"):
         raise ToolError('file_name is required with content_base64 (e.g. "receipt.pdf"; it sets the file type)')
     text = "".join(str(args["content_base64"]).split())
@@ -103,7 +94,7 @@ def _read_content(args: dict[str, Any]) -> tuple[bytes, str]:
 
 async def upload_attachment(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     target: dict[str, str] = args["attach_to"]
-    content, file_name = _read_content(args)
+    content, file_name = await _read_content(ctx, args)
     if not content:
         raise ToolError("the file is empty; nothing was sent to Sage")
     if len(content) > MAX_FILE_SIZE:
@@ -161,25 +152,13 @@ def _safe_name(name: Any, attachment_id: str) -> str:
 
 async def download_attachment(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     attachment_id = args["attachment_id"]
+    overwrite = bool(args.get("overwrite"))
+    access = await file_access(ctx)
+    access.require_roots("path", "write")
     meta = await ctx.business.get(f"/attachments/{path_segment(attachment_id)}")
-    dest = _local_path(args["path"])
-    if dest.is_dir():
-        dest = dest / _safe_name(meta.get("file_name"), attachment_id)
-    if not dest.parent.is_dir():
-        raise ToolError(f"path: the directory {str(dest.parent)!r} does not exist")
-    if dest.exists() and not args.get("overwrite"):
-        raise ToolError(f"path: {str(dest)!r} already exists; pass overwrite: true to replace it")
-    if dest.exists() and not dest.is_file():
-        raise ToolError(f"path: {str(dest)!r} exists and is not a regular file")
+    dest = access.target(str(args["path"]), _safe_name(meta.get("file_name"), attachment_id), overwrite=overwrite)
     content = await ctx.business.download(f"/attachments/{path_segment(attachment_id)}/file")
-    fd, tmp = tempfile.mkstemp(prefix=".sage-download-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    access.write(dest, content, overwrite=overwrite)
     out: dict[str, Any] = {
         "id": meta.get("id") or attachment_id,
         "path": str(dest),
