@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from sage_mcp.excerpt import excerpt
 
 ZERO = Decimal("0")
 PENNY = Decimal("0.01")
 HUNDRED = Decimal("100")
-DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+#: The schema pattern of an amount argument: at most 13 integer digits and 6 decimals.
+DECIMAL_PATTERN = r"^-?\d{1,13}(\.\d{1,6})?$"
 _DECIMAL_STRING = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+#: No amount, quantity or rate reaches this; anything larger is refused before any arithmetic, so
+#: sums and products stay far inside ``Decimal``'s 28 significant digits.
+LIMIT = Decimal(10) ** 15
 
 
 class MoneyError(ValueError):
@@ -23,24 +29,33 @@ class MoneyError(ValueError):
 
 
 def to_decimal(value: Any, *, field: str | None = None) -> Decimal:
-    """``Decimal`` from a JSON number or a decimal string such as ``"12.50"``; ``MoneyError`` otherwise."""
-    where = f"{field}: " if field else ""
-    if isinstance(value, bool):
-        raise MoneyError(f'{where}expected a decimal number such as "12.50", got {value!r}')
+    """``Decimal`` from a JSON number or a decimal string such as ``"12.50"``; ``MoneyError`` otherwise
+    (also for NaN, infinities, exponents, over-long strings and anything of 10^15 or more, which no
+    amount reaches)."""
+    number: Decimal | None = None
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise MoneyError(f"{where}{value!r} is not a finite number")
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):  # only from JSON parsed without parse_float=Decimal
-        return Decimal(repr(value))
-    if isinstance(value, str) and _DECIMAL_STRING.match(value.strip()):
-        try:
-            return Decimal(value.strip())
-        except InvalidOperation:  # pragma: no cover - the pattern already guarantees a number
-            pass
-    raise MoneyError(f'{where}expected a decimal number such as "12.50", got {value!r}')
+        number = value
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        if -LIMIT < value < LIMIT:
+            return Decimal(value)
+        raise _refused(value, field, "is too large for an amount (at most 15 digits before the point)")
+    elif isinstance(value, float):  # only from JSON parsed without parse_float=Decimal
+        number = Decimal(repr(value))
+    elif isinstance(value, str) and len(value) <= 64 and _DECIMAL_STRING.match(value.strip()):
+        number = Decimal(value.strip())
+    if number is None:
+        raise _refused(value, field, 'is not a decimal number such as "12.50"')
+    if not number.is_finite():
+        raise _refused(value, field, "is not a finite number")
+    if abs(number) >= LIMIT:
+        raise _refused(value, field, "is too large for an amount (at most 15 digits before the point)")
+    return number
+
+
+def _refused(value: Any, field: str | None, why: str) -> MoneyError:
+    return MoneyError(f"{field + ': ' if field else ''}{excerpt(value)} {why}")
 
 
 def round_money(value: Decimal) -> Decimal:

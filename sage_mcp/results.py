@@ -8,13 +8,14 @@ and what to do next. Secrets never appear in either.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from typing import Any
 
 from jsonschema import ValidationError
 from mcp.types import CallToolResult, TextContent
 
-from sage_mcp.money import MoneyError
+from sage_mcp.excerpt import excerpt
+from sage_mcp.money import DECIMAL_PATTERN, MoneyError
 from sage_mcp.sage.errors import (
     AuthError,
     BusinessMismatchError,
@@ -95,9 +96,24 @@ def _field_path(path: Iterable[Any]) -> str:
     return out or "arguments"
 
 
+#: Patterns whose failure deserves words rather than the regular expression.
+_ID_PATTERN = "^[0-9a-f]{32}$"
+#: At most this many problems are listed in one message.
+_MAX_LISTED = 10
+
+
+def _unknown_fields(err: ValidationError) -> list[str]:
+    allowed = (err.schema.get("properties") or {}) if isinstance(err.schema, Mapping) else {}
+    return [k for k in err.instance if k not in allowed] if isinstance(err.instance, Mapping) else []
+
+
 def describe_validation_error(err: ValidationError, schema: Mapping[str, Any]) -> str:
+    """One problem with an argument, naming its field; a caller's value is quoted to at most ~80
+    characters, with its length when cut."""
+    del schema
     where = _field_path(err.absolute_path)
-    validator = err.validator
+    validator, expected, value = err.validator, err.validator_value, err.instance
+    shown = excerpt(value)
     if validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", err.message)
         name = missing[0] if missing else err.message
@@ -105,24 +121,44 @@ def describe_validation_error(err: ValidationError, schema: Mapping[str, Any]) -
         return f"{full}: required field is missing"
     if validator == "additionalProperties":
         props = sorted((err.schema.get("properties") or {}).keys()) if isinstance(err.schema, Mapping) else []
-        extra = re.findall(r"'([^']+)'", err.message.split("(")[-1]) if "(" in err.message else []
-        names = ", ".join(repr(e) for e in extra) or "unexpected field"
-        return f"{where}: unknown field {names}; allowed fields: {', '.join(props) or 'none'}"
+        extra = _unknown_fields(err)
+        names = ", ".join(excerpt(e, 40) for e in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        return f"{where}: unknown field {names or 'given'}; allowed fields: {', '.join(props) or 'none'}"
     if validator == "type":
-        return f"{where}: expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
-    if validator == "pattern" and r"\d+(\.\d+)?" in str(err.validator_value):
-        return f'{where}: {err.instance!r} is not a decimal string; write amounts like "120.00"'
+        return f"{where}: expected {expected}, got {type(value).__name__} {shown}"
+    if validator == "pattern" and expected == DECIMAL_PATTERN:
+        return (
+            f'{where}: {shown} is not a decimal string; write amounts like "120.00" '
+            "(at most 13 digits before the point and 6 after)"
+        )
+    if validator == "pattern" and expected == _ID_PATTERN:
+        return f"{where}: {shown} is not a Sage id (32 lowercase hex characters, as list and find tools return)"
+    if validator == "pattern":
+        return f"{where}: {shown} does not match {expected}"
     if validator == "enum":
-        return f"{where}: {err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
+        return f"{where}: {shown} is not one of {', '.join(map(str, expected))}"
     if validator == "format":
-        return f"{where}: {err.instance!r} is not a valid {err.validator_value} (use YYYY-MM-DD)"
-    del schema
-    return f"{where}: {err.message}"
+        return f"{where}: {shown} is not a valid {expected} (use YYYY-MM-DD)"
+    if validator in ("maxLength", "minLength"):
+        size = len(value) if isinstance(value, str) else 0
+        if validator == "minLength":
+            return f"{where}: must not be empty" if expected == 1 else f"{where}: at least {expected} characters"
+        return f"{where}: {size:,} characters is too long (at most {expected:,}): {shown}"
+    if validator in ("maxItems", "minItems", "maxProperties", "minProperties"):
+        unit = "fields" if "Properties" in validator else "items"
+        bound = "at most" if validator.startswith("max") else "at least"
+        size = len(value) if isinstance(value, Sized) else 0
+        return f"{where}: {size:,} {unit} given, {bound} {expected} allowed"
+    if validator in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"):
+        return f"{where}: {shown} is out of range ({validator} {expected})"
+    return f"{where}: {excerpt(err.message, 160)}"
 
 
 def invalid_arguments(tool: str, errors: list[ValidationError], schema: Mapping[str, Any]) -> CallToolResult:
     errors = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
-    details = "; ".join(describe_validation_error(e, schema) for e in errors)
+    details = "; ".join(describe_validation_error(e, schema) for e in errors[:_MAX_LISTED])
+    if len(errors) > _MAX_LISTED:
+        details += f"; and {len(errors) - _MAX_LISTED} more"
     return failure(f"Invalid arguments for {tool}: {details}. Nothing was sent to Sage; fix them and call again.")
 
 

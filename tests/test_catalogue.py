@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
+from sage_mcp.money import DECIMAL_PATTERN
 from sage_mcp.registry import ANNOTATION_KEYS, ConfigError, Registry, check_pairing, load_catalogue, parse_toolsets
 from sage_mcp.tools import HANDLERS
 
@@ -17,6 +18,56 @@ REPO = Path(__file__).resolve().parent.parent
 SNAPSHOTS = REPO / "tests" / "snapshots"
 TOOLSETS, SPECS = load_catalogue()
 NOT_BUSINESS_SCOPED = {"list_businesses", "find_sage_endpoint"}
+#: The id patterns, shared verbatim: Sage record ids (32 hex), reference keys or codes (GB_STANDARD,
+#: SALES, a nominal code, or an id), attachment ids (hex, hyphenated or not).
+ID_PATTERNS = {"^[0-9a-f]{32}$", "^\\w{1,40}$", "^[0-9a-f-]{32,36}$"}
+#: A quantifier with no upper bound (+, *, {n,}): a pattern with one does not bound the length.
+UNBOUNDED = re.compile(r"(?<!\\)[+*]|\{\d+,\}")
+
+
+def bounded_pattern(pattern: str) -> bool:
+    """Anchored at both ends with only bounded quantifiers, so it bounds the length by itself."""
+    return pattern.startswith("^") and pattern.endswith("$") and not UNBOUNDED.search(pattern)
+
+
+def properties(schema: dict, path: str = ""):  # type: ignore[no-untyped-def,type-arg]
+    """Every (path, property schema) in an input schema, nested objects and array items included."""
+    for name, prop in (schema.get("properties") or {}).items():
+        where = f"{path}.{name}" if path else name
+        yield where, prop
+        yield from properties(prop, where)
+        if isinstance(prop.get("items"), dict):
+            yield f"{where}[]", prop["items"]
+            yield from properties(prop["items"], f"{where}[]")
+        if isinstance(prop.get("additionalProperties"), dict):
+            yield f"{where}.*", prop["additionalProperties"]
+
+
+def bound_problems(schema: dict) -> list[str]:  # type: ignore[type-arg]
+    """Every argument is bounded: strings by maxLength, a self-bounding pattern, enum or format; ids by a
+    shared id pattern; amounts by the bounded money pattern; arrays by maxItems; numbers by a maximum;
+    free-form objects by maxProperties."""
+    problems = []
+    for where, prop in properties(schema):
+        types = prop.get("type")
+        types = set(types) if isinstance(types, list) else {types}
+        name = where.rsplit(".", 1)[-1].rstrip("[]")
+        pattern = prop.get("pattern")
+        if "string" in types:
+            self_bounded = bool(pattern) and bounded_pattern(pattern)
+            if not ("maxLength" in prop or "enum" in prop or "format" in prop or self_bounded):
+                problems.append(f"{where}: string without maxLength, bounded pattern, enum or format")
+            if (name.endswith("_id") or name == "id") and "enum" not in prop and pattern not in ID_PATTERNS:
+                problems.append(f"{where}: an id takes one of the shared id patterns {sorted(ID_PATTERNS)}")
+            if pattern and "\\d" in pattern and "(\\." in pattern and pattern != DECIMAL_PATTERN:
+                problems.append(f"{where}: amounts use the money pattern {DECIMAL_PATTERN} exactly")
+        if "array" in types and "maxItems" not in prop:
+            problems.append(f"{where}: array without maxItems")
+        if types & {"integer", "number"} and "maximum" not in prop and "enum" not in prop:
+            problems.append(f"{where}: number without maximum")
+        if "object" in types and "properties" not in prop and "maxProperties" not in prop:
+            problems.append(f"{where}: free-form object without maxProperties")
+    return problems
 
 
 def test_every_schema_has_a_handler_and_every_handler_a_schema() -> None:
@@ -51,6 +102,34 @@ def test_schema_file_is_valid_and_complete(spec) -> None:  # type: ignore[no-unt
         assert "business" in spec.output_schema["required"], "every business tool names its business"
     if not spec.read_only:
         assert raw["annotations"]["destructiveHint"] or "idempotency_key" in spec.input_schema["properties"]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_every_argument_is_bounded(spec) -> None:  # type: ignore[no-untyped-def]
+    assert bound_problems(spec.input_schema) == []
+    business = spec.input_schema["properties"].get("business_id")
+    if business is not None:
+        assert business == {"type": "string", "description": "Business id", "pattern": "^[0-9a-f]{32}$"}
+
+
+def test_the_bounds_rule_catches_what_it_should() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "note": {"type": "string"},
+            "path": {"type": "string", "pattern": "^/"},
+            "contact_id": {"type": "string", "maxLength": 32},
+            "amount": {"type": "string", "pattern": "^-?\\d+(\\.\\d+)?$"},
+            "lines": {"type": "array", "items": {"type": "object", "properties": {"text": {"type": "string"}}}},
+            "page": {"type": "integer", "minimum": 1},
+            "body": {"type": "object"},
+            "ok": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        },
+    }
+    problems = " | ".join(bound_problems(schema))
+    for where in ("note:", "path:", "contact_id:", "amount:", "lines:", "lines[].text:", "page:", "body:"):
+        assert where in problems
+    assert "ok:" not in problems
 
 
 def test_destructive_tools_are_marked() -> None:
