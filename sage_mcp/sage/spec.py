@@ -1,7 +1,12 @@
 """Sage's published API description (the vendored Swagger 2.0 files), usable at run time.
 
-The two files in ``sage_mcp/sage/openapi/`` are Sage's "Accounts" spec (169 paths) and the small
-"User Accounts" spec (``/businesses``, ``/user``).  This module loads both once and offers:
+Two files in ``sage_mcp/sage/openapi/`` are Sage's own: the "Accounts" spec (169 paths) and the small
+"User Accounts" spec (``/businesses``, ``/user``).  The third,
+``sage-accounting-v3.1-reporting-supplement.openapi.json``, is **ours**, not Sage's: it describes
+``GET /trial_balance`` of Sage's Reporting API, which Sage documents outside the Accounts swagger
+(announcement of 2020-05-20; the shape follows Sage's published example, and fields that example lacks
+are marked "sandbox extension"), so that the generic tools can call it and the sandbox's answers are
+checked like any other.  This module loads the three once and offers:
 
 * :func:`definition_schema` - a JSON Schema (Draft 4, ``$ref``s resolvable inside it) for any spec
   definition, adapted to how Sage really answers: every ``number`` also accepts a decimal string
@@ -54,6 +59,9 @@ __all__ = [
 OPENAPI_DIR = Path(__file__).resolve().with_name("openapi")
 MAIN_SPEC_FILE = "sage-accounting-v3.1.openapi.json"
 CORE_SPEC_FILE = "sage-accounting-v3.1-core-businesses-user.openapi.json"
+#: Our description of Sage's Reporting API (``/trial_balance``): a supplement, not a file Sage publishes.
+REPORTING_SUPPLEMENT_FILE = "sage-accounting-v3.1-reporting-supplement.openapi.json"
+SPEC_FILES = (MAIN_SPEC_FILE, CORE_SPEC_FILE, REPORTING_SUPPLEMENT_FILE)
 BASE_PATH = "/v3.1"
 
 #: What a decimal string must look like wherever the spec says ``number``.
@@ -69,25 +77,25 @@ _DROPPED_KEYWORDS = frozenset({"description", "example", "x-sage-menusection", "
 
 @functools.cache
 def load_spec() -> dict[str, Any]:
-    """Both spec files merged: ``{"paths": {...}, "definitions": {...}}`` (read once, do not mutate)."""
+    """The spec files merged: ``{"paths": {...}, "definitions": {...}}`` (read once, do not mutate)."""
     paths: dict[str, Any] = {}
     definitions: dict[str, Any] = {}
-    for file_name in (MAIN_SPEC_FILE, CORE_SPEC_FILE):
+    for file_name in SPEC_FILES:
         with (OPENAPI_DIR / file_name).open(encoding="utf-8") as fh:
             doc = json.load(fh)
         for name, schema in doc.get("definitions", {}).items():
             if name in definitions:  # pragma: no cover - the vendored files do not collide
-                raise ValueError(f"definition {name!r} appears in both spec files")
+                raise ValueError(f"definition {name!r} appears in two spec files")
             definitions[name] = schema
         for template, item in doc.get("paths", {}).items():
             if template in paths:  # pragma: no cover
-                raise ValueError(f"path {template!r} appears in both spec files")
+                raise ValueError(f"path {template!r} appears in two spec files")
             paths[template] = item
     return {"paths": paths, "definitions": definitions}
 
 
 def definition_names() -> list[str]:
-    """Every definition name of both specs, sorted."""
+    """Every definition name of the specs, sorted."""
     return sorted(load_spec()["definitions"])
 
 
@@ -390,7 +398,7 @@ def find_operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Every ``(METHOD, path_template, operation)`` of both specs."""
+    """Every ``(METHOD, path_template, operation)`` of the specs."""
     for template, item in load_spec()["paths"].items():
         for method in _HTTP_METHODS:
             operation = item.get(method)

@@ -15,8 +15,9 @@ Emulated now: ``/businesses``, ``/businesses/{key}`` (``lead`` too), ``/user`` (
 void/delete, ``/release``); ``/ledger_accounts``, ``/tax_rates``, ``/transactions`` (list, get);
 ``/sales_credit_notes`` (as sales invoices); ``/sales_quotes``, ``/sales_estimates``,
 ``/contact_payments``, ``/contact_allocations`` (list, get, create, update, delete);
-``/purchase_invoices``, ``/purchase_credit_notes`` (the same and ``/release``); and the banking,
-ledger, catalogue and settings resources listed below.
+``/purchase_invoices``, ``/purchase_credit_notes`` (the same and ``/release``);
+``/unallocated_artefacts`` (list, get) and ``GET /trial_balance`` of Sage's Reporting API (declared in
+our spec supplement); and the banking, ledger, catalogue and settings resources listed below.
 Other spec paths answer 404 "not emulated yet"; unimplemented methods on emulated paths 405.
 
 Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stricter reading):
@@ -100,7 +101,7 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   only ("You can only pay unpaid or part-paid invoices."); receipts go to sales invoices, supplier
   payments to purchase invoices, refunds to credit notes or payments on account and must be
   allocated in full; an excess becomes a payment on account (id and ``$path`` under
-  ``/unallocated_artefacts``, which is not emulated; refused on Accounting Start); discounts post to
+  ``/unallocated_artefacts``; refused on Accounting Start); discounts post to
   4009 Discounts Allowed / 5009 Discounts Taken; no cash-accounting VAT (``tax_amount`` must be 0).
   ``bank_account_id`` is a ``/bank_accounts`` record, or a ``BANK`` ledger account while the
   business has no bank account records.  Allocations: invoices positive, credit notes and payments
@@ -171,6 +172,19 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   seeded jitter) holds admitted requests, in flight.  Every request is counted by
   ``(METHOD, path)`` on arrival (``SandboxServer.counters``), refused and faulted ones included, and
   by ``(METHOD, path, status)`` once answered (``status_counters``; 0 = dropped).
+* **What reports read** (``resources/reports.py``; exact shapes in its docstring).  ``GET /trial_balance
+  ?from_date&to_date`` (both required; plain dates): ``{from_date, to_date, ledger_accounts: [{id,
+  displayed_as, $path, nominal_code, opening_balance: {debit, credit}, debit, credit, closing_balance:
+  {debit, credit}}], totals: {...}}``, Sage's published shape; ``nominal_code`` and ``totals`` are sandbox
+  extensions (not in Sage's example); amounts are strings, zero ``"0"``; balances net on one side;
+  entries of voided and deleted transactions left out; one row per account with a balance or a movement.
+  ``/unallocated_artefacts``: payments on account and open sales/purchase credit notes with something
+  unallocated, filters ``contact_id`` and ``search``, paged; with ``attributes`` each carries
+  ``transaction_type`` (``CUSTOMER_RECEIPT``/``VENDOR_PAYMENT``/``SALES_CREDIT_NOTE``/
+  ``PURCHASE_CREDIT_NOTE``), ``contact``, ``date``, ``total_amount``, ``outstanding_amount`` ...
+  Ledger balances for a period: ``/ledger_accounts?show_balance_details=true&from_date&to_date``
+  (``balance_details``: ``debits``, ``credits``, ``balance`` = their difference on ``credit_or_debit``'s
+  side; add ``exclude_deleted_entries=true`` for the trial balance's exact period columns).
 * **Conformance recorder** (:mod:`.conformance`; ``SandboxConfig.conformance`` or the environment
   variable ``SAGE_SANDBOX_CONFORMANCE=1``, which the test suite sets).  Every ``/v3.1`` answer is
   checked: 2xx bodies against the operation's response definition (list items one by one, numbers

@@ -151,8 +151,9 @@ class Api:
             # settings singletons: GET and PUT on the collection path itself
             if len(segments) != 1:
                 raise not_found(f"No such endpoint: /v3.1{request.path}")
-            if method not in ("GET", "PUT"):
-                raise method_not_allowed(method, request.path, ["GET", "PUT"])
+            allowed = [m for m, op in (("GET", "get"), ("PUT", "update")) if op in collection.operations]
+            if method not in allowed:
+                raise method_not_allowed(method, request.path, allowed)
             return Route("collection", "get" if method == "GET" else "update", collection, key="")
         if len(segments) == 3 and segments[2] in getattr(collection, "downloads", frozenset()):
             # a file of a record (``GET /attachments/{key}/file``)

@@ -104,7 +104,12 @@ def test_find_operation_and_response_definition() -> None:
     assert spec.body_root_key("POST", "/journals") == "journal"
     assert spec.path_methods("/contacts/{key}") == ["GET", "PUT", "DELETE"]
     operations = list(spec.operations())
-    assert len(operations) == 292
+    assert len(operations) == 293  # Sage's 292 and /trial_balance of our Reporting API supplement
+    template, operation = spec.find_operation("GET", "/v3.1/trial_balance?from_date=2025-01-01")  # type: ignore[misc]
+    assert template == "/trial_balance" and operation["operationId"] == "getTrialBalance"
+    assert spec.response_definition("GET", "/trial_balance") == "TrialBalance"
+    assert not spec.is_list_operation("GET", "/trial_balance")
+    assert [p["name"] for p in operation["parameters"]] == ["from_date", "to_date"]
     assert {m for m, _, _ in operations} == {"GET", "POST", "PUT", "DELETE"}
 
 

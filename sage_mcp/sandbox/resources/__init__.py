@@ -9,6 +9,7 @@ from .ledger_accounts import LedgerAccounts, TaxRates
 from .payments import ContactAllocations, ContactPayments
 from .purchases import PurchaseCreditNotes, PurchaseInvoices
 from .quotes import SalesEstimates, SalesQuotes
+from .reports import TrialBalance, UnallocatedArtefacts
 from .sales_credit_notes import SalesCreditNotes
 from .sales_invoices import SalesInvoices
 from .transactions import Transactions
@@ -20,6 +21,6 @@ def build_registry() -> dict[str, Collection]:
     """Path segment -> collection, for every resource the sandbox serves."""
     collections: list[Collection] = [Contacts(), SalesInvoices(), LedgerAccounts(), TaxRates(), Transactions()]
     collections += [SalesCreditNotes(), SalesQuotes(), SalesEstimates(), PurchaseInvoices(), PurchaseCreditNotes()]
-    collections += [ContactPayments(), ContactAllocations()]
+    collections += [ContactPayments(), ContactAllocations(), UnallocatedArtefacts(), TrialBalance()]
     collections += book_collections()
     return {c.name: c for c in collections}
