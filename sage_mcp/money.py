@@ -59,7 +59,12 @@ def _refused(value: Any, field: str | None, why: str) -> MoneyError:
 
 
 def round_money(value: Decimal) -> Decimal:
-    """Round to pennies, halves away from zero (``ROUND_HALF_UP``), as Sage rounds each line."""
+    """Round to pennies, halves away from zero (``ROUND_HALF_UP``), as Sage rounds each line.
+
+    A figure of 10^15 or more (a huge quantity times a huge price) is refused with ``MoneyError``
+    rather than rounded, so ``Decimal`` never runs out of digits."""
+    if not value.is_finite() or abs(value) >= LIMIT:
+        raise MoneyError(f"{excerpt(value)} is too large for an amount (at most 15 digits before the point)")
     return value.quantize(PENNY, rounding=ROUND_HALF_UP)
 
 

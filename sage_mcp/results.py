@@ -155,7 +155,9 @@ def describe_validation_error(err: ValidationError, schema: Mapping[str, Any]) -
 
 
 def invalid_arguments(tool: str, errors: list[ValidationError], schema: Mapping[str, Any]) -> CallToolResult:
-    errors = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(
+        errors, key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.absolute_path]
+    )
     details = "; ".join(describe_validation_error(e, schema) for e in errors[:_MAX_LISTED])
     if len(errors) > _MAX_LISTED:
         details += f"; and {len(errors) - _MAX_LISTED} more"

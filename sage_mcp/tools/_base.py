@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
+
+import anyio.to_thread
 
 from sage_mcp.config import Settings
 from sage_mcp.money import format_amount
@@ -189,6 +191,10 @@ CONFIDENT = 0.85
 AMBIGUITY_GAP = 0.05
 MIN_SCORE = 0.5
 MAX_MATCHES = 5
+#: Only this much of a query or of a record's text is compared, and only this many of its words, so the
+#: work per row is bounded whatever a record holds (the schemas bound the query to 200 characters).
+MAX_TEXT = 200
+MAX_WORDS = 20
 
 #: Words that say little about which record is meant ("Ltd", "&" …); ignored when both sides have others.
 NOISE_WORDS = frozenset({"ltd", "limited", "plc", "llp", "llc", "inc", "co", "company", "the", "and"})
@@ -196,7 +202,7 @@ NOISE_WORDS = frozenset({"ltd", "limited", "plc", "llp", "llc", "inc", "co", "co
 
 def words(text: str) -> list[str]:
     """Lower-case words of ``text``: punctuation and case never decide a match."""
-    return re.findall(r"[^\W_]+", text.casefold())
+    return re.findall(r"[^\W_]+", text[:MAX_TEXT].casefold())[:MAX_WORDS]
 
 
 def similarity(query: str, text: str) -> float:
@@ -220,6 +226,24 @@ def similarity(query: str, text: str) -> float:
 
 
 Scored = tuple[float, str, dict[str, Any]]  # (score, field that matched, record)
+
+
+async def rank(
+    query: str,
+    records: Iterable[dict[str, Any]],
+    score: Callable[[str, dict[str, Any]], tuple[float, str]],
+    project: Callable[[dict[str, Any]], dict[str, Any]],
+    **notes: Any,
+) -> dict[str, Any]:
+    """:func:`best_matches` of ``records`` scored by ``score(query, record)``, computed in a worker thread:
+    fuzzy matching over thousands of rows is CPU work, and on the event loop it would stall every other
+    call this server is answering."""
+    rows = list(records)
+
+    def work() -> dict[str, Any]:
+        return best_matches([(*score(query, r), r) for r in rows], project, **notes)
+
+    return await anyio.to_thread.run_sync(work)
 
 
 def best_matches(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sage_mcp.excerpt import excerpt
 from sage_mcp.sage.client import path_segment
 from sage_mcp.sage.errors import SageValidationError
 from sage_mcp.sage.pagination import MAX_ITEMS_PER_PAGE, Page, fetch_pages
@@ -14,10 +15,10 @@ from sage_mcp.tools._base import (
     ToolContext,
     ToolError,
     amount,
-    best_matches,
     compact,
     idempotency_id,
     link_id,
+    rank,
     similarity,
     words,
 )
@@ -136,21 +137,19 @@ async def find_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
         requests.append({**base, "email": query.casefold()})
     pages = await asyncio.gather(*(ctx.business.get("/contacts", params) for params in requests))
     candidates = {str(c["id"]): c for page in pages for c in Page.from_envelope(page).items}
-    scored = [(*_score_contact(query, c), c) for c in candidates.values()]
+    notes: dict[str, Any] = {
+        "tie_key": lambda c: str(c.get("name") or ""),
+        "not_found": f"No contact resembles {excerpt(query)}. Browse with list_contacts, or create_contact.",
+        "ambiguous": "Several contacts match about equally well: confirm which one (reference, email) before using it.",
+        "weak": "No close match; these are the nearest. Confirm before using one.",
+    }
+    out = await rank(query, candidates.values(), _score_contact, project_contact, **notes)
     scanned = None
-    if not scored or max(s[0] for s in scored) < CONFIDENT:
+    if not out["items"] or out["items"][0]["score"] < CONFIDENT:
         everyone, total = await fetch_pages(ctx.business, "/contacts", base, max_items=ALL_PAGES_CAP)
         scanned = total
         candidates.update({str(c["id"]): c for c in everyone})
-        scored = [(*_score_contact(query, c), c) for c in candidates.values()]
-    out = best_matches(
-        scored,
-        project_contact,
-        tie_key=lambda c: str(c.get("name") or ""),
-        not_found=f"No contact resembles {query!r}. Browse with list_contacts, or create_contact.",
-        ambiguous="Several contacts match about equally well: confirm which one (reference, email) before using it.",
-        weak="No close match; these are the nearest. Confirm before using one.",
-    )
+        out = await rank(query, candidates.values(), _score_contact, project_contact, **notes)
     if scanned is not None and scanned > ALL_PAGES_CAP:
         out["note"] = (
             out.get("note", "") + f" Only the first {ALL_PAGES_CAP} of {scanned} contacts were scanned."

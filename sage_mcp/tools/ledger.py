@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from sage_mcp.excerpt import excerpt
 from sage_mcp.money import ZERO, format_amount, money, round_money, to_decimal, total
 from sage_mcp.sage.client import path_segment
 from sage_mcp.sage.pagination import fetch_pages
@@ -14,11 +15,11 @@ from sage_mcp.tools._base import (
     ToolContext,
     ToolError,
     amount,
-    best_matches,
     compact,
     idempotency_id,
     link_id,
     link_name,
+    rank,
     similarity,
     words,
 )
@@ -157,11 +158,13 @@ async def find_ledger_account(ctx: ToolContext, args: dict[str, Any]) -> dict[st
     if not words(query):
         raise ToolError("query: give a nominal code or a ledger account name to look for")
     accounts = await ledger_accounts(ctx, args.get("visible_in"))
-    return best_matches(
-        [(*_score_account(query, a), a) for a in accounts],
+    return await rank(
+        query,
+        accounts,
+        _score_account,
         project_ledger_account,
         tie_key=lambda a: int(a.get("nominal_code") or 0),
-        not_found=f"No ledger account resembles {query!r}. Browse with list_ledger_accounts.",
+        not_found=f"No ledger account resembles {excerpt(query)}. Browse with list_ledger_accounts.",
         ambiguous="Several ledger accounts match about equally well: pick by nominal code.",
         weak="No close match; these are the nearest.",
     )
