@@ -206,6 +206,7 @@ from .config import (
     LEAD_BUSINESS_ID,
     SANDBOX_USER_ID,
     SECOND_BUSINESS_ID,
+    THIRD_BUSINESS_ID,
     SandboxConfig,
 )
 from .server import SandboxServer, running_sandbox, serve
@@ -216,6 +217,7 @@ __all__ = [
     "LEAD_BUSINESS_ID",
     "SANDBOX_USER_ID",
     "SECOND_BUSINESS_ID",
+    "THIRD_BUSINESS_ID",
     "Sandbox",
     "SandboxConfig",
     "SandboxServer",

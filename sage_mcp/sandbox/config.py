@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 #: The sandbox user's lead business: a UK VAT-registered limited company ("Hartley & Finch Ltd").
 LEAD_BUSINESS_ID = "4f1c2a7be3d94d0a9c51b8e6a2f07d13"
-#: The user's second business: a small sole trader, not VAT registered ("Fern Studio").
+#: The user's second business: a small sole trader on the VAT cash accounting scheme ("Fern Studio").
 SECOND_BUSINESS_ID = "9a7e5c3b1d2f4e6a8b0c9d7e5f3a1b2c"
+#: The user's third business: a sole trader on the VAT flat rate scheme ("Moorside Cycle Works").
+THIRD_BUSINESS_ID = "5e8d2b7a3c1f4a9e8d6b0c2a4f7e1d35"
 #: A business that exists in the sandbox but belongs to somebody else: the user may not use it.
 FOREIGN_BUSINESS_ID = "c0ffee11d2e34f56a7b8c9d0e1f2a3b4"
 #: The one sandbox user (``GET /user``; ``requested_by_id`` of every token).

@@ -35,7 +35,11 @@ def build_business(
     created_at: str,
     vat_registered: bool,
     vat_number: str | None = None,
+    tax_scheme: str | None = None,
+    flat_rate_percentage: str | None = None,
 ) -> dict[str, Any]:
+    """A business record; ``tax_scheme`` (default ``STANDARD`` when VAT registered, else ``NOT_REGISTERED``)
+    and ``flat_rate_percentage`` seed its financial settings."""
     line1, line2, city, region, postcode = address
     country = country_link("GB")
     return {
@@ -68,6 +72,8 @@ def build_business(
         ],
         "_vat_registered": vat_registered,
         "_vat_number": vat_number,
+        "_tax_scheme": tax_scheme or ("STANDARD" if vat_registered else "NOT_REGISTERED"),
+        "_flat_rate_percentage": flat_rate_percentage,
     }
 
 

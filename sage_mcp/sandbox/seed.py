@@ -13,9 +13,22 @@ contacts, invoices, payments and ledger postings.
   supplier payments when due; the latest invoice of every supplier billing four or more times a
   year stays unpaid (e.g. Greystone Commercial Properties' rent, Lowther Vehicle Leasing), the most
   recent purchase invoice is a draft; two purchase credit notes (Cityline's allocated, Fastnet's not).
-* Second business ``SECOND_BUSINESS_ID``: "Fern Studio", a sole trader designer in York, not VAT
-  registered: 6 customers, 2 suppliers, 15 invoices at ``GB_NO_TAX`` (paid by receipts), five
-  purchase invoices.
+  On top of that, open items that make every report interesting (:data:`AGED_SALES`,
+  :data:`AGED_PURCHASES`): five unpaid sales invoices SI-201 to SI-205 and five purchase invoices,
+  one due in each aged bucket at ``today`` (not yet due, 1-30, 31-60, 61-90 and 90+ days overdue;
+  one of each side part paid), with lines at 20 %, 5 % (``GB_LOWER``), zero and exempt rates; and money
+  on account: a customer deposit (Larkspur Events Ltd, 600.00, five days ago) and a supplier deposit
+  (Jubilee Catering Supplies, 250.00, nine days ago), neither allocated.
+  Financial settings: year end 31 March, accrual accounting, VAT ``STANDARD`` scheme, quarterly returns.
+* Second business ``SECOND_BUSINESS_ID``: "Fern Studio", a sole trader designer in York on Accounting
+  Start, VAT registered on the **cash accounting** scheme (``tax_scheme`` ``CASH``,
+  ``sales_tax_calculation``/``purchase_tax_calculation`` ``cash``, quarterly): 6 customers, 2 suppliers,
+  15 invoices at ``GB_STANDARD`` (paid by receipts, some not), five purchase invoices at ``GB_STANDARD``.
+* Third business ``THIRD_BUSINESS_ID``: "Moorside Cycle Works", a sole trader in Otley on Accounting
+  Standard, VAT registered on the **flat rate** scheme (``FLAT_RATE_INVOICE``, ``flat_rate_tax_percentage``
+  10.00, quarterly): 5 customers, 2 suppliers, 14 invoices (20 % and zero-rated helmets), six purchase
+  invoices.  Its invoices and purchases post VAT to 2200/2201 at the rates on their lines, as under the
+  standard scheme: what a flat rate return owes is worked out from them, not posted.
 * ``FOREIGN_BUSINESS_ID``: "Oakridge Holdings Ltd", which belongs to another user; the sandbox
   user cannot use it.
 
@@ -41,6 +54,7 @@ from .config import (
     LEAD_BUSINESS_ID,
     SANDBOX_USER_ID,
     SECOND_BUSINESS_ID,
+    THIRD_BUSINESS_ID,
     SandboxConfig,
 )
 from .context import Context, epoch, iso_utc
@@ -71,6 +85,10 @@ from .seed_data import (
     SECOND_SUPPLIERS,
     STREETS,
     SUPPLIER_CREDIT_REASONS,
+    THIRD_CATALOGUE,
+    THIRD_CUSTOMERS,
+    THIRD_PURCHASES,
+    THIRD_SUPPLIERS,
     TOWNS,
     VOID_REASONS,
 )
@@ -79,6 +97,55 @@ from .store import Store
 FOREIGN_USER_ID = "2b4d6f8a0c1e3a5b7c9d1e3f5a7b9c0d"
 LEAD_INVOICE_COUNT = 200
 SECOND_INVOICE_COUNT = 15
+THIRD_INVOICE_COUNT = 14
+#: Open sales invoices of the lead business, one per aged bucket: (customer, days overdue at ``today``
+#: (negative: not yet due), part of it paid, lines as (description, nominal, tax rate, quantity, unit price)).
+AGED_SALES: tuple[tuple[str, int, str, tuple[tuple[str, int, str, str, str], ...]], ...] = (
+    ("Castlegate Hotels Ltd", -12, "0", (("Bespoke shelving unit", 4001, "GB_STANDARD", "2", "750.00"),)),
+    (
+        "Kestrel Engineering Ltd",
+        9,
+        "0",
+        (
+            ("Energy-saving loft insulation", 4001, "GB_LOWER", "2", "612.50"),
+            ("Site survey", 4000, "GB_STANDARD", "1", "175.00"),
+        ),
+    ),
+    ("Meridian Travel Ltd", 44, "0", (("Printed product catalogue", 4002, "GB_ZERO", "150", "3.335"),)),
+    (
+        "Hawthorn Care Homes Ltd",
+        73,
+        "0.4",
+        (
+            ("Joinery labour (per hour)", 4000, "GB_STANDARD", "24", "47.50"),
+            ("Health and safety training (per delegate)", 4900, "GB_EXEMPT", "6", "95.00"),
+        ),
+    ),
+    ("Granite Construction Ltd", 128, "0", (("Oak worktop (per metre)", 4001, "GB_STANDARD", "6", "189.99"),)),
+)
+#: Open purchase invoices of the lead business, one per aged bucket: (supplier, days overdue, part paid,
+#: reference, description, nominal, tax rate, net amount).
+AGED_PURCHASES: tuple[tuple[str, int, str, str, str, int, str, str], ...] = (
+    ("Brightspark Electrical Ltd", -15, "0", "BSE-7101", "Loft insulation materials", 5001, "GB_LOWER", "840.00"),
+    ("Northern Paper Supplies Ltd", 18, "0", "NPS-7102", "Printed brochures", 5000, "GB_ZERO", "1250.00"),
+    (
+        "Evergreen Facilities Management",
+        39,
+        "0",
+        "EFM-7103",
+        "Emergency workshop repair",
+        7800,
+        "GB_STANDARD",
+        "480.00",
+    ),
+    ("Dales Courier Services", 67, "0", "DCS-7104", "Courier deliveries", 7501, "GB_STANDARD", "156.00"),
+    ("Clearview Window Cleaning", 104, "0.5", "CWC-7105", "Window cleaning", 7500, "GB_STANDARD", "360.00"),
+)
+#: Money on account of the lead business: (contact, transaction type, days ago, amount, reference).
+ON_ACCOUNT = (
+    ("Larkspur Events Ltd", "CUSTOMER_RECEIPT", 5, "600.00", "Deposit for summer refit"),
+    ("Jubilee Catering Supplies", "VENDOR_PAYMENT", 9, "250.00", "Deposit on catering order"),
+)
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 _PART_PAYMENTS = ("0.25", "0.4", "0.5", "0.6", "0.75")
 
@@ -283,7 +350,25 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
                 website="https://fernstudio.co.uk",
                 subscription=("START", "Accounting Start"),
                 created_at=iso_utc(epoch(opened + dt.timedelta(days=10), 8)),
-                vat_registered=False,
+                vat_registered=True,
+                vat_number="GB318204756",
+                tax_scheme="CASH",
+            ),
+            SANDBOX_USER_ID,
+        ),
+        (
+            build_business(
+                THIRD_BUSINESS_ID,
+                name="Moorside Cycle Works",
+                address=("3 Kirkgate", None, "Otley", "West Yorkshire", "LS21 3HN"),
+                telephone="01943 555 214",
+                website=None,
+                subscription=("STANDARD", "Accounting Standard"),
+                created_at=iso_utc(epoch(opened + dt.timedelta(days=20), 8)),
+                vat_registered=True,
+                vat_number="GB402715683",
+                tax_scheme="FLAT_RATE_INVOICE",
+                flat_rate_percentage="10.00",
             ),
             SANDBOX_USER_ID,
         ),
@@ -302,13 +387,16 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
             FOREIGN_USER_ID,
         ),
     ]
+    owners: set[str] = set()
     for position, (business, owner) in enumerate(businesses):
         store.put_business(business, position, owner)
-        store.grant_business(business["id"], owner, lead=position in (0, 2))
+        store.grant_business(business["id"], owner, lead=owner not in owners)  # each owner's first is its lead
+        owners.add(owner)
     plans: list[tuple[dict[str, Any], tuple[str, ...], tuple[str, ...], Catalogue, int]] = [
         (businesses[0][0], LEAD_CUSTOMERS, LEAD_SUPPLIERS, LEAD_CATALOGUE, LEAD_INVOICE_COUNT),
         (businesses[1][0], SECOND_CUSTOMERS, SECOND_SUPPLIERS, SECOND_CATALOGUE, SECOND_INVOICE_COUNT),
-        (businesses[2][0], FOREIGN_CUSTOMERS, FOREIGN_SUPPLIERS, (), 0),
+        (businesses[2][0], THIRD_CUSTOMERS, THIRD_SUPPLIERS, THIRD_CATALOGUE, THIRD_INVOICE_COUNT),
+        (businesses[3][0], FOREIGN_CUSTOMERS, FOREIGN_SUPPLIERS, (), 0),
     ]
     for business, customers, suppliers, catalogue, invoice_count in plans:
         owner = SANDBOX_USER_ID if business["id"] != FOREIGN_BUSINESS_ID else FOREIGN_USER_ID
@@ -448,8 +536,11 @@ def _seed_books(ctx: Context, seed: int) -> None:
         _seed_credit_notes(ctx, books, bank)
         _seed_purchases(ctx, books, LEAD_PURCHASES, bank)
         _seed_supplier_credits(ctx, books)
+        _seed_open_items(ctx, bank)
     elif ctx.business_id == SECOND_BUSINESS_ID:
         _seed_purchases(ctx, books, SECOND_PURCHASES, bank)
+    elif ctx.business_id == THIRD_BUSINESS_ID:
+        _seed_purchases(ctx, books, THIRD_PURCHASES, bank)
 
 
 def _seed_open_quotes(ctx: Context, books: random.Random, catalogue: Catalogue) -> None:
@@ -668,3 +759,105 @@ def _seed_supplier_credits(ctx: Context, books: random.Random) -> None:
                     ],
                 },
             )
+
+
+def _seed_open_items(ctx: Context, bank: str) -> None:
+    """One open sales and one open purchase invoice per aged bucket, and money on account (no randomness)."""
+    today = ctx.today
+    contacts = {c["name"]: c for c in ctx.by_id("contacts").values()}
+    accounts = {a["nominal_code"]: a["id"] for a in ctx.by_id("ledger_accounts").values()}
+    payments = ContactPayments()
+    for index, (customer, overdue, paid_part, lines) in enumerate(AGED_SALES):
+        due = today - dt.timedelta(days=overdue)
+        date = due - dt.timedelta(days=30)
+        ctx.now = epoch(date, 10, index)
+        invoice = SalesInvoices().create(
+            ctx,
+            {
+                "contact_id": contacts[customer]["id"],
+                "date": date.isoformat(),
+                "due_date": due.isoformat(),
+                "reference": f"PO-{7201 + index}",
+                "invoice_lines": [
+                    {
+                        "description": description,
+                        "ledger_account_id": accounts[nominal],
+                        "quantity": quantity,
+                        "unit_price": price,
+                        "tax_rate_id": rate_id,
+                    }
+                    for description, nominal, rate_id, quantity, price in lines
+                ],
+            },
+        )
+        if paid_part != "0":
+            amount = round_money(to_decimal(invoice["total_amount"]) * Decimal(paid_part))
+            paid_on = due + dt.timedelta(days=10)
+            ctx.now = epoch(paid_on, 14, index)
+            payments.create(
+                ctx,
+                {
+                    "transaction_type_id": "CUSTOMER_RECEIPT",
+                    "contact_id": contacts[customer]["id"],
+                    "bank_account_id": bank,
+                    "date": paid_on.isoformat(),
+                    "total_amount": amount,
+                    "reference": f"BACS part {invoice['invoice_number']}",
+                    "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": amount}],
+                },
+            )
+    for index, (supplier, overdue, paid_part, reference, description, nominal, rate_id, net) in enumerate(
+        AGED_PURCHASES
+    ):
+        due = today - dt.timedelta(days=overdue)
+        date = due - dt.timedelta(days=30)
+        ctx.now = epoch(date, 12, index)
+        invoice = PurchaseInvoices().create(
+            ctx,
+            {
+                "contact_id": contacts[supplier]["id"],
+                "date": date.isoformat(),
+                "due_date": due.isoformat(),
+                "vendor_reference": reference,
+                "invoice_lines": [
+                    {
+                        "description": description,
+                        "ledger_account_id": accounts[nominal],
+                        "quantity": "1",
+                        "unit_price": net,
+                        "tax_rate_id": rate_id,
+                    }
+                ],
+            },
+        )
+        if paid_part != "0":
+            amount = round_money(to_decimal(invoice["total_amount"]) * Decimal(paid_part))
+            paid_on = due + dt.timedelta(days=7)
+            ctx.now = epoch(paid_on, 16, index)
+            payments.create(
+                ctx,
+                {
+                    "transaction_type_id": "VENDOR_PAYMENT",
+                    "contact_id": contacts[supplier]["id"],
+                    "bank_account_id": bank,
+                    "date": paid_on.isoformat(),
+                    "total_amount": amount,
+                    "reference": f"BACS part {reference}",
+                    "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": amount}],
+                },
+            )
+    for index, (name, type_id, days_ago, deposit, reference) in enumerate(ON_ACCOUNT):
+        day = today - dt.timedelta(days=days_ago)
+        ctx.now = epoch(day, 11, index)
+        payments.create(
+            ctx,
+            {
+                "transaction_type_id": type_id,
+                "contact_id": contacts[name]["id"],
+                "bank_account_id": bank,
+                "date": day.isoformat(),
+                "total_amount": deposit,
+                "reference": reference,
+                "allocated_artefacts": [],
+            },
+        )

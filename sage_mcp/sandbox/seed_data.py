@@ -65,6 +65,14 @@ SECOND_CUSTOMERS = (
     "Cobble Street Coffee",
 )
 SECOND_SUPPLIERS = ("Paperworks Art Supplies", "Pixel Cloud Hosting")
+THIRD_CUSTOMERS = (
+    "Dalesway Cycling Club",
+    "Ilkley Bike Hire",
+    "Wharfe Valley Couriers",
+    "Otley Scouts Group",
+    "Bramhope Primary School",
+)
+THIRD_SUPPLIERS = ("Northern Cycle Distribution", "Chainline Parts Wholesale")
 FOREIGN_CUSTOMERS = ("Granary Wharf Developments",)
 FOREIGN_SUPPLIERS = ("Oakridge Plant Hire",)
 
@@ -118,10 +126,16 @@ LEAD_CATALOGUE = (
     ("Delivery and carriage", 4905, "GB_STANDARD", (1, 1), ("45.00", "65.00")),
 )
 SECOND_CATALOGUE = (
-    ("Logo design", 4000, "GB_NO_TAX", (1, 1), ("450.00", "600.00")),
-    ("Brand guidelines document", 4000, "GB_NO_TAX", (1, 1), ("350.00",)),
-    ("Illustration (per hour)", 4000, "GB_NO_TAX", (2, 12), ("40.00",)),
-    ("Social media artwork pack", 4001, "GB_NO_TAX", (1, 2), ("120.00",)),
+    ("Logo design", 4000, "GB_STANDARD", (1, 1), ("450.00", "600.00")),
+    ("Brand guidelines document", 4000, "GB_STANDARD", (1, 1), ("350.00",)),
+    ("Illustration (per hour)", 4000, "GB_STANDARD", (2, 12), ("40.00",)),
+    ("Social media artwork pack", 4001, "GB_STANDARD", (1, 2), ("120.00",)),
+)
+THIRD_CATALOGUE = (
+    ("Full bicycle service", 4000, "GB_STANDARD", (1, 4), ("85.00", "110.00")),
+    ("Puncture repair", 4000, "GB_STANDARD", (1, 6), ("15.00",)),
+    ("Replacement chain and cassette", 4001, "GB_STANDARD", (1, 2), ("64.99",)),
+    ("Cycle helmet", 4001, "GB_ZERO", (1, 5), ("39.99", "54.99")),
 )
 
 # Purchases: (supplier, description, nominal code, tax rate id, unit prices, invoices over the year,
@@ -141,8 +155,12 @@ LEAD_PURCHASES = (
     ("Apex Office Furniture", "Office desks and chairs", 40, "GB_STANDARD", ("1420.00",), 1, "AOF"),
 )
 SECOND_PURCHASES = (
-    ("Pixel Cloud Hosting", "Website hosting", 7502, "GB_NO_TAX", ("18.00",), 3, "PCH"),
-    ("Paperworks Art Supplies", "Art materials", 5001, "GB_NO_TAX", ("46.80", "73.25"), 2, "PAS"),
+    ("Pixel Cloud Hosting", "Website hosting", 7502, "GB_STANDARD", ("18.00",), 3, "PCH"),
+    ("Paperworks Art Supplies", "Art materials", 5001, "GB_STANDARD", ("46.80", "73.25"), 2, "PAS"),
+)
+THIRD_PURCHASES = (
+    ("Northern Cycle Distribution", "Workshop parts", 5000, "GB_STANDARD", ("212.40", "186.75"), 4, "NCD"),
+    ("Chainline Parts Wholesale", "Tyres and tubes", 5000, "GB_STANDARD", ("96.00",), 2, "CPW"),
 )
 CREDIT_REASONS = (
     "Returned goods",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx2
 from sandbox_support import error_of
 
-from sage_mcp.sandbox import FOREIGN_BUSINESS_ID, LEAD_BUSINESS_ID, SANDBOX_USER_ID, SECOND_BUSINESS_ID
+from sage_mcp.sandbox import (
+    FOREIGN_BUSINESS_ID,
+    LEAD_BUSINESS_ID,
+    SANDBOX_USER_ID,
+    SECOND_BUSINESS_ID,
+    THIRD_BUSINESS_ID,
+)
 
 
 def test_business_ids_look_like_sage_ids() -> None:
@@ -13,14 +21,14 @@ def test_business_ids_look_like_sage_ids() -> None:
         assert len(business_id) == 32 and int(business_id, 16) >= 0 and business_id == business_id.lower()
 
 
-def test_businesses_lists_the_users_two_businesses_lead_first(api: httpx2.Client) -> None:
+def test_businesses_lists_the_users_three_businesses_lead_first(api: httpx2.Client) -> None:
     response = api.get("/businesses")
     assert response.status_code == 200
     assert "x-business" not in response.headers
     body = response.json()
-    assert body["$total"] == 2
+    assert body["$total"] == 3
     assert body["$items_per_page"] == 2147483647
-    assert [b["id"] for b in body["$items"]] == [LEAD_BUSINESS_ID, SECOND_BUSINESS_ID]
+    assert [b["id"] for b in body["$items"]] == [LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, THIRD_BUSINESS_ID]
     assert body["$items"][0] == {
         "id": LEAD_BUSINESS_ID,
         "displayed_as": "Hartley & Finch Ltd",
@@ -29,7 +37,7 @@ def test_businesses_lists_the_users_two_businesses_lead_first(api: httpx2.Client
     full = api.get("/businesses", params={"attributes": "all"}).json()["$items"]
     assert full[0]["subscriptions"][0]["active"] is True
     assert full[0]["country"] == {"id": "GB", "displayed_as": "United Kingdom (GB)"}
-    assert full[1]["name"] == "Fern Studio"
+    assert full[1]["name"] == "Fern Studio" and full[2]["name"] == "Moorside Cycle Works"
 
 
 def test_business_by_key_and_lead(api: httpx2.Client) -> None:
@@ -77,12 +85,14 @@ def test_each_business_has_its_own_data(api: httpx2.Client) -> None:
     other = api.get(f"/contacts/{lead_contact}", headers={"X-Business": SECOND_BUSINESS_ID})
     assert other.status_code == 404
     assert other.headers["x-business"] == SECOND_BUSINESS_ID
-    # invoices of the second business are not VAT-charged
+    # the second business charges VAT at the standard rate (it is on the cash accounting scheme)
     invoices = api.get(
-        "/sales_invoices", params={"attributes": "tax_amount"}, headers={"X-Business": SECOND_BUSINESS_ID}
+        "/sales_invoices",
+        params={"attributes": "net_amount,tax_amount", "items_per_page": 200},
+        headers={"X-Business": SECOND_BUSINESS_ID},
     ).json()
     assert invoices["$total"] == 15
-    assert {i["tax_amount"] for i in invoices["$items"]} == {"0.00"}
+    assert all(Decimal(i["tax_amount"]) == Decimal(i["net_amount"]) / 5 for i in invoices["$items"])
 
 
 def test_inaccessible_or_unknown_business_is_refused(api: httpx2.Client) -> None:

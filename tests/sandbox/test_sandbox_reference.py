@@ -65,10 +65,10 @@ def test_settings_singletons(wapi: httpx2.Client, codes: dict[int, str]) -> None
     assert wapi.post("/financial_settings", json={}).status_code == 405
     assert wapi.get("/financial_settings/1").status_code == 404
     other = wapi.get("/financial_settings", headers={"X-Business": SECOND_BUSINESS_ID}).json()
-    assert other["tax_number"] is None and other["tax_scheme"]["id"] == "NOT_REGISTERED"
+    assert other["tax_number"] == "GB318204756" and other["tax_scheme"]["id"] == "CASH"
 
     invoice = wapi.get("/invoice_settings").json()
-    assert invoice["next_invoice_number"] == 201 and invoice["sales_invoice_number_prefix"] == "SI-"
+    assert invoice["next_invoice_number"] == 206 and invoice["sales_invoice_number_prefix"] == "SI-"
     moved = wapi.put(
         "/invoice_settings", json={"invoice_settings": {"next_invoice_number": 500, "customer_credit_days": 14}}
     )

@@ -3,6 +3,7 @@ credits on account (``/unallocated_artefacts``), voids that leave their original
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +12,7 @@ import pytest
 from mcp import Client
 from sandbox_support import TODAY, error_of, items, sources
 
-from sage_mcp.sandbox import SECOND_BUSINESS_ID
-from tests.test_tools import err, ok
+from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, THIRD_BUSINESS_ID, Sandbox, SandboxConfig
 
 D = Decimal
 
@@ -365,6 +365,8 @@ def test_ledger_account_types_are_sages(api: httpx2.Client) -> None:
 
 @pytest.mark.anyio
 async def test_generic_tools_call_trial_balance(client: Client) -> None:
+    from tests.test_tools import err, ok
+
     found = await ok(client, "find_sage_endpoint", {"query": "trial balance"})
     assert found["items"][0]["path"] == "/trial_balance" and found["items"][0]["query"] == ["from_date", "to_date"]
     answer = await ok(
@@ -376,3 +378,70 @@ async def test_generic_tools_call_trial_balance(client: Client) -> None:
     assert answer["path"] == "/trial_balance" and tb["totals"]["debit"] == tb["totals"]["credit"]
     assert tb["ledger_accounts"] and all(D(r["closing_balance"]["debit"]) >= 0 for r in tb["ledger_accounts"])
     assert "query.date" in await err(client, "sage_api_get", {"path": "/trial_balance", "query": {"date": "x"}})
+
+
+# -- the demo data has something for every report ----------------------------------------------------------------
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+
+def bucket(due_date: str, today: dt.date) -> str:
+    overdue = (today - dt.date.fromisoformat(due_date)).days
+    if overdue <= 0:
+        return "current"
+    return "1-30" if overdue <= 30 else "31-60" if overdue <= 60 else "61-90" if overdue <= 90 else "90+"
+
+
+@pytest.mark.parametrize("today", [TODAY, dt.date(2026, 1, 15), dt.date(2026, 12, 4)])
+def test_seeded_open_items_fill_every_aged_bucket(today: dt.date) -> None:
+    sandbox = Sandbox(SandboxConfig(today=today))
+    try:
+        for side in ("sales_invoices", "purchase_invoices"):
+            open_items = [
+                i for i in sandbox.store.all(LEAD_BUSINESS_ID, side) if i["status"]["id"] in ("UNPAID", "PART_PAID")
+            ]
+            filled = {bucket(i["due_date"], today) for i in open_items}
+            assert filled == set(BUCKETS), (side, today, filled)
+            assert any(
+                i["status"]["id"] == "PART_PAID" and bucket(i["due_date"], today) != "current" for i in open_items
+            )
+        on_account = sandbox.store.all(LEAD_BUSINESS_ID, "payments_on_account")
+        unused = {p["_contact_type"] for p in on_account if D(p["outstanding_amount"]) > 0}
+        assert unused == {"CUSTOMER", "VENDOR"}
+    finally:
+        sandbox.close()
+
+
+def test_seeded_financial_settings_cover_three_vat_schemes(api: httpx2.Client) -> None:
+    lead = api.get("/financial_settings").json()
+    assert (lead["tax_scheme"]["id"], lead["accounting_type"]) == ("STANDARD", "accrual")
+    assert lead["tax_return_frequency"]["id"] == "QUARTERLY" and lead["year_end_date"] == "2026-03-31"
+    assert lead["base_currency"]["id"] == "GBP" and lead["accounts_start_date"] < "2024-06-30"
+    assert lead["sales_tax_calculation"] == lead["purchase_tax_calculation"] == "invoice"
+    assert lead["flat_rate_tax_percentage"] is None
+    fern = api.get("/financial_settings", headers={"X-Business": SECOND_BUSINESS_ID}).json()
+    assert fern["tax_scheme"] == {"id": "CASH", "displayed_as": "Cash Accounting", "$path": "/tax_schemes/CASH"}
+    assert fern["sales_tax_calculation"] == fern["purchase_tax_calculation"] == "cash"
+    assert fern["tax_number"] == "GB318204756" and fern["tax_return_frequency"]["id"] == "QUARTERLY"
+    third = api.get("/financial_settings", headers={"X-Business": THIRD_BUSINESS_ID}).json()
+    assert third["tax_scheme"]["id"] == "FLAT_RATE_INVOICE" and D(third["flat_rate_tax_percentage"]) == D(10)
+    assert third["sales_tax_calculation"] == "invoice" and third["accounting_type"] == "accrual"
+
+
+def test_seeded_lead_books_have_every_kind_of_vat_and_entry(api: httpx2.Client) -> None:
+    quarters: dict[str, set[str]] = {}
+    for invoice in every(api, "/sales_invoices", status_id="UNPAID,PART_PAID,PAID"):
+        quarter = f"{invoice['date'][:4]}Q{(int(invoice['date'][5:7]) - 1) // 3 + 1}"
+        quarters.setdefault(quarter, set()).update(line["tax_rate"]["id"] for line in invoice["invoice_lines"])
+    full_quarters = [q for q, rates in quarters.items() if {"GB_STANDARD", "GB_LOWER", "GB_ZERO"} <= rates]
+    assert len(full_quarters) >= 3, quarters
+    purchase_rates = {line["tax_rate"]["id"] for i in every(api, "/purchase_invoices") for line in i["invoice_lines"]}
+    assert {"GB_STANDARD", "GB_LOWER", "GB_ZERO", "GB_EXEMPT"} <= purchase_rates
+    assert every(api, "/sales_invoices", status_id="VOID")
+    journals = every(api, "/journals")
+    assert any(j["reference"].startswith("DEPN") for j in journals)
+    assert [r["status"]["id"] for r in every(api, "/bank_reconciliations")] == ["RECONCILED"]
+    # Fern Studio's and Moorside's sales carry VAT, Moorside's helmets at zero rate
+    for business_id in (SECOND_BUSINESS_ID, THIRD_BUSINESS_ID):
+        theirs = every(api, "/sales_invoices", headers={"X-Business": business_id})
+        assert theirs and sum((D(i["tax_amount"]) for i in theirs), D(0)) > 0

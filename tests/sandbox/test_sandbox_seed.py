@@ -15,6 +15,7 @@ from sage_mcp.sandbox import (
     LEAD_BUSINESS_ID,
     SANDBOX_USER_ID,
     SECOND_BUSINESS_ID,
+    THIRD_BUSINESS_ID,
     Sandbox,
     SandboxConfig,
     SandboxServer,
@@ -64,13 +65,13 @@ def test_seed_shape_and_bookkeeping() -> None:
     try:
         store = sandbox.store
         lead = store.all(LEAD_BUSINESS_ID, "sales_invoices")
-        assert len(lead) == 200
+        assert len(lead) == 205  # 200 over the year and one open in each aged bucket
         statuses = Counter(i["status"]["id"] for i in lead)
         assert statuses["DRAFT"] == 3 and statuses["VOID"] == 4
         assert statuses["PAID"] > 100 and statuses["UNPAID"] > 10 and statuses["PART_PAID"] > 3
         assert all(TODAY - dt.timedelta(days=366) < dt.date.fromisoformat(i["date"]) < TODAY for i in lead)
         assert [i["invoice_number"] for i in sorted(lead, key=lambda i: i["_number"])] == [
-            f"SI-{n}" for n in range(1, 201)
+            f"SI-{n}" for n in range(1, 206)
         ]
         for invoice in lead:
             lines = invoice["invoice_lines"]
@@ -87,9 +88,12 @@ def test_seed_shape_and_bookkeeping() -> None:
         assert len({c["reference"] for c in contacts}) == 50
         assert store.count(SECOND_BUSINESS_ID, "sales_invoices") == 15
         assert store.count(SECOND_BUSINESS_ID, "contacts") == 8
+        assert store.count(THIRD_BUSINESS_ID, "sales_invoices") == 14
+        assert store.count(THIRD_BUSINESS_ID, "contacts") == 7
         assert store.count(FOREIGN_BUSINESS_ID, "contacts") == 2
         assert not store.may_use_business(SANDBOX_USER_ID, FOREIGN_BUSINESS_ID)
-        for business_id in (LEAD_BUSINESS_ID, SECOND_BUSINESS_ID):
+        assert store.lead_business_id(SANDBOX_USER_ID) == LEAD_BUSINESS_ID
+        for business_id in (LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, THIRD_BUSINESS_ID):
             balances = trial_balance(sandbox.context(business_id, SANDBOX_USER_ID))
             assert sum(balances.values(), Decimal(0)) == 0
     finally:
@@ -105,6 +109,6 @@ def test_file_database_is_seeded_once_and_kept(tmp_path: object) -> None:
     again = Sandbox(SandboxConfig(db_path=path, today=TODAY + dt.timedelta(days=30)))
     try:
         assert again.store.get(LEAD_BUSINESS_ID, "contacts", contact["id"]) is not None
-        assert again.store.count(LEAD_BUSINESS_ID, "sales_invoices") == 200
+        assert again.store.count(LEAD_BUSINESS_ID, "sales_invoices") == 205
     finally:
         again.close()

@@ -210,7 +210,7 @@ def test_invoice_totals_round_half_up_per_line(wapi: httpx2.Client, refs: dict[s
     assert (invoice["net_amount"], invoice["tax_amount"], invoice["total_amount"]) == ("45.09", "2.01", "47.10")
     assert invoice["outstanding_amount"] == "47.10"
     assert invoice["status"]["id"] == "UNPAID"
-    assert invoice["invoice_number"] == "SI-201" == invoice["displayed_as"]
+    assert invoice["invoice_number"] == "SI-206" == invoice["displayed_as"]
     assert invoice["due_date"] == "2025-07-20"  # the contact's 30 credit days
     assert invoice["contact"]["id"] == refs["customer"]
     assert invoice["contact_name"] == "Kestrel Engineering Ltd"

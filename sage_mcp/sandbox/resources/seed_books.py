@@ -23,8 +23,8 @@ four services, and over the twelve months before ``today``:
   (Dr 8000 / Cr 30), one of them deleted and one reissued;
 * a reconciled bank reconciliation of the current account at the end of the month before last.
 
-Fern Studio (not VAT registered) gets two products/services and monthly software subscription and
-bank charge payments.
+Fern Studio (VAT cash accounting) gets two products/services and monthly software subscription
+(standard rate) and bank charge (exempt) payments.
 """
 
 from __future__ import annotations
@@ -393,7 +393,7 @@ def _seed_second(ctx: Context, rng: random.Random, banks: dict[str, dict[str, An
     )
     for date in _months(ctx.today, 3):
         stamp = date.strftime("%b %y").upper()
-        _pay(ctx, date, "OTHER_PAYMENT", current, f"SOFTWARE {stamp}", [(7500, "62.98", "GB_NO_TAX")])
+        _pay(ctx, date, "OTHER_PAYMENT", current, f"SOFTWARE {stamp}", [(7500, "62.98", "GB_STANDARD")])
         charges = money(Decimal(rng.randint(300, 800)) / 100)
         _pay(
             ctx,
@@ -401,5 +401,5 @@ def _seed_second(ctx: Context, rng: random.Random, banks: dict[str, dict[str, An
             "OTHER_PAYMENT",
             current,
             f"BANK CHARGES {stamp}",
-            [(7900, charges, "GB_NO_TAX")],
+            [(7900, charges, "GB_EXEMPT")],
         )

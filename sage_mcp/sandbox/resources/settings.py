@@ -229,7 +229,9 @@ class FinancialSettings(Singleton):
     def defaults(self, ctx: Context) -> dict[str, Any]:
         registered = _vat_registered(ctx)
         started = str(ctx.business.get("created_at") or ctx.now_iso)[:10]
-        scheme = "STANDARD" if registered else "NOT_REGISTERED"
+        scheme = str(ctx.business.get("_tax_scheme") or ("STANDARD" if registered else "NOT_REGISTERED"))
+        on_cash = scheme in ("CASH", "FLAT_RATE_CASH")
+        flat_rate = ctx.business.get("_flat_rate_percentage") if scheme.startswith("FLAT_RATE") else None
         return {
             "year_end_date": next_year_end(ctx.today).isoformat(),
             "year_end_lockdown_date": None,
@@ -245,10 +247,10 @@ class FinancialSettings(Singleton):
             "general_tax_number": None,
             "tax_office": None,
             "default_irpf_rate": None,
-            "flat_rate_tax_percentage": None,
+            "flat_rate_tax_percentage": flat_rate,
             "recoverable_percentage": None,
-            "sales_tax_calculation": "invoice",
-            "purchase_tax_calculation": "invoice",
+            "sales_tax_calculation": "cash" if on_cash else "invoice",
+            "purchase_tax_calculation": "cash" if on_cash else "invoice",
             "postponed_accounting": False,
             "destination_vat": False,
         }
