@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_CALL_TIMEOUT", "call_timeout"),
         description="Seconds one tool call may take in all, retries included",
     )
+    report_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=150,
+        validation_alias=AliasChoices("SAGE_MCP_REPORT_CONCURRENCY", "report_concurrency"),
+        description="Sage requests a report keeps in flight at once (Sage allows 150 per app)",
+    )
 
     @property
     def token_store_path(self) -> Path:

@@ -127,6 +127,41 @@ async def resolve_business(
     )
 
 
+async def resolve_businesses(ctx: ToolContext, wanted: Iterable[str]) -> list[BusinessScope]:
+    """The businesses of a side-by-side (group) report: ids of this login's businesses, or ``"all"``.
+
+    Nothing wanted: the call's own business. The call's own business keeps its client; the others get
+    one each. A group answer names every business in its rows, so the call's "used the lead business"
+    notice is dropped (the result's ``business`` stays the business the call was scoped to).
+    """
+    own = ctx.scope
+    if own is None:
+        raise RuntimeError(f"{ctx.tool_name} is not business-scoped")
+    ids = list(dict.fromkeys(str(w) for w in wanted))
+    if not ids:
+        return [own]
+    listed = await ctx.sage.list_businesses()
+    by_id = {str(b.get("id")): b for b in listed}
+    if "all" in ids:
+        ids = list(by_id)
+    unknown = [b for b in ids if b not in by_id]
+    if unknown:
+        available = "; ".join(business_label(b) for b in listed) or "none"
+        raise ToolError(
+            f"{', '.join(unknown)} {'is not a business' if len(unknown) == 1 else 'are not businesses'} "
+            f"of this Sage login. Available: {available}."
+        )
+    ctx.scope = BusinessScope(own.client, own.id, own.name)
+    return [
+        ctx.scope
+        if bid == own.id
+        else BusinessScope(
+            ctx.sage.for_business(bid), bid, str(by_id[bid].get("name") or by_id[bid].get("displayed_as") or "")
+        )
+        for bid in ids
+    ]
+
+
 def idempotency_id(ctx: ToolContext, given: str | None, *, record: str | None = None) -> str:
     """Sage's ``idempotency_id`` (32 lowercase hex) for this write.
 
