@@ -21,6 +21,7 @@ from sage_mcp.tools.sales import (
     get_party,
     header_fields,
     list_artefacts,
+    list_invoices,
     parse_lines,
     update_artefact,
 )
@@ -55,7 +56,7 @@ async def _delete(ctx: ToolContext, kind: Artefact, record_id: str) -> dict[str,
 
 
 async def list_purchase_invoices(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    return await list_artefacts(ctx, args, INVOICE)
+    return await list_invoices(ctx, args, INVOICE, "get_aged_creditors")
 
 
 async def get_purchase_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:

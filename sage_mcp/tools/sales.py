@@ -7,6 +7,7 @@ Sage's), one projection, and generic list/get/create/update steps driven by an :
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
@@ -267,8 +268,11 @@ def artefact_projection(
         outstanding = amount(raw, "outstanding_amount")
         due = raw.get(due_key) if due_key else None
         overdue = None
+        days_overdue = None
         if due_key == "due_date" and due and outstanding and status in {"UNPAID", "PART_PAID"}:
             overdue = str(due) < dt.date.today().isoformat() and Decimal(outstanding) > 0
+            if overdue:
+                days_overdue = (dt.date.today() - dt.date.fromisoformat(str(due)[:10])).days
         out: dict[str, Any] = {
             "id": raw.get("id"),
             "number": (raw.get(number_key) if number_key else None) or raw.get("displayed_as"),
@@ -278,6 +282,7 @@ def artefact_projection(
             due_key or "due_date": due,
             "status": status,
             "overdue": overdue or None,
+            "days_overdue": days_overdue,
             "reference": raw.get("reference"),
             **{k: raw.get(k) for k in extra},
             "currency": link_id(raw.get("currency")),
@@ -332,6 +337,66 @@ async def list_artefacts(ctx: ToolContext, args: dict[str, Any], kind: Artefact)
     if kind.sortable:
         query = {"sort": "date:desc", **query}
     return await list_records(ctx, args, kind.res, query)
+
+
+OUTSTANDING = ("UNPAID", "PART_PAID")
+
+
+async def list_invoices(ctx: ToolContext, args: dict[str, Any], kind: Artefact, report: str) -> dict[str, Any]:
+    """Invoices with the open-item filters: several statuses at once (``statuses``, or ``outstanding``
+    for unpaid and part paid) and a due date range (``due_from``/``due_to``). Sage filters one status
+    per request and no due dates, so such a query reads each status's list (all pages, up to
+    :data:`ALL_PAGES_CAP` each, concurrently), filters the due dates here and pages the result itself.
+    A truncated answer says so first and names ``report``, which answers the question from every record."""
+    statuses = list(dict.fromkeys([*(args.get("statuses") or []), *(OUTSTANDING if args.get("outstanding") else ())]))
+    if args.get("status") and statuses:
+        statuses = [x for x in statuses if x == args["status"]]
+        if not statuses:
+            return {"total": 0, "page": 1, "next_page": None, "items": [], "note": "status is not among statuses"}
+    due_from, due_to = args.get("due_from"), args.get("due_to")
+    if len(statuses) <= 1 and not due_from and not due_to:
+        plain = {k: v for k, v in args.items() if k not in ("statuses", "outstanding")}
+        if statuses:
+            plain["status"] = statuses[0]
+        return _truncation_first(await list_artefacts(ctx, plain, kind), report)
+    base = {k: v for k, v in args.items() if k not in ("statuses", "outstanding", "status", "page", "items_per_page")}
+    wanted = statuses or [None]
+    parts = await asyncio.gather(
+        *(list_artefacts(ctx, {**base, "all_pages": True, **({"status": x} if x else {})}, kind) for x in wanted)
+    )
+    items = [i for part in parts for i in part["items"]]
+    if due_from or due_to:
+        items = [
+            i
+            for i in items
+            if i.get("due_date")
+            and (not due_from or i["due_date"] >= due_from)
+            and (not due_to or i["due_date"] <= due_to)
+        ]
+    items.sort(key=lambda i: (str(i.get("date") or ""), str(i.get("number") or "")), reverse=True)
+    cut = [p["truncated"] for p in parts if p.get("truncated")]
+    # without a due-date filter Sage's own counts are exact even when the fetch was cut short
+    total = len(items) if due_from or due_to else sum(int(p["total"]) for p in parts)
+    out: dict[str, Any] = {}
+    if cut:
+        out["truncated"] = "; ".join(cut)
+    if args.get("all_pages"):
+        out.update({"total": total, "page": 1, "next_page": None, "items": items})
+    else:
+        page, size = int(args.get("page", 1)), int(args.get("items_per_page", 20))
+        shown = items[(page - 1) * size : page * size]
+        out.update(
+            {"total": total, "page": page, "next_page": page + 1 if page * size < total else None, "items": shown}
+        )
+    return _truncation_first(out, report)
+
+
+def _truncation_first(out: dict[str, Any], report: str) -> dict[str, Any]:
+    """A truncated list says so before anything else, and which report answers from every record."""
+    if not out.get("truncated"):
+        return out
+    note = f"{out['truncated']}. For totals and ageing over every record use {report}."
+    return {"truncated": note, **{k: v for k, v in out.items() if k != "truncated"}}
 
 
 async def create_artefact(
@@ -406,7 +471,7 @@ INVOICE = Artefact(SALES_INVOICES, "sales_invoice", "invoice_lines", SALES_SIDE,
 
 
 async def list_sales_invoices(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    return await list_artefacts(ctx, args, INVOICE)
+    return await list_invoices(ctx, args, INVOICE, "get_aged_debtors")
 
 
 async def get_sales_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
