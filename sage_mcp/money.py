@@ -18,7 +18,9 @@ PENNY = Decimal("0.01")
 HUNDRED = Decimal("100")
 #: The schema pattern of an amount argument: at most 13 integer digits and 6 decimals.
 DECIMAL_PATTERN = r"^-?\d{1,13}(\.\d{1,6})?$"
-_DECIMAL_STRING = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+#: What ``to_decimal`` reads from a string; like the schema pattern (in Python's ``re``), digits may be any
+#: Unicode decimal digits, which ``Decimal`` reads too.
+_DECIMAL_STRING = re.compile(r"^-?\d+(\.\d+)?$")
 #: No amount, quantity or rate reaches this; anything larger is refused before any arithmetic, so
 #: sums and products stay far inside ``Decimal``'s 28 significant digits.
 LIMIT = Decimal(10) ** 15
