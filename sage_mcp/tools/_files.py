@@ -82,6 +82,17 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or path.is_relative_to(folder)
 
@@ -179,7 +190,10 @@ class FileAccess:
     def _absolute(self, value: str, field: str) -> Path:
         if "\x00" in value:
             raise ToolError(f"{field}: a path cannot contain a NUL character")
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # ~user for a user this machine does not know
+            raise ToolError(f"{field}: cannot tell which home folder {quoted(value)} means; give a full path") from None
         if not path.is_absolute():
             raise ToolError(f"{field}: give an absolute path (starting with / or ~), not {quoted(value)}")
         return path
@@ -198,15 +212,19 @@ class FileAccess:
         except FileNotFoundError:
             raise ToolError(f"{field}: {quoted(value)} is not a file") from None
         except OSError as exc:
-            raise ToolError(f"{field}: {quoted(value)} cannot be read ({exc.strerror or type(exc).__name__})") from None
-        with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
+            raise ToolError(f"{field}: {quoted(value)} cannot be read ({_why(exc)})") from None
+        try:
+            st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise ToolError(f"{field}: {quoted(value)} is not a file")
             if (st.st_dev, st.st_ino) in self._protected_files():
                 raise ToolError(f"{field}: {quoted(value)} is sage-mcp's own data, which no tool may read")
             if st.st_size > limit:
                 raise too_large(st.st_size, f"{field}: {resolved.name}")
+        except BaseException:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "rb") as fh:
             content = fh.read(limit + 1)
         if len(content) > limit:
             raise too_large(len(content), f"{field}: {resolved.name}")
@@ -220,10 +238,10 @@ class FileAccess:
         unless ``overwrite``."""
         self.require_roots(field, "write")
         resolved = _resolve(self._absolute(value, field))
-        if resolved.is_dir():
+        if _is_dir(resolved):
             resolved = _resolve(resolved / default_name)
         self.check(value, resolved, field)
-        if not resolved.parent.is_dir():
+        if not _is_dir(resolved.parent):
             raise ToolError(f"{field}: the folder {quoted(resolved.parent)} does not exist")
         self._check_existing(resolved, overwrite=overwrite, field=field)
         return resolved
@@ -234,6 +252,8 @@ class FileAccess:
             st = target.lstat()
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise ToolError(f"{field}: {quoted(target)} cannot be used ({_why(exc)})") from None
         if not overwrite:
             raise ToolError(f"{field}: {quoted(target)} already exists; pass overwrite: true to replace it")
         if not stat.S_ISREG(st.st_mode):
@@ -246,7 +266,10 @@ class FileAccess:
             raise ToolError(f"{field}: the folder {quoted(folder)} changed while the file was fetched; nothing written")
         self.check(str(target), target, field)
         self._check_existing(target, overwrite=overwrite, field=field)
-        fd, tmp = tempfile.mkstemp(prefix=".sage-download-", dir=folder)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".sage-download-", dir=folder)
+        except OSError as exc:
+            raise ToolError(f"{field}: cannot write in {quoted(folder)} ({_why(exc)})") from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
@@ -254,6 +277,8 @@ class FileAccess:
                 os.replace(tmp, target)  # replaces the name itself: never writes through a symlink
             else:
                 self._place_new(tmp, target, field)
+        except OSError as exc:
+            raise ToolError(f"{field}: could not write {quoted(target)} ({_why(exc)})") from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

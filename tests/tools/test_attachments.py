@@ -423,3 +423,28 @@ async def test_over_http_the_clients_roots_are_not_used(sandbox: SandboxServer, 
         configured = Dispatcher(Registry.build("all"), settings.model_copy(update={"file_roots": str(tmp_path)}))
         again = await configured.call(sage, "upload_attachment", args, over_http=True)
         assert not again.is_error and again.structured_content["existing"] is True
+
+
+async def test_odd_paths_are_errors_naming_path_never_a_hang_or_an_internal_error(
+    client: Client, tmp_path: Path
+) -> None:
+    expense = await an_expense(client)
+    target = {"type": "other_payment", "id": expense["id"]}
+    os.mkfifo(tmp_path / "pipe.pdf")  # opening it for reading would wait for a writer forever
+    (tmp_path / "folder.pdf").mkdir()
+    (tmp_path / "loop.pdf").symlink_to(tmp_path / "loop.pdf")
+    odd = [
+        str(tmp_path / "pipe.pdf"),
+        str(tmp_path / "folder.pdf"),
+        str(tmp_path / "loop.pdf"),
+        str(tmp_path / ("x" * 300 + ".pdf")),
+        str(tmp_path) + "/" + "a/" * 2000 + "b.pdf",
+        "~no-such-user-here/receipt.pdf",
+        "/dev/zero",
+    ]
+    for path in odd:
+        message = await err(client, "upload_attachment", {"attach_to": target, "path": path})
+        assert message.startswith("path: ") and "internal error" not in message, (path, message)
+        out = await client.call_tool("download_attachment", {"attachment_id": "0" * 32, "path": path})
+        assert out.is_error and "internal error" not in out.content[0].text, (path, out.content)
+    assert (await ok(client, "list_attachments", {"attach_to": target}))["total"] == 0
