@@ -20,74 +20,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sage_mcp.money import ZERO, money, to_decimal
-from sage_mcp.sage.errors import SageNotFoundError
-from sage_mcp.sage.pagination import PageGetter, fetch_pages
-
-Progress = Callable[[float, float | None, str], Awaitable[None]]
+from sage_mcp.reports.fetch import Fetcher
 
 #: Default bucket boundaries (days overdue): current, 1-30, 31-60, 61-90, 90+.
 DEFAULT_BOUNDARIES = (30, 60, 90)
 #: Earliest date used for "balance since the start" questions.
 BEGINNING = "1900-01-01"
-#: Anything a report fetches is capped here (far above any book Sage serves); reaching it is an error.
-MAX_ITEMS = 5_000_000
 OPEN_STATUSES = ("UNPAID", "PART_PAID")
 
 
-# -- fetching ------------------------------------------------------------------------------------------
-
-
-class Fetcher:
-    """Fetch every page of several Sage lists at once, at most ``width`` requests in flight in all,
-    reporting progress across all of them. ``calls`` counts the requests made."""
-
-    def __init__(self, client: PageGetter, width: int, progress: Progress | None = None) -> None:
-        self.client = client
-        self.width = max(1, min(int(width), 150))
-        self._semaphore = asyncio.Semaphore(self.width)
-        self.progress = progress
-        self.calls = 0
-        self._done: dict[str, tuple[int, int]] = {}
-
-    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        async with self._semaphore:
-            self.calls += 1
-            return await self.client.get(path, params)
-
-    async def all(self, path: str, params: Mapping[str, Any] | None = None, *, label: str = "") -> list[dict[str, Any]]:
-        """Every item of ``path`` (all pages, concurrently)."""
-        key = f"{label or path}#{len(self._done)}"
-        self._done[key] = (0, 0)
-
-        async def on_page(done: int, total: int) -> None:
-            self._done[key] = (done, total)
-            if self.progress is not None:
-                got = sum(d for d, _ in self._done.values())
-                want = sum(t for _, t in self._done.values())
-                await self.progress(got, want or None, f"fetched {got} of {want} records")
-
-        items, total = await fetch_pages(
-            self, path, params, max_items=MAX_ITEMS, concurrency=self.width, on_page=on_page
-        )
-        if total > len(items):
-            raise RuntimeError(f"{path}: Sage reports {total} records but only {len(items)} were fetched")
-        return items
-
-    async def all_or_none(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]] | None:
-        """As :meth:`all`, or ``None`` when Sage does not serve ``path`` (404)."""
-        try:
-            return await self.all(path, params)
-        except SageNotFoundError:
-            return None
-
-    async def one(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return await self.get(path, params)
+# -- helpers -----------------------------------------------------------------------------------------
 
 
 def link_id(value: Any) -> str | None:

@@ -20,7 +20,6 @@ from sage_mcp.reports.aged import (
     BEGINNING,
     CREDITORS,
     DEBTORS,
-    Fetcher,
     OpenItems,
     account_of,
     amount_of,
@@ -31,6 +30,7 @@ from sage_mcp.reports.aged import (
     link_id,
     link_name,
 )
+from sage_mcp.reports.fetch import Fetcher
 
 
 def _owed(data: OpenItems, today: dt.date) -> tuple[Decimal, Decimal]:

@@ -31,7 +31,6 @@ from typing import Any
 from sage_mcp.money import HUNDRED, ZERO, money, round_money, to_decimal
 from sage_mcp.reports.aged import (
     BEGINNING,
-    Fetcher,
     amount_of,
     as_date,
     find_control,
@@ -39,6 +38,7 @@ from sage_mcp.reports.aged import (
     link_id,
     link_name,
 )
+from sage_mcp.reports.fetch import Fetcher
 
 BOXES = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 BOX_LABELS = {
@@ -506,51 +506,3 @@ def report(ret: Return, recon: Mapping[str, Any], *, top: int | None, box: str |
 
 
 __all__ = ["BEGINNING", "BOXES", "BOX_LABELS", "SCHEMES", "prepare", "report", "scheme_of"]
-
-
-# -- VAT periods --------------------------------------------------------------------------------------------
-
-
-def _month_start(d: dt.date, back: int = 0) -> dt.date:
-    index = d.year * 12 + d.month - 1 - back
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def vat_period(settings: Mapping[str, Any], today: dt.date, which: str) -> tuple[dt.date, dt.date, str]:
-    """The VAT period ``which`` (``last_vat_period`` / ``this_vat_period``) from the business's VAT return
-    frequency: monthly, quarterly (quarters ending March, June, September, December: Sage's API does not
-    give the business's VAT stagger) or annually (the financial year). Returns (start, end, how)."""
-    freq = (link_id(settings.get("tax_return_frequency")) or str(settings.get("tax_return_frequency") or "")).upper()
-    if "MONTH" in freq:
-        months, how = 1, "monthly VAT returns"
-    elif "ANNUAL" in freq or "YEAR" in freq:
-        months, how = 12, "annual VAT return (financial year)"
-    else:
-        months = 3
-        how = "quarterly VAT returns" + ("" if "QUARTER" in freq else " (frequency not set in Sage; assumed)")
-        how += ", quarters ending Mar/Jun/Sep/Dec; give from_date and to_date for another stagger"
-    if months == 12:
-        year_end = as_date(settings.get("year_end_date")) or dt.date(today.year, 12, 31)
-        end = year_end
-        while end >= today:
-            end = _shift_year(end, -1)
-        while _shift_year(end, 1) < today:
-            end = _shift_year(end, 1)
-        start = _shift_year(end, -1) + dt.timedelta(days=1)
-        if which == "this_vat_period":
-            start, end = end + dt.timedelta(days=1), _shift_year(end, 1)
-        return start, end, how
-    current = _month_start(today)
-    # the period containing today starts at a month whose (month-1) % months == 0 (Jan/Apr/Jul/Oct)
-    start = _month_start(current, (current.month - 1) % months)
-    if which != "this_vat_period":
-        start = _month_start(start, months)
-    end = _month_start(start, -months) - dt.timedelta(days=1)
-    return start, end, how
-
-
-def _shift_year(d: dt.date, years: int) -> dt.date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)

@@ -8,11 +8,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sage_mcp.reports import aged, summary, vat
-from sage_mcp.reports.aged import Fetcher
+from sage_mcp.reports import aged, periods, summary, vat
+from sage_mcp.reports.fetch import Fetcher
 from sage_mcp.sage.errors import SageError
 from sage_mcp.sage.pagination import PageGetter
-from sage_mcp.tools._base import Handler, ToolContext, ToolError
+from sage_mcp.tools._base import BusinessScope, Handler, ToolContext, ToolError, resolve_businesses
 
 # -- ledger reports: trial balance, profit and loss, balance sheet, account activity ---------------
 
@@ -21,12 +21,8 @@ LEDGER_HANDLERS: dict[str, Handler] = {}
 # -- open items, VAT and summaries: aged debtors and creditors, VAT return, business summary --------
 
 
-def _concurrency(ctx: ToolContext) -> int:
-    return int(getattr(ctx.settings, "report_concurrency", 8) or 8)
-
-
 def _fetcher(ctx: ToolContext, client: PageGetter | None = None) -> Fetcher:
-    return Fetcher(client or ctx.business, _concurrency(ctx), ctx.report)
+    return Fetcher(client or ctx.business, ctx.settings.report_concurrency, ctx.report)
 
 
 def _top(args: Mapping[str, Any], default: int) -> int | None:
@@ -72,31 +68,29 @@ async def get_aged_creditors(ctx: ToolContext, args: dict[str, Any]) -> dict[str
 
 
 async def prepare_vat_return(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    today = dt.date.today()
     fetch = _fetcher(ctx)
     settings = await fetch.one("/financial_settings")
-    start, end = _date_arg(args, "from_date"), _date_arg(args, "to_date")
-    how = "dates given"
-    if start is None or end is None:
-        if start is not None or end is not None:
-            raise ToolError("give both from_date and to_date, or a period such as last_vat_period")
-        start, end, how = vat.vat_period(settings, today, args.get("period") or "last_vat_period")
-    if end < start:
-        raise ToolError("to_date is before from_date")
     try:
-        ret, recon = await vat.prepare(fetch, start, end, settings)
+        period = periods.choose(
+            dt.date.today(),
+            settings,
+            from_date=_date_arg(args, "from_date"),
+            to_date=_date_arg(args, "to_date"),
+            word=args.get("period"),
+            default="last_vat_period",
+        )
+        ret, recon = await vat.prepare(fetch, period.start, period.end, settings)
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
     out = vat.report(ret, recon, top=_top(args, 5), box=args.get("box"))
-    out["period"] = how
+    out["period"] = period.how
     out["sage_calls"] = fetch.calls
     return out
 
 
-async def _one_summary(ctx: ToolContext, business_id: str, name: str, today: dt.date) -> dict[str, Any]:
-    same = ctx.scope is not None and ctx.scope.id == business_id
-    fetch = _fetcher(ctx, ctx.business if same else ctx.sage.for_business(business_id))
-    head = {"id": business_id, "name": name}
+async def _one_summary(ctx: ToolContext, scope: BusinessScope, today: dt.date) -> dict[str, Any]:
+    fetch = _fetcher(ctx, scope.client)
+    head = {"id": scope.id, "name": scope.name}
     try:
         row = await summary.summarise(fetch, today)
     except (SageError, ValueError) as exc:
@@ -107,26 +101,15 @@ async def _one_summary(ctx: ToolContext, business_id: str, name: str, today: dt.
 async def get_business_summary(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     today = dt.date.today()
     wanted = args.get("businesses") or []
+    scopes = await resolve_businesses(ctx, wanted)
     if not wanted:
-        scope = ctx.scope
-        if scope is None:
-            raise RuntimeError("get_business_summary is business-scoped")
-        row = await _one_summary(ctx, scope.id, scope.name, today)
+        row = await _one_summary(ctx, scopes[0], today)
         if "error" in row:
             raise ToolError(row["error"])
         row.pop("id", None)
         row.pop("name", None)
         return {"as_at": today.isoformat(), **row}
-    listed = await ctx.sage.list_businesses()
-    known = {str(b.get("id")): str(b.get("name") or b.get("displayed_as") or "") for b in listed}
-    ids = list(known) if "all" in wanted else list(dict.fromkeys(wanted))
-    unknown = [b for b in ids if b not in known]
-    if unknown:
-        raise ToolError(
-            f"businesses {', '.join(unknown)} are not businesses of this Sage login. Available: "
-            + "; ".join(f"{k} ({v})" for k, v in known.items())
-        )
-    rows = await asyncio.gather(*(_one_summary(ctx, b, known[b], today) for b in ids))
+    rows = await asyncio.gather(*(_one_summary(ctx, scope, today) for scope in scopes))
     return {"as_at": today.isoformat(), "businesses": list(rows), "group_total": summary.group_total(rows)}
 
 

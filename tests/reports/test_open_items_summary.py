@@ -52,7 +52,7 @@ async def test_summary_for_all_businesses_one_row_each_and_a_group_total(client:
 async def test_summary_refuses_an_unknown_business(client: Client) -> None:
     result = await client.call_tool("get_business_summary", {"businesses": ["0" * 32]})
     assert result.is_error
-    assert "not businesses of this Sage login" in result.content[0].text  # type: ignore[union-attr]
+    assert "of this Sage login" in result.content[0].text  # type: ignore[union-attr]
 
 
 async def test_every_open_item_report_validates_and_stays_small(client: Client) -> None:
