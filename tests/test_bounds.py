@@ -34,7 +34,8 @@ def refuses(message: str, field: str) -> None:
 async def test_bad_ids_are_refused_naming_the_field(client: Client, bad: str) -> None:
     refuses(await err(client, "get_contact", {"contact_id": bad}), "contact_id")
     refuses(await err(client, "get_sales_invoice", {"invoice_id": bad}), "invoice_id")
-    refuses(await err(client, "list_contacts", {"business_id": bad}), "business_id")
+    if bad:  # an empty business_id is the default business
+        refuses(await err(client, "list_contacts", {"business_id": bad}), "business_id")
     refuses(await err(client, "get_bank_account", {"bank_account_id": bad}), "bank_account_id")
     customer = await a_customer(client)
     line = {"description": "Widget", "unit_price": "1.00", "tax_rate_id": bad}
