@@ -19,5 +19,5 @@ def excerpt(value: Any, limit: int = LIMIT) -> str:
     if len(text) <= limit:
         return text
     unit = "characters" if isinstance(value, str | bytes) else "fields" if isinstance(value, Mapping) else "items"
-    size = f"{len(value):,} {unit}" if isinstance(value, Sized) else ""
+    size = f"{len(value):,} {unit if len(value) != 1 else unit[:-1]}" if isinstance(value, Sized) else ""
     return f"{text[:limit]}…" + (f" ({size})" if size else "")
