@@ -33,6 +33,7 @@ DEFAULT_BOUNDARIES = (30, 60, 90)
 #: Earliest date used for "balance since the start" questions.
 BEGINNING = "1900-01-01"
 OPEN_STATUSES = ("UNPAID", "PART_PAID")
+_PAYMENT_ATTRIBUTES = "transaction_type,date,contact,allocated_artefacts,payment_on_account"
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -404,8 +405,42 @@ async def fetch_open_items(
             )
     if with_control:
         tasks["ledger"] = ledger_balances(fetch, BEGINNING, as_at.isoformat())
+    if not current:
+        tasks["payments"] = _payments(fetch, as_at, contact)
+        tasks["allocations"] = _allocations(fetch, side, contact)
     results = dict(zip(tasks, await asyncio.gather(*tasks.values()), strict=True))
+    if current and results.get("unallocated") is None:
+        # Sage without /unallocated_artefacts: today's payments on account from payments and allocations
+        results["payments"], results["allocations"] = await asyncio.gather(
+            _payments(fetch, as_at, contact), _allocations(fetch, side, contact)
+        )
+    # building thousands of items is CPU work: off the event loop, so no other call waits for it
+    items = await asyncio.to_thread(_open_items, results, side, as_at, current)
+    if results.get("unallocated") is not None:
+        source = "/unallocated_artefacts"
+    else:
+        source = "/contact_payments and /contact_allocations"
+    notes: list[str] = []
 
+    control = None
+    if with_control:
+        raw = find_control(results["ledger"], side.control)
+        control = account_of(raw) if raw is not None else None
+        if control is None:
+            notes.append(f"no {side.control.lower()} control account found; the total is not reconciled")
+    return OpenItems(items, control, source, notes)
+
+
+def _payments(fetch: Fetcher, as_at: dt.date, contact: Mapping[str, str]) -> Awaitable[list[dict[str, Any]]]:
+    return fetch.all("/contact_payments", {"to_date": as_at.isoformat(), "attributes": _PAYMENT_ATTRIBUTES, **contact})
+
+
+def _allocations(fetch: Fetcher, side: Side, contact: Mapping[str, str]) -> Awaitable[list[dict[str, Any]]]:
+    params = {"transaction_type_id": side.allocation_type, "attributes": "date,contact,allocated_artefacts", **contact}
+    return fetch.all("/contact_allocations", params)
+
+
+def _open_items(results: Mapping[str, Any], side: Side, as_at: dt.date, current: bool) -> list[OpenItem]:
     items: list[OpenItem] = []
     if current:
         for key, raws in results.items():
@@ -416,41 +451,11 @@ async def fetch_open_items(
     else:
         items += documents_open_at(results[side.invoices], "invoice", as_at)
         items += documents_open_at(results[side.credit_notes], "credit_note", as_at)
-
-    notes: list[str] = []
-    unallocated = results.get("unallocated")
-    if unallocated is not None:
-        items += unallocated_now(unallocated, side, as_at)
-        source = "/unallocated_artefacts"
+    if results.get("unallocated") is not None:
+        items += unallocated_now(results["unallocated"], side, as_at)
     else:
-        payments, allocations = await asyncio.gather(
-            fetch.all(
-                "/contact_payments",
-                {
-                    "to_date": as_at.isoformat(),
-                    "attributes": "transaction_type,date,contact,allocated_artefacts,payment_on_account",
-                    **contact,
-                },
-            ),
-            fetch.all(
-                "/contact_allocations",
-                {
-                    "transaction_type_id": side.allocation_type,
-                    "attributes": "date,contact,allocated_artefacts",
-                    **contact,
-                },
-            ),
-        )
-        items += payments_on_account_at(payments, allocations, side, as_at)
-        source = "/contact_payments and /contact_allocations"
-
-    control = None
-    if with_control:
-        raw = find_control(results["ledger"], side.control)
-        control = account_of(raw) if raw is not None else None
-        if control is None:
-            notes.append(f"no {side.control.lower()} control account found; the total is not reconciled")
-    return OpenItems(items, control, source, notes)
+        items += payments_on_account_at(results["payments"], results["allocations"], side, as_at)
+    return items
 
 
 # -- ageing --------------------------------------------------------------------------------------------

@@ -426,8 +426,34 @@ async def prepare(
         asyncio.gather(*(fetch.all(f"/{d.kind}s", doc_params) for d in sets)),
         _rest(fetch, period, start, end),
     )
+    # adding up thousands of documents is CPU work: off the event loop, so no other call waits for it
+    return await asyncio.to_thread(
+        _compute,
+        chosen,
+        from_date,
+        to_date,
+        flat,
+        notes,
+        list(zip(sets, documents, strict=True)),
+        other,
+        journals,
+        balances,
+    )
+
+
+def _compute(
+    chosen: str,
+    from_date: dt.date,
+    to_date: dt.date,
+    flat: Decimal | None,
+    notes: list[str],
+    documents: list[tuple[DocSet, list[dict[str, Any]]]],
+    other: list[dict[str, Any]] | None,
+    journals: list[dict[str, Any]] | None,
+    balances: list[dict[str, Any]],
+) -> tuple[Return, dict[str, Any]]:
     ret = Return(chosen, from_date, to_date, flat_rate=flat, notes=notes)
-    for ds, docs in zip(sets, documents, strict=True):
+    for ds, docs in documents:
         add_documents(ret, docs, ds)
     add_other_payments(ret, other or [])
     sales_tax = find_control(balances, "SALES_TAX")
