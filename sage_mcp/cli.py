@@ -17,6 +17,8 @@ from typing import Any
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
+from sage_mcp.http import HttpSecurity, HttpSetupError, HttpToken, check_bind, plan_http, token_hint
+from sage_mcp.http.allow import host_name
 from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
 from sage_mcp.server import Dispatcher, configure_logging, create_server, run_http, run_stdio
 
@@ -55,45 +57,100 @@ def _demo(args: argparse.Namespace, **kwargs: Any) -> contextlib.AbstractContext
 # -- commands -------------------------------------------------------------------------------------
 
 
+def _http_security(args: argparse.Namespace, settings: Settings) -> HttpSecurity:
+    """The HTTP server's guard from the flags and settings; exit 2 (before binding) if it must not start."""
+    try:
+        return plan_http(
+            settings,
+            args.host,
+            allowed_hosts=args.allowed_hosts,
+            allowed_origins=args.allowed_origins,
+            unsafe_no_auth=args.unsafe_no_auth,
+        )
+    except HttpSetupError as exc:
+        _err(f"sage-mcp: {exc}")
+        raise SystemExit(2) from None
+
+
+def _mcp_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses (a wildcard bind is reached through loopback)."""
+    name = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host.strip(), host_name(host))
+    return f"http://{name}:{port}/mcp"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     settings = _settings(args)
+    security = _http_security(args, settings) if args.transport == "http" else None
     server = create_server(settings, _registry(settings))
-    if args.transport == "stdio":
+    if security is None:
         run_stdio(server)
-    else:
-        _err(f"sage-mcp {__version__}: streamable HTTP on http://{args.host}:{args.port}/mcp")
-        run_http(server, args.host, args.port)
+        return 0
+    url = _mcp_url(args.host, args.port)
+    _err(f"sage-mcp {__version__}: streamable HTTP on {url}")
+    if security.token is not None:
+        _err(token_hint(security.token))
+        header = (
+            "Authorization: Bearer $SAGE_MCP_HTTP_TOKEN"
+            if security.token.path is None
+            else f'Authorization: Bearer $(cat "{security.token.path}")'
+        )
+        _err(f'Claude Code:  claude mcp add --transport http sage {url} --header "{header}"')
+    for warning in security.warnings(args.port):
+        _err(warning)
+    run_http(server, security, args.port)
     return 0
 
 
-def _client_config(url: str) -> dict[str, Any]:
+def _client_config(url: str, token: HttpToken | None) -> dict[str, Any]:
+    """Ready-to-paste client configurations for the demo, carrying the bearer token header."""
     exe = shutil.which("sage-mcp") or sys.argv[0]
+    http: dict[str, Any] = {"type": "http", "url": url}
+    claude_code = f"claude mcp add --transport http sage-demo {url}"
+    if token is not None:
+        http["headers"] = {"Authorization": f"Bearer {token.value}"}
+        claude_code += f' --header "{token.header}"'
     return {
-        "http": {"mcpServers": {"sage-demo": {"type": "http", "url": url}}},
+        "http": {"mcpServers": {"sage-demo": http}},
         "stdio": {"mcpServers": {"sage-demo": {"command": os.path.abspath(exe), "args": ["demo", "--stdio"]}}},
-        "claude_code": f"claude mcp add --transport http sage-demo {url}",
+        "claude_code": claude_code,
     }
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
+    if not args.stdio:
+        try:
+            check_bind(args.host, unsafe_no_auth=args.unsafe_no_auth)  # before the sandbox starts
+        except HttpSetupError as exc:
+            _err(f"sage-mcp: {exc}")
+            return 2
     with _demo(args, port=args.sandbox_port, db=args.db) as settings:
+        security = None if args.stdio else _http_security(args, settings)
         server = create_server(settings, _registry(settings))
-        if args.stdio:
+        if security is None:
             run_stdio(server)
             return 0
-        url = f"http://{args.host}:{args.port}/mcp"
-        cfg = _client_config(url)
+        url = _mcp_url(args.host, args.port)
+        cfg = _client_config(url, security.token)
         print(f"sage-mcp {__version__} demo: a seeded Sage sandbox at {settings.api_base_url}", flush=True)
         print(f"MCP server (streamable HTTP): {url}")
+        if security.token is not None:
+            where = (
+                "from SAGE_MCP_HTTP_TOKEN"
+                if security.token.path is None
+                else "a new token each run; set SAGE_MCP_HTTP_TOKEN to keep one"
+            )
+            print(f"Clients send the header  {security.token.header}  ({where})")
         print("\nConnect a client, e.g. Claude Code:\n  " + cfg["claude_code"])
         print("\nOr any client that takes a JSON config:\n" + json.dumps(cfg["http"], indent=2))
-        print("\nDesktop clients (stdio):\n" + json.dumps(cfg["stdio"], indent=2))
+        print("\nDesktop clients (stdio, no token needed):\n" + json.dumps(cfg["stdio"], indent=2))
         print('\nTry it without a client:  sage-mcp call --sandbox list_contacts \'{"search": "ltd"}\'')
         print("Press Ctrl+C to stop.", flush=True)
+        for warning in security.warnings(args.port):
+            _err(warning)
         with contextlib.suppress(KeyboardInterrupt):
-            run_http(server, args.host, args.port)
+            run_http(server, security, args.port)
     return 0
 
 
@@ -342,10 +399,30 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--read-only", action="store_true", help="offer no tool that writes (env SAGE_MCP_READ_ONLY)")
         p.add_argument("--log-level", default="WARNING", help="log level for stderr (default WARNING)")
 
+    def http_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--allowed-hosts",
+            metavar="LIST",
+            help="comma-separated Host values HTTP answers, e.g. mcp.lan:8000 or mcp.lan (any port) "
+            "(env SAGE_MCP_ALLOWED_HOSTS; default: 127.0.0.1, localhost, [::1] and --host)",
+        )
+        p.add_argument(
+            "--allowed-origins",
+            metavar="LIST",
+            help="comma-separated browser Origins HTTP accepts, e.g. https://app.example.com "
+            "(env SAGE_MCP_ALLOWED_ORIGINS; default: http:// and the allowed loopback names and --host)",
+        )
+        p.add_argument(
+            "--unsafe-no-auth",
+            action="store_true",
+            help="UNSAFE: serve HTTP without the bearer token; refused unless --host is 127.0.0.1, localhost or ::1",
+        )
+
     p = sub.add_parser("serve", help="run the MCP server against Sage")
     p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    http_flags(p)
     common(p)
     p.set_defaults(func=cmd_serve)
 
@@ -355,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="MCP HTTP port (default 8000)")
     p.add_argument("--sandbox-port", type=int, default=0, help="sandbox port (default: any free port)")
     p.add_argument("--db", help="sandbox database file (default: in memory)")
+    http_flags(p)
     common(p)
     p.set_defaults(func=cmd_demo)
 

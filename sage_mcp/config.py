@@ -66,6 +66,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_CALL_TIMEOUT", "call_timeout"),
         description="Seconds one tool call may take in all, retries included",
     )
+    http_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SAGE_MCP_HTTP_TOKEN", "http_token"),
+        description="Bearer token HTTP clients must send (default: generated once, kept in DATA_DIR/http_token)",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        validation_alias=AliasChoices("SAGE_MCP_ALLOWED_HOSTS", "allowed_hosts"),
+        description="Comma-separated Host values the HTTP server answers (default: loopback names and the bound host)",
+    )
+    allowed_origins: str = Field(
+        default="",
+        validation_alias=AliasChoices("SAGE_MCP_ALLOWED_ORIGINS", "allowed_origins"),
+        description="Comma-separated browser Origins the HTTP server accepts (default: loopback and the bound host)",
+    )
     report_concurrency: int = Field(
         default=8,
         ge=1,
@@ -81,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def audit_log_path(self) -> Path:
         return self.data_dir / "audit.jsonl"
+
+    @property
+    def http_token_path(self) -> Path:
+        return self.data_dir / "http_token"
 
     @property
     def file_root_paths(self) -> list[Path]:

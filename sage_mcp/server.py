@@ -33,6 +33,7 @@ from mcp_types.version import is_version_at_least
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
+from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
 from sage_mcp.sage.client import CallBudget, SageClient, call_budget, write_request_ids
@@ -299,18 +300,20 @@ async def serve_stdio(server: Server[dict[str, Any]]) -> None:
         await server.run(read, write, server.create_initialization_options())
 
 
-def http_app(server: Server[dict[str, Any]], *, host: str = "127.0.0.1") -> Any:
-    return server.streamable_http_app(host=host)
+def http_app(server: Server[dict[str, Any]], security: HttpSecurity) -> Any:
+    """The SDK's streamable HTTP app behind ``security``'s guard (Host, Origin, bearer token)."""
+    app = server.streamable_http_app(host=security.host, transport_security=security.transport_settings())
+    return security.wrap(app)
 
 
 def run_stdio(server: Server[dict[str, Any]]) -> None:
     anyio.run(serve_stdio, server)
 
 
-def run_http(server: Server[dict[str, Any]], host: str, port: int) -> None:
+def run_http(server: Server[dict[str, Any]], security: HttpSecurity, port: int) -> None:
     import uvicorn
 
-    config = uvicorn.Config(http_app(server, host=host), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(http_app(server, security), host=security.host, port=port, log_level="warning")
     uvicorn.Server(config).run()
 
 

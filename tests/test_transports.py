@@ -11,11 +11,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 import uvicorn
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from sage_mcp.config import Settings
+from sage_mcp.http import plan_http
 from sage_mcp.server import create_server, http_app
 from tests.helpers import server_env
 
@@ -49,9 +52,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def http_server(settings: Settings) -> Iterator[str]:
+def http_server(settings: Settings) -> Iterator[tuple[str, str]]:
+    """The server under uvicorn on a free loopback port, guarded as `serve --transport http` is: (url, token)."""
     port = _free_port()
-    config = uvicorn.Config(http_app(create_server(settings)), host="127.0.0.1", port=port, log_level="warning")
+    security = plan_http(settings, "127.0.0.1")
+    assert security.token is not None
+    config = uvicorn.Config(
+        http_app(create_server(settings), security), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -59,14 +67,18 @@ def http_server(settings: Settings) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "HTTP server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/mcp"
+    yield f"http://127.0.0.1:{port}/mcp", security.token.value
     server.should_exit = True
     thread.join(timeout=10)
 
 
-async def test_streamable_http_both_eras(http_server: str) -> None:
+async def test_streamable_http_both_eras(http_server: tuple[str, str]) -> None:
+    url, token = http_server
     for mode in ("auto", "legacy"):
-        async with Client(http_server, mode=mode) as client:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+        ):
             tools = (await client.list_tools()).tools
             assert any(t.name == "get_sales_invoice" for t in tools)
             result = await client.call_tool("list_sales_invoices", {"status": "PAID", "items_per_page": 5})
