@@ -4,6 +4,13 @@
 ``--unsafe-no-auth`` off loopback); ``HttpSecurity.wrap`` puts :class:`HttpGuard` in front of the
 SDK's streamable HTTP app. Authentication goes through the SDK's ``TokenVerifier`` protocol: today a
 static token (:class:`StaticTokenVerifier`), later an OAuth verifier for hosted use behind the same guard.
+
+Why a guard of our own rather than the SDK's ``auth=AuthSettings(...)``: AuthSettings needs an
+``issuer_url`` and, with a resource URL, publishes it as the authorization server in the RFC 9728
+metadata; a static token has no authorization server to name. The SDK's check would also run after
+its authentication, so a foreign page would learn 401 before 403/421. The guard keeps the SDK's
+contract (``TokenVerifier``, ``AccessToken``, ``scope["user"]``) so hosted mode can add the metadata
+route (``resource_metadata_url``, ``public_paths``) without changing the check.
 """
 
 from sage_mcp.http.allow import AllowList, is_loopback
