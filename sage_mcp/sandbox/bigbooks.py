@@ -340,7 +340,7 @@ def build_big_books(
     """Write big books into the sqlite file ``path`` (see the module docstring).
 
     ``contacts`` and ``invoices`` are the totals of the lead business, demo records included, so
-    they must be at least the demo's (50 and 200).  An existing file is refused unless ``replace``.
+    they must be at least the demo's (50 and 205).  An existing file is refused unless ``replace``.
     """
     started = time.perf_counter()
     target = Path(path)

@@ -10,7 +10,9 @@ Every record also has a row in ``record_index`` (same ``seq``): a few columns ta
 when it is written, so that lists can filter, sort, count and page in SQL and decode only the
 records of the page they answer (:meth:`Store.count_index`, :meth:`Store.select_index`).  The
 generic columns (``status``, ``contact_id``, ``kind``, ``stamp``, ``deleted_at``, ``created_at``,
-``updated_at``) are the same for every resource; ``date``, ``search`` and ``order_key`` come from the
+``updated_at``) are the same for every resource (``status`` is the ``status`` link's id, or ``DELETED``
+for a record without one whose ``deleted`` is true: a voided or deleted transaction); ``date``,
+``search`` and ``order_key`` come from the
 indexer a collection registers for its resource (:func:`register_indexer`).  A database whose
 ``index_version`` meta differs from :data:`INDEX_VERSION` has its index rebuilt on opening
 (:meth:`Store.ensure_index`); bump the version whenever what an indexer computes changes.
@@ -32,8 +34,11 @@ from typing import Any
 
 from .context import parse_timestamp, utc_text
 
+#: ``record_index.status`` of a record without a status link whose ``deleted`` is true (a voided or
+#: deleted transaction).
+DELETED_STATUS = "DELETED"
 #: Version of what ``record_index`` holds (see the module docstring).
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 #: Separates the parts of ``record_index.search`` and of the ``kind`` of a record with several types.
 INDEX_SEPARATOR = "\x1f"
 
@@ -232,9 +237,12 @@ def index_values(resource: str, obj: Mapping[str, Any]) -> tuple[Any, ...]:
     """The ``record_index`` columns of a record (see the module docstring)."""
     indexer = _INDEXERS.get(resource)
     date, search, order_key = indexer(obj) if indexer is not None else ("", None, None)
+    status = _link_id(obj.get("status"))
+    if status is None and obj.get("deleted") is True:
+        status = DELETED_STATUS
     return (
         date,
-        _link_id(obj.get("status")),
+        status,
         _link_id(obj.get("contact")),
         _kind(obj),
         search,

@@ -27,6 +27,7 @@ from ..reference_data import (
     AccountSpec,
     TaxRateSpec,
 )
+from ..store import DELETED_STATUS
 from .base import Collection, Query, query_bool, query_date, sort_key
 from .common import blank, check_lengths, require, set_link
 
@@ -59,10 +60,10 @@ def ledger_totals(
         params.append(to_date)
     if exclude_deleted:
         sql += (
-            " AND transaction_id NOT IN (SELECT id FROM records WHERE business_id = ? AND resource = 'transactions'"
-            " AND json_extract(data, '$.deleted') = 1)"
+            " AND transaction_id NOT IN (SELECT r.id FROM record_index i JOIN records r ON r.seq = i.seq"
+            " WHERE i.business_id = ? AND i.resource = 'transactions' AND i.status = ?)"
         )
-        params.append(ctx.business_id)
+        params += [ctx.business_id, DELETED_STATUS]
     sql += " GROUP BY ledger_account_id"
     rows = ctx.store.execute(sql, tuple(params)).fetchall()
     return {str(r[0]): (Decimal(int(r[1] or 0)).scaleb(-2), Decimal(int(r[2] or 0)).scaleb(-2)) for r in rows}
