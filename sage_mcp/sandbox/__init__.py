@@ -185,6 +185,25 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   Ledger balances for a period: ``/ledger_accounts?show_balance_details=true&from_date&to_date``
   (``balance_details``: ``debits``, ``credits``, ``balance`` = their difference on ``credit_or_debit``'s
   side; add ``exclude_deleted_entries=true`` for the trial balance's exact period columns).
+* **Financial settings** (``GET /financial_settings``, per business; ``resources/settings.py``).  Every
+  business: ``year_end_date`` = the first 31 March on or after the seed's ``today``;
+  ``accounts_start_date`` = the business's creation date (420, 410 and 400 days before ``today``);
+  ``base_currency`` ``{"id": "GBP"}``; ``tax_return_frequency`` ``QUARTERLY`` (from its VAT tax profile,
+  ``None`` when not registered); ``year_end_lockdown_date`` ``None``.  Per business:
+  Hartley & Finch Ltd: ``accounting_type`` ``accrual``, ``tax_scheme`` ``STANDARD``,
+  ``sales_tax_calculation``/``purchase_tax_calculation`` ``invoice``, ``flat_rate_tax_percentage``
+  ``None``; Fern Studio: ``accrual``, ``CASH`` (VAT cash accounting), both calculations ``cash``,
+  ``None``; Moorside Cycle Works: ``accrual``, ``FLAT_RATE_INVOICE``, ``invoice``, ``"10.00"``.  Tax scheme
+  ids (``/tax_schemes``): ``STANDARD``, ``CASH``, ``FLAT_RATE_INVOICE``, ``FLAT_RATE_CASH``,
+  ``NOT_REGISTERED`` (the sandbox's own, Sage-like; the spec lists none).  Postings do not depend on the
+  scheme: invoices post their VAT to 2200/2201 at invoice date under every scheme, and payments carry no
+  VAT, so a cash accounting or flat rate return is worked out from documents and allocations.  Tax
+  rates: ``GB_STANDARD`` "Standard 20.00%", ``GB_LOWER`` "Lower Rate 5.00%", ``GB_ZERO`` "Zero Rated
+  0.00%", ``GB_EXEMPT`` "Exempt 0.00%", ``GB_NO_TAX`` "No VAT" (Sage's recorded ids and names).  Ledger
+  account types are Sage's (``reference_data.py``): overheads are ``OVERHEADS``, 8000 ``DEPRECIATION``,
+  3200 Retained Earnings ``EQUITY`` (no current-year earnings account: that is a report line), VAT
+  control accounts 2200/2201/2202 ``CURRENT_LIABILITY`` (the sandbox's choice; ``TAXES``, ``SPECIAL``,
+  ``FUTURE_ASSETS`` and ``LINE_OF_CREDIT`` are listed but no seeded account uses them).
 * **Conformance recorder** (:mod:`.conformance`; ``SandboxConfig.conformance`` or the environment
   variable ``SAGE_SANDBOX_CONFORMANCE=1``, which the test suite sets).  Every ``/v3.1`` answer is
   checked: 2xx bodies against the operation's response definition (list items one by one, numbers
