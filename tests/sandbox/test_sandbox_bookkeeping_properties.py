@@ -1,6 +1,8 @@
 """Property: whatever sequence of sales invoices, credit notes, receipts (with payments on account),
 refunds, allocations, voids, payment deletions and journals a client sends, the books balance on
-every date and every artefact's ``outstanding_amount`` is its total less what was allocated to it.
+every date, the trial balance balances, voids leave their document's own date, every artefact's
+``outstanding_amount`` is its total less what was allocated to it, and ``/unallocated_artefacts`` lists
+exactly the credits still open.
 
 Driven over real HTTP against one sandbox for the whole module; each example works with a fresh
 customer, so examples do not see each other's artefacts.  The test keeps its own model of what
@@ -314,7 +316,33 @@ def check_books(env: Env, model: Model) -> None:
             assert D(poa["outstanding_amount"]) == payment.on_account.outstanding
     owed = sum((d.outstanding for d in model.invoices), D(0)) - sum((d.outstanding for d in model.credits()), D(0))
     assert D(env.api.get(f"/contacts/{model.contact}").json()["balance"]) == owed
+    # money on account: exactly the open credit notes and payments on account of the model
+    listed = env.api.get(
+        "/unallocated_artefacts",
+        params={"contact_id": model.contact, "attributes": "outstanding_amount", "items_per_page": 200},
+    ).json()["$items"]
+    assert {a["id"]: D(a["outstanding_amount"]) for a in listed} == {
+        d.id: d.outstanding for d in model.credits() if d.open
+    }
+    # the trial balance of the month balances, and its closing balances follow from opening and movement
+    tb = env.api.get("/trial_balance", params={"from_date": "2025-06-01", "to_date": "2025-06-30"}).json()
+    totals = tb["totals"]
+    assert totals["debit"] == totals["credit"]
+    assert totals["closing_balance"]["debit"] == totals["closing_balance"]["credit"]
+    for row in tb["ledger_accounts"]:
+        opening = D(row["opening_balance"]["debit"]) - D(row["opening_balance"]["credit"])
+        closing = D(row["closing_balance"]["debit"]) - D(row["closing_balance"]["credit"])
+        assert closing == opening + D(row["debit"]) - D(row["credit"])
     ctx = env.server.sandbox.context(LEAD_BUSINESS_ID, SANDBOX_USER_ID)
+    # a voided document leaves the accounts of its own date: its reversal is dated as it is
+    for doc in model.invoices + model.notes:
+        if doc.void:
+            transaction = env.api.get(doc.path).json()["transaction"]
+            days = ctx.store.execute(
+                "SELECT DISTINCT date FROM ledger_entries WHERE business_id = ? AND transaction_id = ?",
+                (LEAD_BUSINESS_ID, transaction["id"]),
+            ).fetchall()
+            assert [d[0] for d in days] == ["2025-06-10"]
     rows = ctx.store.execute(
         "SELECT date, debit, credit FROM ledger_entries WHERE business_id = ?", (LEAD_BUSINESS_ID,)
     ).fetchall()
