@@ -36,7 +36,7 @@ from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
-from sage_mcp.sage.client import CallBudget, SageClient, call_budget, write_request_ids
+from sage_mcp.sage.client import MAX_RETRY_AFTER, CallBudget, SageClient, call_budget, write_request_ids
 from sage_mcp.sage.errors import AuthError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore
 from sage_mcp.tools._base import RootsFn, ToolContext, resolve_business
@@ -189,8 +189,10 @@ def timeout_message(ctx: ToolContext, timeout: float, budget: CallBudget) -> str
 
 def retry_later_message(exc: SageRetryLaterError, ctx: ToolContext) -> str:
     """Sage asked for a wait longer than the call may take: say so instead of sleeping through it."""
-    left = f"{ctx.settings.call_timeout:g} s (SAGE_MCP_CALL_TIMEOUT)"
-    head = f"{exc.summary()}, longer than this call may wait ({left}), so sage-mcp did not retry."
+    head = (
+        f"{exc.summary()}; sage-mcp waits only within a call's {ctx.settings.call_timeout:g} s "
+        f"(SAGE_MCP_CALL_TIMEOUT) and never more than {MAX_RETRY_AFTER:g} s, so it did not retry."
+    )
     if ctx.writes and ctx.idempotency_used:
         return head + (
             " Sage refused that request, so it did nothing; after the wait, repeat the same call with "
