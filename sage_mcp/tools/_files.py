@@ -35,6 +35,8 @@ from sage_mcp.tools._base import ToolContext, ToolError
 log = logging.getLogger(__name__)
 
 ROOTS_ENV = "SAGE_MCP_FILE_ROOTS"
+#: How many files of the data folder (and of its sub-folders) are compared by identity.
+MAX_DATA_FILES = 1000
 #: How much of a caller's value an error message quotes.
 QUOTE_LIMIT = 80
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -169,8 +171,15 @@ class FileAccess:
         return target is not None and target in self._protected_files()
 
     def _protected_files(self) -> set[tuple[int, int] | None]:
+        """Identities of the token store, its lock, the audit log and every file in the data folder (the
+        HTTP credential …), so a hard link to one of them in an allowed folder gives nothing away."""
         store = self.token_store
-        files = (store, store.with_name(store.name + ".lock"), self.audit_log)
+        files = [store, store.with_name(store.name + ".lock"), self.audit_log]
+        with contextlib.suppress(OSError):
+            for count, (folder, _, names) in enumerate(os.walk(self.data_dir)):
+                files += [Path(folder, name) for name in names[:MAX_DATA_FILES]]
+                if count >= MAX_DATA_FILES:
+                    break
         return {_identity(f) for f in files} - {None}
 
     def check(self, given: str, resolved: Path, field: str) -> None:

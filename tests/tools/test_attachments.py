@@ -231,6 +231,8 @@ async def test_upload_refuses_sage_mcps_own_data_and_anything_outside_the_roots(
     assert store.is_file() and audit.is_file()
     (tmp_path / "to-store.pdf").symlink_to(store)
     os.link(store, tmp_path / "store-copy.pdf")  # a hard link has no path that gives it away
+    (data / "http_token").write_text("the HTTP credential")
+    os.link(data / "http_token", tmp_path / "credential.pdf")
     (tmp_path / "to-elsewhere.pdf").symlink_to(elsewhere / "secret.pdf")
     (tmp_path / "docs").mkdir()
 
@@ -239,6 +241,7 @@ async def test_upload_refuses_sage_mcps_own_data_and_anything_outside_the_roots(
         str(audit),
         str(tmp_path / "to-store.pdf"),
         str(tmp_path / "store-copy.pdf"),
+        str(tmp_path / "credential.pdf"),
         str(tmp_path / "docs" / ".." / "data" / "tokens.json"),
         str(data / "." / "tokens.json"),
     ]
