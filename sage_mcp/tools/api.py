@@ -16,7 +16,6 @@ PAGING = {"page", "items_per_page", "attributes"}
 PATH_EXAMPLE = "a valid path looks like /stock_items or /stock_items/<id>: plain segments, no query string"
 #: Characters a path segment may carry unencoded when it is sent on (RFC 3986 pchar less '%').
 SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
@@ -79,7 +78,7 @@ def clean_path(path: str) -> str:
     """``path`` percent-decoded, checked and re-encoded one way, ready to match against the spec and send.
 
     Refused (whether written plainly or percent-encoded, once or twice): ``.`` and ``..`` segments,
-    empty segments (``//``), backslashes, NUL and other control characters, ``?`` and ``#``, and an
+    empty segments (``//``), backslashes, NUL and other invisible characters, ``?`` and ``#``, and an
     encoded ``/`` inside a segment. Each segment is then encoded exactly once.
     """
     if not path.startswith("/"):
@@ -90,8 +89,8 @@ def clean_path(path: str) -> str:
     for form in (path, decoded):
         if "\\" in form:
             raise _bad_path(path, "contains a backslash")
-        if _CONTROL.search(form):
-            raise _bad_path(path, "contains a control character")
+        if not form.isprintable():
+            raise _bad_path(path, "contains a control or other invisible character")
         if "?" in form or "#" in form:
             raise _bad_path(path, "contains ? or #")
     segments = decoded[1:].split("/")
@@ -110,8 +109,8 @@ def _check_path(method: str, path: str) -> tuple[str, Mapping[str, Any], str]:
     """The spec's template and operation for ``method`` on ``path``, and the clean path to send."""
     try:
         clean = clean_path(path)
-    except UnicodeDecodeError:
-        raise _bad_path(path, "has a percent-encoding that is not UTF-8") from None
+    except UnicodeError:
+        raise _bad_path(path, "is not valid UTF-8 (plainly or percent-encoded)") from None
     found = spec.find_operation(method, clean)
     if found is None:
         template = spec.match_path(clean)

@@ -12,7 +12,7 @@ from mcp import Client
 
 from sage_mcp.sandbox import SandboxServer
 from sage_mcp.tools._base import ToolError
-from sage_mcp.tools.api import clean_path
+from sage_mcp.tools.api import _check_path, clean_path
 from tests.test_tools import err, ok
 
 pytestmark = pytest.mark.anyio
@@ -123,7 +123,15 @@ def test_a_clean_path_keeps_its_segments(segments: list[str]) -> None:
         cleaned = clean_path(path)
     except ToolError:
         # only for characters that must never reach Sage
-        assert any(any(ord(c) < 32 or c in "/\\\x7f?#%" for c in s) for s in segments), path
+        assert any(any(not c.isprintable() or c in "/\\?#%" for c in s) for s in segments), path
         return
     assert cleaned.count("/") == max(1, len(segments))
     assert cleaned == "/" + "/".join(quote(s, safe="-._~!$&'()*+,;=:@") for s in segments)
+
+
+@pytest.mark.parametrize(
+    "path", ["/contacts/\udcff", "/contacts/\u2028", "/contacts/%C2%85", "/contacts/%E2%80%AE", "/contacts/%ED%B3%BF"]
+)
+def test_invisible_characters_and_broken_utf8_are_refused_not_crashed_on(path: str) -> None:
+    with pytest.raises(ToolError, match=r"^path: "):
+        _check_path("GET", path)
