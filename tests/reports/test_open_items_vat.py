@@ -184,3 +184,41 @@ def test_property_boxes_add_up_and_box1_is_the_output_vat_posted(
     assert b["1"] == expected_output
     assert D(out["reconciliation"]["sales_tax_movement"]) == b["1"]
     assert out["reconciliation"]["reconciled"] is True
+
+
+def test_journals_count_only_where_marked_for_the_tax_return(book: Book, tmp_path: Path) -> None:
+    """In a quiet month: a journal moving 30.00 into output VAT marked include_on_tax_return, and one
+    moving 5.00 not marked. Box 1 takes the first; the second is the reconciliation's explained difference."""
+    start, end = dt.date(YEAR + 2, 6, 1), dt.date(YEAR + 2, 6, 30)
+    for amount, marked in (("30.00", True), ("5.00", False)):
+        book.post(
+            "/journals",
+            "journal",
+            {
+                "date": dt.date(YEAR + 2, 6, 10).isoformat(),
+                "reference": f"VAT ADJ {amount}",
+                "journal_lines": [
+                    {
+                        "ledger_account_id": book.accounts[2200],
+                        "debit": 0,
+                        "credit": amount,
+                        "include_on_tax_return": marked,
+                    },
+                    {
+                        "ledger_account_id": book.accounts[4000],
+                        "debit": amount,
+                        "credit": 0,
+                        "include_on_tax_return": False,
+                    },
+                ],
+            },
+        )
+    out = asyncio.run(
+        call(book, tmp_path, "prepare_vat_return", {"from_date": start.isoformat(), "to_date": end.isoformat()})
+    )
+    assert out["boxes"]["1"] == "30.00" and out["boxes"]["6"] == "0.00"
+    recon = out["reconciliation"]
+    assert (recon["sales_tax_movement"], recon["difference"]) == ("35.00", "-5.00")
+    assert recon["causes"] == [
+        {"cause": "journals on the VAT accounts not marked include_on_tax_return", "amount": "-5.00"}
+    ]
