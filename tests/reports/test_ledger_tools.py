@@ -4,6 +4,7 @@ back side by side with a group total, and the default answers stay small."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from decimal import Decimal
 from typing import Any
@@ -122,3 +123,19 @@ async def test_several_businesses_side_by_side(client: Client) -> None:
     total = every["group_total"]["summary"]
     assert D(total["net_assets"]) == sum(D(r["summary"]["net_assets"]) for r in every["businesses"])
     assert "not a business" in await refused(client, "get_balance_sheet", {"businesses": ["0" * 32]})
+
+
+async def test_reports_say_how_far_fetching_has_got(client: Client) -> None:
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+
+    args = {"nominal_code": "1200", "from_date": "2020-01-01", "to_date": "2030-12-31", "top": 1}
+    result = await client.call_tool("get_account_activity", args, progress_callback=progress)
+    assert not result.is_error
+    data = result.structured_content
+    assert data is not None and data["entry_count"] > 200, "more than one page of entries"
+    assert len(seen) >= 3 and all("fetched" in str(m) for _, _, m in seen)
+    assert all(b[0] >= a[0] for a, b in itertools.pairwise(seen))
+    assert seen[-1][0] == seen[-1][1], "the last notification says everything was fetched"
