@@ -128,7 +128,8 @@ class Dispatcher:
                 if tool.spec.business_scoped:
                     ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
                 data = await tool.handler(ctx, args)
-        except Exception as exc:
+        except Exception as caught:
+            exc = first_error(caught)
             if isinstance(exc, SageRetryLaterError):
                 if ctx.writes:
                     self.audit.record(ctx, sent, outcome="error: SageRetryLaterError")
@@ -165,6 +166,13 @@ class Dispatcher:
                 head["notice"] = ctx.scope.notice
             data = {**head, **data}
         return success(data)
+
+
+def first_error(exc: Exception) -> Exception:
+    """The first error inside an exception group (concurrent page fetches raise one), else ``exc``."""
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def timeout_message(ctx: ToolContext, timeout: float, budget: CallBudget) -> str:

@@ -19,11 +19,12 @@ from mcp import Client
 
 from sage_mcp.config import Settings
 from sage_mcp.demo import sandbox_settings
+from sage_mcp.registry import Registry
 from sage_mcp.sage.client import CallBudget, SageClient, _retry_after_seconds, call_budget
 from sage_mcp.sage.errors import SageRateLimitError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore, StoredLogin, TokenSet
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SandboxConfig, SandboxServer, running_sandbox
-from sage_mcp.server import create_server
+from sage_mcp.server import Dispatcher, create_server
 from tests.test_tools import err, ok
 
 pytestmark = pytest.mark.anyio
@@ -245,3 +246,34 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
     assert seconds is not None and 3500 < seconds <= 3600
     for unreadable in (None, "", "soon", "nan", "inf", "Mon, 99 Foo 2026"):
         assert _retry_after_seconds(unreadable) is None, unreadable
+
+
+async def test_a_long_retry_after_on_a_page_fetched_alongside_others_is_reported_too(tmp_path: Path) -> None:
+    """Pages after the first are fetched concurrently; Sage refusing one of them is still a plain answer."""
+    business = {"id": LEAD_BUSINESS_ID, "name": "Mock Books"}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/businesses"):
+            return httpx2.Response(200, json={"$items": [business], "$total": 1, "$next": None})
+        page = int(request.url.params.get("page", "1"))
+        if page == 1:
+            items = [{"id": f"{n:032x}", "name": f"Contact {n}", "displayed_as": f"Contact {n}"} for n in range(200)]
+            return httpx2.Response(200, json={"$items": items, "$total": 450, "$next": "/contacts?page=2"})
+        if page == 2:
+            return too_many(**{"Retry-After": "3600"})
+        return httpx2.Response(200, json={"$items": [], "$total": 450, "$next": None})
+
+    settings = Settings(
+        data_dir=tmp_path, client_id="c", api_base_url="https://sage.invalid/v3.1", business_id=LEAD_BUSINESS_ID
+    )
+    FileTokenStore(settings.token_store_path).save(
+        StoredLogin(TokenSet("a", "r", time.time() + 300, None, "full_access"))
+    )
+    dispatcher = Dispatcher(Registry.build("all"), settings)
+    async with SageClient(settings, transport=httpx2.MockTransport(handler)) as sage:
+        with anyio.fail_after(GUARD):
+            result = await dispatcher.call(sage, "list_contacts", {"all_pages": True})
+    assert result.is_error
+    message = result.content[0].text
+    assert message.startswith("Sage asks to retry after 3600 s (HTTP 429 on GET /contacts)"), message
+    assert "internal error" not in message
