@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import anyio.to_thread
+
 from sage_mcp.money import ZERO
 from sage_mcp.reports import aged, periods, summary, vat
 from sage_mcp.reports.activity import activity, fetch_entries
@@ -166,6 +168,9 @@ async def _side_by_side(
         return {**head, **{k: full[k] for k in keep if k in full}}
 
     rows = list(await asyncio.gather(*(row(s) for s in scopes)))
+    errors = {r.get("error") for r in rows}
+    if len(errors) == 1 and None not in errors:
+        raise ToolError(str(rows[0]["error"]))  # the same problem everywhere: the arguments, not a business
     out: dict[str, Any] = {"businesses": rows, "group_total": group_total(rows, fields)}
     if "compare_summary" in keep and any("compare_summary" in r for r in rows):
         out["group_compare_total"] = group_total(rows, fields, key="compare_summary")
@@ -221,7 +226,11 @@ async def get_account_activity(ctx: ToolContext, args: dict[str, Any]) -> dict[s
         "account": {"id": str(account_id), "code": meta.code, "name": meta.name, "type": meta.type},
         "period": period.echo(),
     }
-    out.update(activity(line, raws, opening=line.opening if line else ZERO, top=_ledger_top(args, 20)))
+    top = _ledger_top(args, 20)
+    # a big account has tens of thousands of entries: sort and total them off the event loop
+    out.update(
+        await anyio.to_thread.run_sync(lambda: activity(line, raws, opening=line.opening if line else ZERO, top=top))
+    )
     out["sage_calls"] = fetch.calls
     return out
 

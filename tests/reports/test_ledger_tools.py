@@ -139,3 +139,14 @@ async def test_reports_say_how_far_fetching_has_got(client: Client) -> None:
     assert len(seen) >= 3 and all("fetched" in str(m) for _, _, m in seen)
     assert all(b[0] >= a[0] for a, b in itertools.pairwise(seen))
     assert seen[-1][0] == seen[-1][1], "the last notification says everything was fetched"
+
+
+async def test_side_by_side_with_a_comparison_and_a_bad_period(client: Client) -> None:
+    both = [LEAD_BUSINESS_ID, SECOND_BUSINESS_ID]
+    args = {"businesses": both, "period": "last_quarter", "compare": "same_period_last_year"}
+    pnl = await call(client, "get_profit_and_loss", args)
+    total = pnl["group_compare_total"]["compare_summary"]
+    assert D(total["net_profit"]) == sum(D(r["compare_summary"]["net_profit"]) for r in pnl["businesses"])
+    assert all(r["compare_period"]["from_date"][:4] < r["period"]["from_date"][:4] for r in pnl["businesses"])
+    message = await refused(client, "get_profit_and_loss", {"businesses": both, "from_date": "2026-01-01"})
+    assert "both from_date and to_date" in message
