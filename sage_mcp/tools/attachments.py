@@ -14,8 +14,11 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from sage_mcp.sage.client import path_segment
 from sage_mcp.sage.errors import SageNotFoundError
@@ -78,7 +81,8 @@ async def _read_content(ctx: ToolContext, args: dict[str, Any]) -> tuple[bytes, 
         raise ToolError("give exactly one of path (a local file) or content_base64 (the file's content)")
     if args.get("path"):
         access = await file_access(ctx)
-        content, path = access.read(str(args["path"]), limit=MAX_FILE_SIZE, too_large=_too_large)
+        read = partial(access.read, str(args["path"]), limit=MAX_FILE_SIZE, too_large=_too_large)
+        content, path = await anyio.to_thread.run_sync(read)  # a slow disk never holds up other calls
         return content, args.get("file_name") or path.name
     if not args.get("file_name"):
         raise ToolError('file_name is required with content_base64 (e.g. "receipt.pdf"; it sets the file type)')
@@ -156,9 +160,10 @@ async def download_attachment(ctx: ToolContext, args: dict[str, Any]) -> dict[st
     access = await file_access(ctx)
     access.require_roots("path", "write")
     meta = await ctx.business.get(f"/attachments/{path_segment(attachment_id)}")
-    dest = access.target(str(args["path"]), _safe_name(meta.get("file_name"), attachment_id), overwrite=overwrite)
+    name = _safe_name(meta.get("file_name"), attachment_id)
+    dest = await anyio.to_thread.run_sync(partial(access.target, str(args["path"]), name, overwrite=overwrite))
     content = await ctx.business.download(f"/attachments/{path_segment(attachment_id)}/file")
-    access.write(dest, content, overwrite=overwrite)
+    await anyio.to_thread.run_sync(partial(access.write, dest, content, overwrite=overwrite))
     out: dict[str, Any] = {
         "id": meta.get("id") or attachment_id,
         "path": str(dest),
