@@ -435,3 +435,17 @@ async def test_fetcher_gets_every_page_within_its_width_and_reports_progress() -
 async def test_fetcher_refuses_a_short_answer() -> None:
     with pytest.raises(IncompleteFetchError):
         await Fetcher(SlowList(450, lie=60), 4).all("/things")
+
+
+def test_group_total_adds_one_currency_and_refuses_to_mix_currencies() -> None:
+    gbp = [
+        {"id": "a", "currency": "GBP", "summary": {"net_profit": "100.10", "sales": "5.00"}},
+        {"id": "b", "currency": "GBP", "summary": {"net_profit": "-0.10", "sales": "1.00"}},
+        {"id": "c", "error": "Sage returned HTTP 403"},
+    ]
+    total = statements.group_total(gbp, ("sales", "net_profit"))
+    assert total["summary"] == {"sales": "6.00", "net_profit": "100.00"} and total["businesses"] == 2
+    assert "1 business(es) could not be read" in total["note"]
+    mixed = [*gbp[:2], {"id": "d", "currency": "EUR", "summary": {"net_profit": "7.00", "sales": "7.00"}}]
+    total = statements.group_total(mixed, ("sales", "net_profit"))
+    assert "summary" not in total and "different currencies (EUR, GBP)" in total["note"]
