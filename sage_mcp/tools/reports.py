@@ -78,15 +78,17 @@ async def _settings(fetch: Fetcher) -> dict[str, Any]:
 
 async def get_trial_balance(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     fetch = _ledger_fetcher(ctx)
-    settings = await _settings(fetch)
     today = dt.date.today()
     with_period = bool(args.get("period") or args.get("from_date"))
     if with_period:
+        # financial settings only for a period word; dates need none
+        settings = await _settings(fetch) if args.get("period") else {}
         given = {"to_date": today.isoformat(), **args} if args.get("from_date") else args
         period = _period(given, settings, today, "this_month")
     else:
+        # closing balances do not depend on where the window starts: a one-day window is enough
         end = _ledger_date(args, "to_date") or today
-        period = Period(financial_year_start(end, settings), end)
+        period = Period(end, end)
     ledger = await fetch_ledger(fetch, period.start, period.end)
     out = trial_balance(ledger, with_period=with_period, top=_ledger_top(args, 25))
     if with_period:
