@@ -33,7 +33,7 @@ DEFAULT_BOUNDARIES = (30, 60, 90)
 #: Earliest date used for "balance since the start" questions.
 BEGINNING = "1900-01-01"
 OPEN_STATUSES = ("UNPAID", "PART_PAID")
-_PAYMENT_ATTRIBUTES = "transaction_type,date,contact,allocated_artefacts,payment_on_account"
+_PAYMENT_ATTRIBUTES = "transaction_type,date,reference,contact,allocated_artefacts,payment_on_account"
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -455,7 +455,45 @@ def _open_items(results: Mapping[str, Any], side: Side, as_at: dt.date, current:
         items += unallocated_now(results["unallocated"], side, as_at)
     else:
         items += payments_on_account_at(results["payments"], results["allocations"], side, as_at)
+    if not current:
+        known = {str(r.get("id")) for key in (side.invoices, side.credit_notes) for r in results[key]}
+        items += paid_ahead(results["payments"], known, side, as_at)
     return items
+
+
+def paid_ahead(payments: Iterable[Mapping[str, Any]], known: set[str], side: Side, as_at: dt.date) -> list[OpenItem]:
+    """Parts of payments dated up to ``as_at`` allocated to documents dated after it: at ``as_at`` the
+    ledger already holds the payment, the document does not exist yet, so that part is on account."""
+    out = []
+    for p in payments:
+        kind = link_id(p.get("transaction_type"))
+        when = as_date(p.get("date"))
+        if kind not in (side.payment_type, side.refund_type) or when is None or when > as_at:
+            continue
+        poa = link_id(p.get("payment_on_account"))
+        ahead = ZERO
+        for line in p.get("allocated_artefacts") or []:
+            target = link_id(line.get("artefact")) if isinstance(line, Mapping) else None
+            if target is None or target in known or target == poa:
+                continue
+            if "unallocated" in str((line.get("artefact") or {}).get("$path") or ""):
+                continue  # a payment on account it used: counted by payments_on_account_at
+            ahead += abs(amount_of(line, "amount")) + abs(amount_of(line, "discount"))
+        if ahead != ZERO:
+            contact = p.get("contact")
+            out.append(
+                OpenItem(
+                    kind="payment_on_account",
+                    id=str(p.get("id") or ""),
+                    number=str(p.get("reference") or p.get("displayed_as") or p.get("id") or ""),
+                    contact_id=link_id(contact) or "",
+                    contact_name=str(link_name(contact) or "(no contact)"),
+                    date=when,
+                    due_date=when,
+                    amount=-ahead if kind == side.payment_type else ahead,
+                )
+            )
+    return out
 
 
 # -- ageing --------------------------------------------------------------------------------------------

@@ -126,3 +126,21 @@ def test_control_accounts_by_control_name_then_name_then_code() -> None:
 )
 def test_scheme_from_financial_settings(scheme: dict[str, str], expected: str | None) -> None:
     assert vat.scheme_of({"tax_scheme": scheme}) == expected
+
+
+def test_a_payment_dated_before_the_invoice_it_pays_is_on_account_until_then() -> None:
+    payments = [
+        {
+            "id": "p",
+            "transaction_type": {"id": "CUSTOMER_RECEIPT"},
+            "date": "2026-06-01",
+            "contact": {"id": "c1"},
+            "allocated_artefacts": [
+                {"artefact": {"id": "known"}, "amount": "10.00"},
+                {"artefact": {"id": "later-invoice"}, "amount": "31.05"},
+            ],
+        }
+    ]
+    [item] = aged.paid_ahead(payments, {"known"}, aged.DEBTORS, AS_AT)
+    assert (item.kind, item.amount, item.contact_id) == ("payment_on_account", D("-31.05"), "c1")
+    assert aged.paid_ahead(payments, {"known", "later-invoice"}, aged.DEBTORS, AS_AT) == []
