@@ -24,6 +24,7 @@ from mcp.server.stdio import stdio_server
 from mcp.types import (
     CallToolRequestParams,
     CallToolResult,
+    InputRequiredResult,
     ListRootsRequest,
     ListRootsResult,
     ListToolsResult,
@@ -36,9 +37,12 @@ from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
+from sage_mcp.safety.confirm import Asker, asker_for
+from sage_mcp.safety.guard import WriteGuard, answered_pending
 from sage_mcp.sage.client import MAX_RETRY_AFTER, CallBudget, SageClient, call_budget, write_request_ids
 from sage_mcp.sage.errors import AuthError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore
+from sage_mcp.stores.fingerprints import FingerprintStore, SqliteFingerprintStore
 from sage_mcp.tools._base import RootsFn, ToolContext, resolve_business
 
 log = logging.getLogger(__name__)
@@ -87,10 +91,11 @@ class AuditLog:
 class Dispatcher:
     """Validates, scopes and runs one tool call; turns every outcome into a ``CallToolResult``."""
 
-    def __init__(self, registry: Registry, settings: Settings) -> None:
+    def __init__(self, registry: Registry, settings: Settings, *, fingerprints: FingerprintStore | None = None) -> None:
         self.registry = registry
         self.settings = settings
         self.audit = AuditLog(settings.audit_log_path)
+        self.writes = WriteGuard(fingerprints or SqliteFingerprintStore(settings.fingerprint_store_path), settings)
 
     async def call(
         self,
@@ -101,10 +106,12 @@ class Dispatcher:
         *,
         client_roots: RootsFn | None = None,
         over_http: bool = False,
-    ) -> CallToolResult:
+        asker: Asker | None = None,
+    ) -> CallToolResult | InputRequiredResult:
         """Run one call within ``settings.call_timeout`` seconds. ``client_roots`` asks the client for
         the folders it shares (a local legacy-era client that declared roots); ``over_http`` says the
-        client may be remote (its roots are then not used for files)."""
+        client may be remote (its roots are then not used for files); ``asker`` says how the user can
+        be asked to confirm an irreversible write (none: a preview and a confirmation token)."""
         tool = self.registry.get(name)
         if tool is None:
             available = ", ".join(self.registry.tools) or "none"
@@ -123,11 +130,18 @@ class Dispatcher:
         reset = write_request_ids.set(sent)
         reset_budget = call_budget.set(budget)
         data: dict[str, Any] | None = None
+        answered: CallToolResult | InputRequiredResult | None = None
         try:
-            with anyio.move_on_after(timeout):
+            with anyio.move_on_after(timeout) as deadline:
                 if tool.spec.business_scoped:
                     ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
-                data = await tool.handler(ctx, args)
+                asker = asker or Asker(None)
+                asker.paused = lambda seconds: extend_deadline(deadline, budget, seconds)
+                outcome = await self.writes.run(ctx, tool, args, asker, budget)
+                if isinstance(outcome, dict):
+                    data = outcome
+                else:
+                    answered = outcome
         except Exception as caught:
             exc = first_error(caught)
             if isinstance(exc, SageRetryLaterError):
@@ -153,19 +167,34 @@ class Dispatcher:
         finally:
             call_budget.reset(reset_budget)
             write_request_ids.reset(reset)
+        if answered is not None:
+            if ctx.writes:
+                self.audit.record(
+                    ctx,
+                    sent,
+                    outcome="not sent: " + ("awaiting confirmation" if answered_pending(answered) else "refused"),
+                )
+            return answered
         if data is None:
             log.info("%s stopped after %g s", name, timeout)
             if ctx.writes:
                 self.audit.record(ctx, sent, outcome="timeout")
             return failure(timeout_message(ctx, timeout, budget))
         if ctx.writes:
-            self.audit.record(ctx, sent, outcome="ok", record_id=data.get("id"))
+            self.audit.record(ctx, sent, outcome="replayed" if data.get("replayed") else "ok", record_id=data.get("id"))
         if ctx.scope is not None:
             head: dict[str, Any] = {"business": ctx.scope.describe()}
             if ctx.scope.notice:
                 head["notice"] = ctx.scope.notice
             data = {**head, **data}
         return success(data)
+
+
+def extend_deadline(scope: anyio.CancelScope, budget: CallBudget, seconds: float) -> None:
+    """Time spent waiting for the user's answer does not count against the call's deadline."""
+    scope.deadline += seconds
+    if budget.deadline is not None:
+        budget.deadline += seconds
 
 
 def first_error(exc: Exception) -> Exception:
@@ -238,6 +267,11 @@ def client_roots_asker(ctx: ServerRequestContext[Any, Any]) -> RootsFn | None:
     return ask
 
 
+def confirms_every_write(settings: Settings) -> bool:
+    """Whether any write may need the user's confirmation (an amount threshold is set)."""
+    return settings.confirm_above is not None and not settings.no_confirm
+
+
 def login_is_read_only(settings: Settings) -> bool:
     """Whether the stored Sage login only has the ``readonly`` scope."""
     try:
@@ -259,7 +293,9 @@ def create_server(
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
     """
     read_only = settings.read_only or login_is_read_only(settings)
-    reg = registry or Registry.build(settings.toolsets, read_only=read_only)
+    reg = registry or Registry.build(
+        settings.toolsets, read_only=read_only, confirm_writes=confirms_every_write(settings)
+    )
     dispatcher = Dispatcher(reg, settings)
     tools = reg.list_tools()
     schemas = {t.name: t.input_schema for t in tools}
@@ -280,7 +316,9 @@ def create_server(
     ) -> ListToolsResult:
         return ListToolsResult(tools=tools)
 
-    async def call_tool(ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams) -> CallToolResult:
+    async def call_tool(
+        ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult:
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
@@ -291,6 +329,7 @@ def create_server(
             progress,
             client_roots=client_roots_asker(ctx),
             over_http=ctx.request is not None,
+            asker=asker_for(ctx, params),
         )
 
     return Server(
