@@ -6,22 +6,31 @@ nothing sent. A client that cannot ask gets a preview and a confirmation token b
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import httpx2
 import pytest
-from mcp import Client
+import uvicorn
+from mcp import Client, StdioServerParameters
 from mcp.client.context import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from sage_mcp.cli import _settings, build_parser
 from sage_mcp.config import Settings
+from sage_mcp.http import plan_http
 from sage_mcp.registry import Registry
 from sage_mcp.safety import confirm
 from sage_mcp.sandbox import SandboxServer
-from sage_mcp.server import create_server
+from sage_mcp.server import create_server, http_app
+from tests.helpers import server_env
 from tests.test_tools import a_customer, err, ok, text_of
+from tests.test_transports import _free_port
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -225,3 +234,52 @@ def test_money_a_write_moves() -> None:
     assert amount({"lines": [{"debit": "50.00", "credit": "0"}, {"debit": "0", "credit": "50.00"}]}) == Decimal("50.00")
     assert amount({"cash_amount": "20.00", "cheque_amount": "30.00"}) == Decimal("50.00")
     assert amount({"invoice_id": "x", "reason": "y"}) == Decimal(0)
+
+
+# -- over real transports: stdio (a child process) and streamable HTTP ------------------------------------------
+
+
+@pytest.fixture
+def confirming_http(settings: Settings) -> Iterator[tuple[str, str]]:
+    """The confirming server under uvicorn on a free loopback port, guarded as `serve --transport http` is."""
+    port = _free_port()
+    security = plan_http(settings, "127.0.0.1")
+    assert security.token is not None
+    app = http_app(create_server(confirming(settings)), security)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "HTTP server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/mcp", security.token.value
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@MODES
+async def test_asked_over_streamable_http(confirming_http: tuple[str, str], sandbox: SandboxServer, mode: str) -> None:
+    url, token = confirming_http
+    answer, asked = answering("accept")
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode, elicitation_callback=answer) as client,
+    ):
+        invoice = await an_invoice(client)
+        assert (await ok(client, VOID, {"invoice_id": invoice["id"], "reason": "Wrong customer"}))["status"] == "VOID"
+    assert len(asked) == 1 and invoice["number"] in asked[0]
+
+
+async def test_asked_over_stdio_in_both_eras(settings: Settings, sandbox: SandboxServer) -> None:
+    env = server_env(confirming(settings))
+    assert "SAGE_MCP_NO_CONFIRM" not in env
+    params = StdioServerParameters(command=sys.executable, args=["-m", "sage_mcp", "serve"], env=env)
+    for mode, action in (("legacy", "decline"), ("auto", "accept")):
+        answer, asked = answering(action)
+        async with Client(params, mode=mode, elicitation_callback=answer) as client:
+            invoice = await an_invoice(client)
+            result = await client.call_tool(VOID, {"invoice_id": invoice["id"], "reason": "Stdio"})
+            assert result.is_error is (action == "decline"), text_of(result)
+            assert await status(client, invoice["id"]) == ("UNPAID" if action == "decline" else "VOID")
+        assert len(asked) == 1
