@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ class Dispatcher:
                 if tool.spec.business_scoped:
                     ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
                 asker = asker or Asker(None)
-                asker.paused = lambda seconds: extend_deadline(deadline, budget, seconds)
+                asker.waiting = lambda: user_time(deadline, budget)
                 outcome = await self.writes.run(ctx, tool, args, asker, budget)
                 if isinstance(outcome, dict):
                     data = outcome
@@ -190,11 +191,17 @@ class Dispatcher:
         return success(data)
 
 
-def extend_deadline(scope: anyio.CancelScope, budget: CallBudget, seconds: float) -> None:
-    """Time spent waiting for the user's answer does not count against the call's deadline."""
-    scope.deadline += seconds
-    if budget.deadline is not None:
-        budget.deadline += seconds
+@contextmanager
+def user_time(scope: anyio.CancelScope, budget: CallBudget) -> Iterator[None]:
+    """While the user is deciding, the call's deadline stands still: a person may take minutes."""
+    started, scope_deadline, budget_deadline = time.monotonic(), scope.deadline, budget.deadline
+    scope.deadline, budget.deadline = math.inf, None
+    try:
+        yield
+    finally:
+        waited = time.monotonic() - started
+        scope.deadline = scope_deadline + waited
+        budget.deadline = None if budget_deadline is None else budget_deadline + waited
 
 
 def first_error(exc: Exception) -> Exception:

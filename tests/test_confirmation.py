@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 import uvicorn
@@ -103,6 +104,22 @@ async def test_accepted_the_void_happens(settings: Settings, sandbox: SandboxSer
     question = asked[0]
     assert invoice["number"] in question and invoice["contact_name"] in question and "123.45" in question
     assert "DELETE /sales_invoices/" in question and "cannot be undone" in question
+
+
+@MODES
+async def test_the_time_the_user_takes_does_not_count_against_the_call(settings: Settings, mode: str) -> None:
+    asked: list[str] = []
+
+    async def slow(_ctx: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        await anyio.sleep(1.5)  # longer than the call may take
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    patient = confirming(settings, call_timeout=1.0)
+    async with Client(create_server(patient), mode=mode, elicitation_callback=slow) as client:
+        invoice = await an_invoice(client)
+        assert (await ok(client, VOID, {"invoice_id": invoice["id"], "reason": "Thought about it"}))["status"] == "VOID"
+    assert len(asked) == 1
 
 
 @MODES

@@ -32,6 +32,7 @@ import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -182,8 +183,8 @@ class Asker:
     elicit: Callable[[str, dict[str, Any]], Awaitable[ElicitResult]] | None = None
     answer: ElicitResult | None = None
     state: str | None = None
-    paused: Callable[[float], None] | None = None
-    """Told how long the user took to answer, so that time does not count against the call's deadline."""
+    waiting: Callable[[], AbstractContextManager[None]] | None = None
+    """Held while the user answers: that time does not count against the call's deadline."""
 
 
 def asker_for(ctx: ServerRequestContext[Any, Any], params: Any) -> Asker:
@@ -297,16 +298,13 @@ class Confirmations:
         preview = describe(ctx, tool, args, planned, why)
         question = question_text(preview)
         if asker.way == "form" and asker.elicit is not None:
-            started = time.monotonic()
             try:
-                answer = await asker.elicit(question, FORM)
+                with asker.waiting() if asker.waiting is not None else nullcontext():
+                    answer = await asker.elicit(question, FORM)
             except Exception as exc:  # the client declared elicitation but could not ask: fall back to a preview
                 log.warning("elicitation failed (%s); answering with a preview", type(exc).__name__)
             else:
                 return self._decided(answer, name)
-            finally:
-                if asker.paused is not None:
-                    asker.paused(time.monotonic() - started)
         token, expiry = self.signer.issue(name, business, args)
         if asker.way == "input":
             request = ElicitRequest(params=ElicitRequestFormParams(message=question, requested_schema=FORM))
