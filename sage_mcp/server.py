@@ -310,12 +310,16 @@ def create_server(
     @asynccontextmanager
     async def lifespan(_: Server[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         if sage is not None:
-            yield {"sage": sage}
+            try:
+                yield {"sage": sage}
+            finally:
+                dispatcher.writes.close()
             return
         client = sage_factory(settings)
         try:
             yield {"sage": client}
         finally:
+            dispatcher.writes.close()
             await client.aclose()
 
     async def list_tools(

@@ -32,6 +32,13 @@ class WriteGuard:
     def __init__(self, fingerprints: FingerprintStore, settings: Settings) -> None:
         self.keys = KeyGuard(fingerprints)
         self.confirmations = Confirmations(settings)
+        self.fingerprints = fingerprints
+
+    def close(self) -> None:
+        """Let go of the fingerprint store's resources (it reopens them if used again)."""
+        close = getattr(self.fingerprints, "close", None)
+        if callable(close):
+            close()
 
     async def run(
         self, ctx: ToolContext, tool: RegisteredTool, args: dict[str, Any], asker: Asker, budget: CallBudget
