@@ -153,3 +153,13 @@ async def test_sqlite_store_is_shared_between_processes_and_forgets_after_the_wi
     assert await two.get("u|b", "k") is None
     assert await two.claim(first) is None, "an expired key is free again"
     assert (tmp_path / "f.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+async def test_replay_of_a_record_deleted_since_says_so(client: Client, sandbox: SandboxServer) -> None:
+    args = {"name": f"Gone {tag('Ltd')}", "contact_type": "customer", "idempotency_key": tag("contact")}
+    made = await ok(client, "create_contact", args)
+    await ok(client, "delete_contact", {"contact_id": made["id"]})
+    sent = posts(sandbox, "contacts")
+    gone = await err(client, "create_contact", args)
+    assert "already used" in gone and f"no longer has /contacts/{made['id']}" in gone and "Nothing was sent" in gone
+    assert posts(sandbox, "contacts") == sent

@@ -14,6 +14,7 @@ from sage_mcp.safety.confirm import Answered, Asker, Confirmations
 from sage_mcp.safety.keys import KeyedCall, KeyGuard, replay_unavailable
 from sage_mcp.sage import writeplan
 from sage_mcp.sage.client import CallBudget
+from sage_mcp.sage.errors import SageNotFoundError
 from sage_mcp.stores.fingerprints import FingerprintStore
 from sage_mcp.tools._base import ToolContext, ToolError
 
@@ -77,4 +78,7 @@ class WriteGuard:
                 data = await tool.handler(ctx, args)
         except writeplan.ReplayUnavailable as exc:
             raise ToolError(replay_unavailable(str(args["idempotency_key"]), keyed.fingerprint, str(exc))) from None
+        except SageNotFoundError as exc:
+            gone = f"Sage no longer has {exc.path}: it was deleted since"
+            raise ToolError(replay_unavailable(str(args["idempotency_key"]), keyed.fingerprint, gone)) from None
         return {**data, "replayed": True}
