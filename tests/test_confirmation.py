@@ -5,6 +5,7 @@ nothing sent. A client that cannot ask gets a preview and a confirmation token b
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 import threading
@@ -300,3 +301,26 @@ async def test_asked_over_stdio_in_both_eras(settings: Settings, sandbox: Sandbo
             assert result.is_error is (action == "decline"), text_of(result)
             assert await status(client, invoice["id"]) == ("UNPAID" if action == "decline" else "VOID")
         assert len(asked) == 1
+
+
+def test_cli_call_previews_when_nobody_can_be_asked_and_no_confirm_does_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sage_mcp.cli import main
+
+    for key, value in server_env(confirming(settings)).items():
+        if key.startswith("SAGE_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SAGE_MCP_NO_CONFIRM", raising=False)
+    assert main(["call", "--json", "list_sales_invoices", '{"status": "UNPAID", "items_per_page": 1}']) == 0
+    invoice = json.loads(capsys.readouterr().out)["items"][0]
+    args = json.dumps({"invoice_id": invoice["id"], "reason": "Scripted"})
+
+    assert main(["call", "void_sales_invoice", args]) == 1, "piped, nobody can be asked: a preview"
+    out, err_text = capsys.readouterr()
+    assert "needs the user's confirmation" in out and invoice["number"] in out and "--no-confirm" in err_text
+    assert main(["call", "--json", "get_sales_invoice", json.dumps({"invoice_id": invoice["id"]})]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "UNPAID"
+
+    assert main(["call", "--no-confirm", "--json", "void_sales_invoice", args]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "VOID"
