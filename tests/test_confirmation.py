@@ -209,6 +209,8 @@ async def test_writes_above_the_configured_amount_are_confirmed(settings: Settin
         first = await client.call_tool("create_sales_invoice", args)
         assert first.is_error and isinstance(first.structured_content, dict)
         assert first.structured_content["preview"]["amount"] == "1200.00"
+        assert any("(4000)" in a for a in first.structured_content["preview"]["accounts"]), "the accounts, by name"
+        assert "Accounts: " in text_of(first)
         assert "more than 1000.00" in text_of(first) and "POST /sales_invoices" in text_of(first)
         assert (await ok(client, "list_sales_invoices", {"search": reference}))["total"] == 0
         made = await ok(

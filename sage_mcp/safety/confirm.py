@@ -56,6 +56,8 @@ from sage_mcp.registry import RegisteredTool
 from sage_mcp.results import failure
 from sage_mcp.safety.keys import canonical_json, comparable
 from sage_mcp.sage import writeplan
+from sage_mcp.sage.client import path_segment
+from sage_mcp.sage.errors import SageError
 from sage_mcp.tools._base import ToolContext, link_id, link_name
 
 log = logging.getLogger(__name__)
@@ -296,6 +298,9 @@ class Confirmations:
         if isinstance(planned, dict):
             return Answered(data=planned)
         preview = describe(ctx, tool, args, planned, why)
+        accounts = await account_names(ctx, planned.body)
+        if accounts:
+            preview["accounts"] = accounts
         question = question_text(preview)
         if asker.way == "form" and asker.elicit is not None:
             try:
@@ -403,14 +408,62 @@ def describe(
     return preview
 
 
+#: Body fields naming an account, and where Sage keeps that kind of account.
+_ACCOUNT_FIELDS = {
+    "ledger_account_id": "/ledger_accounts",
+    "bank_account_id": "/bank_accounts",
+    "from_bank_account_id": "/bank_accounts",
+    "to_bank_account_id": "/bank_accounts",
+}
+#: A preview names at most this many accounts (one read each).
+MAX_ACCOUNTS = 8
+
+
+def _account_refs(body: Any, found: dict[str, str]) -> None:
+    if isinstance(body, Mapping):
+        for key, value in body.items():
+            if key in _ACCOUNT_FIELDS and isinstance(value, str) and value:
+                found.setdefault(value, _ACCOUNT_FIELDS[key])
+            else:
+                _account_refs(value, found)
+    elif isinstance(body, list | tuple):
+        for item in body:
+            _account_refs(item, found)
+
+
+async def account_names(ctx: ToolContext, body: Any) -> list[str]:
+    """The accounts a body would post to, by name ("Sales Type A (4000)"), read from Sage; an account that
+    cannot be read is shown by its id."""
+    refs: dict[str, str] = {}
+    _account_refs(body, refs)
+    if not refs or ctx.scope is None:
+        return []
+    chosen = list(refs.items())[:MAX_ACCOUNTS]
+    names: dict[str, str] = {}
+
+    async def read(account_id: str, collection: str) -> None:
+        try:
+            raw = await ctx.business.get(f"{collection}/{path_segment(account_id)}")
+        except SageError:
+            return
+        if isinstance(raw, Mapping) and raw.get("displayed_as"):
+            names[account_id] = str(raw["displayed_as"])
+
+    async with anyio.create_task_group() as group:
+        for account_id, collection in chosen:
+            group.start_soon(read, account_id, collection)
+    return [names.get(account_id, account_id) for account_id, _ in chosen]
+
+
 def question_text(preview: Mapping[str, Any]) -> str:
     """One paragraph a person can answer yes or no to."""
     business = preview.get("business") or {}
     parts = [f"{preview['title']} in {business.get('name')} ({business.get('id')}): {preview['request']}."]
     record = preview.get("record")
     if record:
+        currency = f" {record['currency']}" if record.get("currency") else ""
         details = ", ".join(
-            f"{label} {record[key]}"
+            f"{label} {record[key]}{currency if key in ('total', 'outstanding') else ''}"
             for key, label in (
                 ("contact", "contact"),
                 ("date", "dated"),
@@ -420,12 +473,11 @@ def question_text(preview: Mapping[str, Any]) -> str:
             )
             if record.get(key)
         )
-        currency = f" {record['currency']}" if record.get("currency") else ""
-        parts.append(
-            f"Record: {record.get('number') or record.get('id')}" + (f" ({details}{currency})." if details else ".")
-        )
+        parts.append(f"Record: {record.get('number') or record.get('id')}" + (f" ({details})." if details else "."))
     elif preview.get("amount"):
         parts.append(f"Amount: {preview['amount']}.")
+    if preview.get("accounts"):
+        parts.append(f"Accounts: {'; '.join(preview['accounts'])}.")
     parts.append(f"Asking because {preview['why']}. Go ahead?")
     return " ".join(parts)
 
