@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -25,6 +26,7 @@ from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from sage_mcp.cli import _settings, build_parser
 from sage_mcp.config import Settings
+from sage_mcp.demo import sandbox_settings
 from sage_mcp.http import plan_http
 from sage_mcp.registry import Registry
 from sage_mcp.safety import confirm
@@ -33,6 +35,7 @@ from sage_mcp.server import create_server, http_app
 from tests.helpers import server_env
 from tests.test_tools import a_customer, err, ok, text_of
 from tests.test_transports import _free_port
+from tests.tools.test_attachments import PDF
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -326,3 +329,30 @@ def test_cli_call_previews_when_nobody_can_be_asked_and_no_confirm_does_it(
 
     assert main(["call", "--no-confirm", "--json", "void_sales_invoice", args]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "VOID"
+
+
+@MODES
+async def test_a_download_asks_only_when_it_would_replace_a_file(
+    sandbox: SandboxServer, tmp_path: Path, mode: str
+) -> None:
+    settings = sandbox_settings(sandbox, tmp_path / "data", toolsets="all", file_roots=str(tmp_path), no_confirm=False)
+    answer, asked = answering("decline")
+    async with Client(create_server(settings), mode=mode, elicitation_callback=answer) as client:
+        expense = await ok(
+            client, "record_other_payment", {"lines": [{"ledger_account_id": "7502", "total_amount": "18.00"}]}
+        )
+        receipt = tmp_path / "receipt.pdf"
+        receipt.write_bytes(PDF)
+        attach_to = {"type": "other_payment", "id": expense["id"]}
+        uploaded = await ok(client, "upload_attachment", {"attach_to": attach_to, "path": str(receipt)})
+        target = tmp_path / "copy.pdf"
+        saved = await ok(client, "download_attachment", {"attachment_id": uploaded["id"], "path": str(target)})
+        assert saved["path"] == str(target) and target.read_bytes() == PDF
+        assert asked == [], "a new file destroys nothing: no question"
+
+        target.write_bytes(b"my own notes")
+        refused = await err(
+            client, "download_attachment", {"attachment_id": uploaded["id"], "path": str(target), "overwrite": True}
+        )
+        assert "declined" in refused and target.read_bytes() == b"my own notes"
+        assert len(asked) == 1 and "replaces an existing local file" in asked[0] and str(target) in asked[0]

@@ -234,6 +234,20 @@ def terminal_asker() -> Asker:
     return Asker("form", elicit=elicit)
 
 
+#: A destructive tool's reason, made precise once its dry run shows what it would do.
+DESTRUCTIVE = "it cannot be undone"
+
+
+def destructive_reason(planned: writeplan.PlannedWrite) -> str | None:
+    """Why what a destructive tool would do needs confirming, or ``None`` when it destroys nothing (a
+    download to a new file)."""
+    if planned.method == "WRITE FILE":
+        return "it replaces an existing local file" if planned.params.get("replaces") else None
+    if planned.method == "DELETE":
+        return "it deletes or voids the record, which cannot be undone"
+    return "the tool is marked destructive: what it changes cannot be undone"
+
+
 # -- the check ----------------------------------------------------------------------------------------------
 
 
@@ -261,7 +275,7 @@ class Confirmations:
         if self.settings.no_confirm or tool.spec.read_only:
             return None
         if tool.spec.annotations.get("destructiveHint"):
-            return "it cannot be undone"
+            return DESTRUCTIVE
         limit = self.settings.confirm_above
         if limit is not None:
             moved = write_amount(args)
@@ -297,6 +311,10 @@ class Confirmations:
         planned = await self._dry_run(ctx, tool, args)
         if isinstance(planned, dict):
             return Answered(data=planned)
+        if why == DESTRUCTIVE:
+            why = destructive_reason(planned)
+            if why is None:
+                return Proceed()
         preview = describe(ctx, tool, args, planned, why)
         accounts = await account_names(ctx, planned.body)
         if accounts:

@@ -17,6 +17,7 @@ Knows nothing about MCP or tools: only Sage paths and bodies.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -127,5 +128,6 @@ def local_write(path: str, size: int, *, overwrite: bool) -> None:
     """Called before a tool writes a local file: a dry run notes it and stops there."""
     mode = _mode.get()
     if isinstance(mode, DryRun):
-        mode.planned = PlannedWrite("WRITE FILE", path, {"overwrite": overwrite}, {"bytes": size})
+        replaces = os.path.lexists(path)
+        mode.planned = PlannedWrite("WRITE FILE", path, {"overwrite": overwrite, "replaces": replaces}, {"bytes": size})
         raise DryRunStop(f"{path} not written (dry run)")
