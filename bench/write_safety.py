@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/write_safety.py [--calls 30]
 
-* keyed write: `create_contact` with an `idempotency_key` (fingerprint claimed and completed in
-  DATA_DIR/fingerprints.sqlite) vs the same call without a key;
+* fingerprints: `create_contact` with an `idempotency_key`, its fingerprint claimed and completed in
+  DATA_DIR/fingerprints.sqlite, vs the same call on a server whose store keeps nothing;
 * replay: the same keyed call repeated (nothing sent; the contact read back) vs the first call;
 * confirmation: voiding an invoice with a client that answers elicitation (legacy era: one
   `elicitation/create` round trip plus the dry run that reads the invoice) vs `--no-confirm`.
@@ -28,6 +28,7 @@ from mcp.types import ElicitResult
 from sage_mcp.demo import sandbox_settings
 from sage_mcp.sandbox import SandboxConfig, running_sandbox
 from sage_mcp.server import create_server
+from sage_mcp.stores.fingerprints import Fingerprint
 
 
 async def timed(client: Client, name: str, args: dict[str, Any]) -> float:
@@ -38,22 +39,43 @@ async def timed(client: Client, name: str, args: dict[str, Any]) -> float:
     return elapsed
 
 
+class KeepsNothing:
+    """A fingerprint store that remembers nothing: the baseline without fingerprints."""
+
+    async def claim(self, fingerprint: Fingerprint) -> Fingerprint | None:  # noqa: ARG002
+        return None
+
+    async def get(self, scope: str, key: str) -> Fingerprint | None:  # noqa: ARG002
+        return None
+
+    async def complete(self, scope: str, key: str, records: list[str | None]) -> None:  # noqa: ARG002
+        return None
+
+    async def release(self, scope: str, key: str, digest: str) -> None:  # noqa: ARG002
+        return None
+
+
 async def keys(settings: Any, calls: int) -> dict[str, float]:
-    plain, keyed, replay = [], [], []
-    async with Client(create_server(settings), mode="legacy") as client:
-        await client.call_tool("list_contacts", {"items_per_page": 1})
+    bare, keyed, replay = [], [], []
+    async with (
+        Client(create_server(settings, fingerprints=KeepsNothing()), mode="legacy") as baseline,
+        Client(create_server(settings), mode="legacy") as client,
+    ):
+        for c in (baseline, client):
+            await c.call_tool("list_contacts", {"items_per_page": 1})
         for _ in range(calls):
             name = f"Bench {secrets.token_hex(4)}"
-            plain.append(await timed(client, "create_contact", {"name": name, "contact_type": "customer"}))
-            args = {"name": name + " K", "contact_type": "customer", "idempotency_key": secrets.token_hex(8)}
+            args = {"name": name, "contact_type": "customer", "idempotency_key": secrets.token_hex(8)}
+            bare.append(await timed(baseline, "create_contact", args))
+            args = {**args, "name": name + " K", "idempotency_key": secrets.token_hex(8)}
             keyed.append(await timed(client, "create_contact", args))
             replay.append(await timed(client, "create_contact", args))
-    p, k, r = statistics.median(plain), statistics.median(keyed), statistics.median(replay)
+    b, k, r = statistics.median(bare), statistics.median(keyed), statistics.median(replay)
     return {
-        "unkeyed_ms": p * 1000,
+        "no_fingerprints_ms": b * 1000,
         "keyed_ms": k * 1000,
         "replay_ms": r * 1000,
-        "keyed_ratio": k / p,
+        "fingerprint_ratio": k / b,
         "replay_ratio": r / k,
     }
 

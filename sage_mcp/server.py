@@ -294,8 +294,10 @@ def create_server(
     *,
     sage: SageClient | None = None,
     sage_factory: SageFactory = SageClient,
+    fingerprints: FingerprintStore | None = None,
 ) -> Server[dict[str, Any]]:
-    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it).
+    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it), and
+    ``fingerprints`` to keep keyed writes' fingerprints elsewhere than the data dir's sqlite file.
 
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
     """
@@ -303,7 +305,7 @@ def create_server(
     reg = registry or Registry.build(
         settings.toolsets, read_only=read_only, confirm_writes=confirms_every_write(settings)
     )
-    dispatcher = Dispatcher(reg, settings)
+    dispatcher = Dispatcher(reg, settings, fingerprints=fingerprints)
     tools = reg.list_tools()
     schemas = {t.name: t.input_schema for t in tools}
 
