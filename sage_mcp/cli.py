@@ -22,7 +22,7 @@ from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity, HttpSetupError, HttpToken, check_bind, plan_http, token_hint
 from sage_mcp.http.allow import host_name
 from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
-from sage_mcp.safety.confirm import terminal_asker
+from sage_mcp.safety.confirm import is_preview, terminal_asker
 from sage_mcp.server import Dispatcher, configure_logging, confirms_every_write, create_server, run_http, run_stdio
 
 
@@ -195,6 +195,11 @@ async def _call(settings: Settings, registry: Registry, name: str, arguments: di
         result = await Dispatcher(registry, settings).call(sage, name, arguments, asker=terminal_asker())
     assert isinstance(result, CallToolResult)  # only a 2026-era MCP client is answered with a question
     text = "\n".join(getattr(c, "text", "") for c in result.content)
+    if is_preview(result):
+        _err(
+            "sage-mcp call: this write needs confirmation and a token works only in the process that issued it; "
+            "run the command at a terminal to be asked, or pass --no-confirm (unattended use)."
+        )
     return result.is_error, text, result.structured_content
 
 
@@ -216,11 +221,6 @@ def cmd_call(args: argparse.Namespace) -> int:
         print(json.dumps(structured, indent=2))
     else:
         print(text)
-    if isinstance(structured, dict) and structured.get("confirmation_required"):
-        _err(
-            "sage-mcp call: this write needs confirmation and a token works only in the process that issued it; "
-            "run the command at a terminal to be asked, or pass --no-confirm (unattended use)."
-        )
     return 1 if is_error else 0
 
 

@@ -6,6 +6,7 @@ nothing sent. A client that cannot ask gets a preview and a confirmation token b
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 import threading
@@ -34,7 +35,7 @@ from sage_mcp.sandbox import SandboxServer
 from sage_mcp.server import create_server, http_app
 from tests.helpers import server_env
 from tests.test_tools import a_customer, err, ok, text_of
-from tests.test_transports import _free_port
+from tests.test_transports import _free_port, _inspector
 from tests.tools.test_attachments import PDF
 
 pytestmark = pytest.mark.anyio
@@ -152,18 +153,13 @@ async def test_without_elicitation_a_preview_and_a_token_bound_to_the_call(
         other = await an_invoice(client, "9.99")
         args = {"invoice_id": invoice["id"], "reason": "Raised in error"}
         first = await client.call_tool(VOID, args)
-        assert first.is_error and isinstance(first.structured_content, dict)
-        preview = first.structured_content["preview"]
-        assert preview["tool"] == VOID and preview["business"]["id"] == settings_business(first)
-        record = preview["record"]
-        assert (record["number"], record["contact"], record["total"], record["status"]) == (
-            invoice["number"],
-            invoice["contact_name"],
-            "123.45",
-            "UNPAID",
-        )
-        token = first.structured_content["confirmation_token"]
-        assert token in text_of(first) and "Nothing was sent" in text_of(first)
+        preview = text_of(first)
+        assert first.is_error and first.structured_content is None, "an error carries no structured content"
+        assert preview.startswith(f"Not done yet: {VOID} needs the user's confirmation.")
+        assert f"DELETE /sales_invoices/{invoice['id']}" in preview and "Hartley & Finch Ltd" in preview
+        assert f"Record: {invoice['number']} (contact {invoice['contact_name']}" in preview
+        assert "total 123.45 GBP" in preview and "status UNPAID" in preview and "Nothing was sent" in preview
+        token = token_of(first)
         assert await status(client, invoice["id"]) == "UNPAID" and deletes(sandbox, invoice["id"]) == 0
 
         elsewhere = await err(client, VOID, {**args, "invoice_id": other["id"], "confirmation_token": token})
@@ -177,22 +173,18 @@ async def test_without_elicitation_a_preview_and_a_token_bound_to_the_call(
         reused = await err(client, VOID, {**args, "confirmation_token": token})
         assert "already used" in reused and deletes(sandbox, invoice["id"]) == 1
 
-        late = (await client.call_tool(VOID, {"invoice_id": other["id"], "reason": "Late"})).structured_content
-        assert isinstance(late, dict)
+        late = token_of(await client.call_tool(VOID, {"invoice_id": other["id"], "reason": "Late"}))
         now = confirm.clock()
         monkeypatch.setattr(confirm, "clock", lambda: now + confirm.TOKEN_SECONDS + 1)
-        expired = await err(
-            client,
-            VOID,
-            {"invoice_id": other["id"], "reason": "Late", "confirmation_token": late["confirmation_token"]},
-        )
+        expired = await err(client, VOID, {"invoice_id": other["id"], "reason": "Late", "confirmation_token": late})
         assert "expired" in expired and await status(client, other["id"]) == "UNPAID"
 
 
-def settings_business(result: CallToolResult) -> str:
-    data = result.structured_content
-    assert isinstance(data, dict)
-    return str(data["preview"]["business"]["id"])
+def token_of(result: CallToolResult) -> str:
+    """The confirmation token a preview hands out (in its text: previews carry no structured content)."""
+    found = re.search(r'confirmation_token "([^"]+)"', text_of(result))
+    assert result.is_error and found, text_of(result)
+    return found.group(1)
 
 
 @MODES
@@ -210,16 +202,15 @@ async def test_writes_above_the_configured_amount_are_confirmed(settings: Settin
             "lines": [{"description": "Fit-out", "quantity": "3", "unit_price": "400.00", "tax_rate_id": "GB_ZERO"}],
         }
         first = await client.call_tool("create_sales_invoice", args)
-        assert first.is_error and isinstance(first.structured_content, dict)
-        assert first.structured_content["preview"]["amount"] == "1200.00"
-        assert any("(4000)" in a for a in first.structured_content["preview"]["accounts"]), "the accounts, by name"
-        assert "Accounts: " in text_of(first)
-        assert "more than 1000.00" in text_of(first) and "POST /sales_invoices" in text_of(first)
+        preview = text_of(first)
+        assert "Amount: 1200.00" in preview and "more than 1000.00" in preview and "POST /sales_invoices" in preview
+        assert re.search(r"Accounts: [^.]*\(4000\)", preview), "the accounts, by name"
+        assert '"unit_price":"400.00"' in preview, "what would be sent"
         assert (await ok(client, "list_sales_invoices", {"search": reference}))["total"] == 0
         made = await ok(
             client,
             "create_sales_invoice",
-            {**args, "confirmation_token": first.structured_content["confirmation_token"]},
+            {**args, "confirmation_token": token_of(first)},
         )
         assert made["total"] == "1200.00"
 
@@ -356,3 +347,17 @@ async def test_a_download_asks_only_when_it_would_replace_a_file(
         )
         assert "declined" in refused and target.read_bytes() == b"my own notes"
         assert len(asked) == 1 and "replaces an existing local file" in asked[0] and str(target) in asked[0]
+
+
+async def test_the_inspector_cli_a_client_without_elicitation_gets_the_preview(settings: Settings) -> None:
+    async with Client(create_server(settings)) as client:
+        invoice = await an_invoice(client)
+    args = json.dumps({"invoice_id": invoice["id"], "reason": "Inspector"})
+    called = _inspector(confirming(settings), "--method", "tools/call", "--tool-name", VOID, "--tool-args-json", args)
+    assert called.returncode == 5, called.stderr  # an isError result
+    result = json.loads(called.stdout)["result"]
+    text = result["content"][0]["text"]
+    assert result["isError"] is True and text.startswith("Not done yet:") and invoice["number"] in text
+    assert "confirmation_token" in text
+    async with Client(create_server(settings)) as client:
+        assert await status(client, invoice["id"]) == "UNPAID"

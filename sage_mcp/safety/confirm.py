@@ -328,11 +328,11 @@ class Confirmations:
                 log.warning("elicitation failed (%s); answering with a preview", type(exc).__name__)
             else:
                 return self._decided(answer, name)
-        token, expiry = self.signer.issue(name, business, args)
+        token, _expiry = self.signer.issue(name, business, args)
         if asker.way == "input":
             request = ElicitRequest(params=ElicitRequestFormParams(message=question, requested_schema=FORM))
             return Answered(InputRequiredResult(input_requests={QUESTION: request}, request_state=token))
-        return Answered(preview_result(name, preview, question, token, expiry))
+        return Answered(preview_result(name, preview, question, token))
 
     @staticmethod
     def _decided(answer: ElicitResult, name: str) -> Proceed | Answered:
@@ -500,17 +500,30 @@ def question_text(preview: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def preview_result(name: str, preview: dict[str, Any], question: str, token: str, expiry: int) -> CallToolResult:
-    text = (
-        f"Not done yet: {name} needs the user's confirmation. {question}\n"
-        "Show this to the user. Only if they agree, call "
-        f"{name} again with exactly the same arguments plus confirmation_token {token!r} "
-        f"(valid for {TOKEN_SECONDS // 60} minutes, once). Nothing was sent to Sage."
+#: How a preview's text begins.
+PREVIEW_HEAD = "Not done yet:"
+
+
+def is_preview(result: CallToolResult) -> bool:
+    """Whether ``result`` is a preview waiting for the user's confirmation."""
+    return bool(result.is_error) and any(getattr(c, "text", "").startswith(PREVIEW_HEAD) for c in result.content)
+
+
+#: A preview shows at most this much of the body it would send.
+MAX_PREVIEW_BODY = 1500
+
+
+def preview_result(name: str, preview: dict[str, Any], question: str, token: str) -> CallToolResult:
+    """The preview as text only: an ``isError`` result carries no structured content, because clients
+    check structured content against the tool's outputSchema (which describes the finished write) even
+    on errors."""
+    lines = [f"{PREVIEW_HEAD} {name} needs the user's confirmation. {question}"]
+    if preview.get("body") is not None and not preview.get("record"):
+        body = canonical_json(preview["body"])
+        cut = f"… ({len(body):,} characters)" if len(body) > MAX_PREVIEW_BODY else ""
+        lines.append(f"Would send: {body[:MAX_PREVIEW_BODY]}{cut}")
+    lines.append(
+        f"Show this to the user. Only if they agree, call {name} again with exactly the same arguments plus "
+        f'confirmation_token "{token}" (valid for {TOKEN_SECONDS // 60} minutes, once). Nothing was sent to Sage.'
     )
-    data = {
-        "confirmation_required": True,
-        "preview": preview,
-        "confirmation_token": token,
-        "expires_at": int(expiry),
-    }
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data, is_error=True)
+    return CallToolResult(content=[TextContent(type="text", text="\n".join(lines))], is_error=True)

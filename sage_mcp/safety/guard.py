@@ -11,7 +11,7 @@ from mcp.types import CallToolResult, InputRequiredResult
 
 from sage_mcp.config import Settings
 from sage_mcp.registry import RegisteredTool
-from sage_mcp.safety.confirm import Answered, Asker, Confirmations
+from sage_mcp.safety.confirm import Answered, Asker, Confirmations, is_preview
 from sage_mcp.safety.keys import KeyedCall, KeyGuard, replay_unavailable
 from sage_mcp.sage import writeplan
 from sage_mcp.sage.client import CallBudget
@@ -26,10 +26,7 @@ Outcome = dict[str, Any] | CallToolResult | InputRequiredResult
 
 def answered_pending(result: CallToolResult | InputRequiredResult) -> bool:
     """Whether a result that ended a call early waits for the user (a question or a preview)."""
-    if isinstance(result, InputRequiredResult):
-        return True
-    data = result.structured_content
-    return isinstance(data, dict) and data.get("confirmation_required") is True
+    return isinstance(result, InputRequiredResult) or is_preview(result)
 
 
 class WriteGuard:
