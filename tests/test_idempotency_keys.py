@@ -48,8 +48,8 @@ async def test_reused_key_with_other_arguments_is_refused_naming_both(client: Cl
     refused = await err(client, "create_sales_invoice", invoice_args(customer, other_ref, key, "250.00"))
     assert f"idempotency_key '{key}' was already used" in refused
     assert first_ref in refused and other_ref in refused, "both calls are named"
-    assert f"reference: '{first_ref}' then, '{other_ref}' now" in refused
-    assert "lines[0].unit_price: '100.00' then, '250.00' now" in refused
+    assert f"reference was '{first_ref}', now '{other_ref}'" in refused
+    assert "lines[0].unit_price was '100.00', now '250.00'" in refused
     assert "Nothing was sent to Sage" in refused
     assert posts(sandbox, "sales_invoices") == sent
     found = await ok(client, "list_sales_invoices", {"search": other_ref})

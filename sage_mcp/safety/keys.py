@@ -106,7 +106,7 @@ def differences(earlier: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
             continue
         before = "not given" if path not in a else excerpt(a[path], 40)
         after = "not given" if path not in b else excerpt(b[path], 40)
-        found.append(f"{path}: {before} then, {after} now")
+        found.append(f"{path} was {before}, now {after}")
     if len(found) > MAX_DIFFERENCES:
         found = [*found[:MAX_DIFFERENCES], f"and {len(found) - MAX_DIFFERENCES} more"]
     return found
