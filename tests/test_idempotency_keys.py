@@ -48,6 +48,7 @@ async def test_reused_key_with_other_arguments_is_refused_naming_both(client: Cl
     refused = await err(client, "create_sales_invoice", invoice_args(customer, other_ref, key, "250.00"))
     assert f"idempotency_key '{key}' was already used" in refused
     assert first_ref in refused and other_ref in refused, "both calls are named"
+    assert f"which wrote /sales_invoices/{first['id']}" in refused
     assert f"reference was '{first_ref}', now '{other_ref}'" in refused
     assert "lines[0].unit_price was '100.00', now '250.00'" in refused
     assert "Nothing was sent to Sage" in refused

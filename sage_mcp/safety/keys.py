@@ -204,9 +204,11 @@ def refusal(key: str, earlier: Fingerprint, now: Fingerprint) -> str:
     else:
         found = differences(json.loads(earlier.arguments), json.loads(now.arguments))
         what = "; ".join(found) if found else "the arguments differ"
+    made = [r for r in earlier.records if r]
+    result = f", which wrote {', '.join(made[:3])}" if made else ""
     return (
         f"idempotency_key {excerpt(key, 70)} was already used on {when(earlier.created_at)} for "
-        f"{earlier.summary}; this call is {now.summary}. What differs: {what}. Nothing was sent to Sage. "
+        f"{earlier.summary}{result}; this call is {now.summary}. What differs: {what}. Nothing was sent to Sage. "
         "A key stands for one call: to repeat that call, send exactly its arguments again; "
         "for a different one, use a new key."
     )
