@@ -53,7 +53,12 @@ class Fingerprint:
 
 
 class FingerprintStore(Protocol):
-    """Where fingerprints live. Every method is safe to call from concurrent calls and processes."""
+    """Where fingerprints live. Every method is safe to call from concurrent calls and processes.
+
+    ``claim`` must be atomic (one winner per key across processes: a transaction here; in Redis, e.g. a
+    ``SET NX`` with the entry's expiry). An implementation may also offer ``close()``; the server calls it
+    when it stops. Pass one to ``create_server(fingerprints=...)``.
+    """
 
     async def claim(self, fingerprint: Fingerprint) -> Fingerprint | None:
         """Record ``fingerprint`` unless its (scope, key) already has a live entry; return that entry
