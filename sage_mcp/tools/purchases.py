@@ -1,6 +1,6 @@
 """Purchase invoices (bills) and purchase credit notes: list, read, record, change and delete.
 
-The artefact steps and the line builder are the sales ones (:mod:`sage_mcp.tools.sales`) on the
+The artefact steps and the line builder are the shared ones (:mod:`sage_mcp.tools._artefacts`) on the
 purchase side: supplier contacts, ledger accounts visible in expenses, purchase tax rates, no
 line discounts. Sage deletes purchase artefacts (204) where sales ones are voided.
 """
@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sage_mcp.tools._base import ToolContext
-from sage_mcp.tools._resource import Resource, get_record
-from sage_mcp.tools.sales import (
+from sage_mcp.tools._artefacts import (
     PURCHASE_SIDE,
     Artefact,
     artefact_projection,
@@ -25,6 +23,8 @@ from sage_mcp.tools.sales import (
     parse_lines,
     update_artefact,
 )
+from sage_mcp.tools._base import ToolContext
+from sage_mcp.tools._resource import Resource, get_record
 
 DEFAULT_CREDIT_DAYS = 30
 _COMMON = (
