@@ -13,6 +13,7 @@ from sage_mcp.tools import (
     reports,
     sales,
     tax,
+    workflows,
 )
 from sage_mcp.tools._base import Handler, ToolContext, ToolError
 
@@ -31,6 +32,7 @@ HANDLERS: dict[str, Handler] = {
         reports,
         attachments,
         api,
+        workflows,
     )
     for name, handler in module.HANDLERS.items()
 }
