@@ -251,6 +251,8 @@ async def sync_sales_order(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
     if not str(given.get("name") or "").strip():
         raise ToolError("customer.name: must not be blank")
     goods = parse_lines(args["lines"])
+    if not goods:
+        raise ToolError("lines: an order needs at least one line")
     shipping = positive_money(args["shipping"], "shipping", allow_zero=True) if args.get("shipping") else ZERO
     shop_total = to_decimal(args["total"], field="total") if args.get("total") else None
     date = args.get("date") or today()

@@ -259,7 +259,7 @@ async def test_payout_with_a_refund_of_a_credit_note(client: Client) -> None:
         client,
         "reconcile_payout",
         {
-            "payout_id": f"GC-{tag()}",
+            "payout_id": f"GC_{tag()}",
             "provider": "GoCardless",
             "amount": "38.80",
             "fees": "1.20",
