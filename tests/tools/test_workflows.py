@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from sage_mcp.sandbox import SECOND_BUSINESS_ID, SandboxServer
 from tests.test_tools import err, ok
 from tests.tools.test_payments import current_account, ledger_account, new_contact, sage_get, sage_post, state
 
@@ -273,6 +274,39 @@ async def test_payout_with_a_refund_of_a_credit_note(client: Client) -> None:
     assert await state(client, "sales_credit_notes", credit["id"]) == ("PAID", "0.00")
 
 
+async def test_a_payout_interrupted_before_its_transfer_is_finished_by_the_repeat_without_posting_twice(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    customer = await new_contact(client, "CUSTOMER")
+    invoice = await zero_rated_invoice(client, customer["id"], "90.00")
+    bank = await current_account(client)
+    lines_before, balance_before = await bank_lines(client, bank["id"])
+    # 90.00 received, 2.70 fees: 87.30 paid out.
+    args = {
+        "payout_id": f"po_{secrets.token_hex(12)}",
+        "provider": "Stripe",
+        "amount": "87.30",
+        "fees": "2.70",
+        "receipts": [{"document": invoice["invoice_number"], "amount": "90.00"}],
+    }
+    sandbox.faults.script("503", "POST", "/bank_transfers", count=3, retry_after=0)  # the try and both retries
+    try:
+        await err(client, "reconcile_payout", args)
+    finally:
+        sandbox.faults.clear()
+    assert await state(client, "sales_invoices", invoice["id"]) == ("PAID", "0.00")  # the receipt was posted
+    assert await bank_lines(client, bank["id"]) == (lines_before, balance_before)  # the transfer was not
+
+    done = await ok(client, "reconcile_payout", args)
+    assert done["existing"] is False and done["payments"][0]["existing"] is True and done["fees"]["existing"] is True
+    lines_after, balance_after = await bank_lines(client, bank["id"])
+    assert (lines_after - lines_before, balance_after - balance_before) == (1, Decimal("87.30"))
+    clearing = await sage_get(client, f"/bank_accounts/{done['clearing_account_id']}")
+    assert Decimal(clearing["balance"]) == Decimal(0)
+    receipts = await sage_get(client, "/contact_payments", {"contact_id": customer["id"]})
+    assert receipts["$total"] == 1
+
+
 # -- write_off_bad_debt --------------------------------------------------------------------------------------
 
 
@@ -332,6 +366,43 @@ async def test_write_off_of_an_old_invoice_without_relief_when_told(client: Clie
     done = await ok(client, "write_off_bad_debt", {"invoice_id": invoice["id"], "vat_relief": False})
     assert (done["vat"], done["tax"], done["total"]) == ("no_relief", "0.00", "120.00")
     assert done["invoice"]["status"] == "PAID"
+
+
+async def test_write_off_on_vat_cash_accounting_cancels_the_vat_instead_of_claiming_relief(client: Client) -> None:
+    fern = {"business_id": SECOND_BUSINESS_ID}
+    customer = await sage_post(
+        client, "/contacts", {"contact": {"name": f"Cash Client {tag()}", "contact_type_ids": ["CUSTOMER"]}}, **fern
+    )
+    page = (
+        await ok(
+            client,
+            "sage_api_get",
+            {
+                "path": "/ledger_accounts",
+                "query": {"visible_in": "sales", "attributes": "nominal_code", "items_per_page": 200},
+                **fern,
+            },
+        )
+    )["data"]
+    sales = next(str(a["id"]) for a in page["$items"] if a["nominal_code"] == 4000)
+    line = {
+        "description": "Design",
+        "ledger_account_id": sales,
+        "quantity": 1,
+        "unit_price": "50.00",
+        "tax_rate_id": "GB_STANDARD",
+    }
+    day = TODAY - dt.timedelta(days=20)
+    invoice = await sage_post(
+        client,
+        "/sales_invoices",
+        {"sales_invoice": {"contact_id": customer["id"], "date": day.isoformat(), "invoice_lines": [line]}},
+        **fern,
+    )
+    # 60.00 unpaid (50.00 + 10.00 VAT never due under cash accounting): credited 50.00 + 10.00.
+    done = await ok(client, "write_off_bad_debt", {"invoice_id": invoice["id"], "vat_relief": False, **fern})
+    assert (done["vat"], done["net"], done["tax"], done["total"]) == ("cash_accounting", "50.00", "10.00", "60.00")
+    assert done["invoice"]["status"] == "PAID" and done["invoice"]["outstanding"] == "0.00"
 
 
 # -- natural duplicates ---------------------------------------------------------------------------------------
