@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -15,8 +16,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from sage_mcp.config import Settings
 from sage_mcp.sandbox import SECOND_BUSINESS_ID, SandboxServer
 from tests.test_tools import err, ok
+from tests.test_transports import _inspector
 from tests.tools.test_payments import current_account, ledger_account, new_contact, sage_get, sage_post, state
 
 pytestmark = pytest.mark.anyio
@@ -92,6 +95,20 @@ async def test_three_orders_pushed_twice_without_keys_make_three_invoices_and_on
     assert len(customers) == 1
     invoices = await invoices_for(client, customers[0]["id"])
     assert sorted(i["reference"] for i in invoices) == sorted(numbers)
+
+
+def test_the_same_order_from_two_server_processes_is_invoiced_once(settings: Settings) -> None:
+    """Two separate `sage-mcp serve` processes (the Inspector CLI over stdio), no key: nothing shared in memory."""
+    t = tag()
+    args = json.dumps(order(f"X{t}", f"Two Process {t}", f"two.{t}@example.com"))
+    runs = [_inspector(settings, "--method", "tools/call", "--tool-name", "sync_sales_order", "--tool-args-json", args)]
+    runs.append(
+        _inspector(settings, "--method", "tools/call", "--tool-name", "sync_sales_order", "--tool-args-json", args)
+    )
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    first, second = (json.loads(r.stdout)["result"]["structuredContent"] for r in runs)
+    assert (first["existing"], second["existing"], second["id"]) == (False, True, first["id"])
+    assert second["customer"] == {**first["customer"], "matched_by": "email"}
 
 
 async def test_customer_matched_by_reference_then_name_case_insensitive(client: Client) -> None:
