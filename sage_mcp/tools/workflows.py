@@ -335,7 +335,8 @@ async def sync_sales_order(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
 #: Postings of an earlier attempt are looked for this many days either side of the payout date.
 LOOKBACK_DAYS = 90
 REFERENCE_MAX = 25  # Sage's reference on payments and other payments
-FEE_WORDS = ("merchant", "fee", "commission", "bank charge")
+#: Ledger account names that fit a payment provider's fees, best first ("Legal and Professional Fees" does not).
+FEE_WORDS = ("merchant", "card fee", "payment fee", "processing", "transaction fee", "commission", "bank charge")
 
 
 @dataclass
@@ -370,19 +371,20 @@ async def _document(ctx: ToolContext, doc: Document) -> None:
         ("credit_note", "sales_credit_notes", "credit_note_number"),
     )
     for kind, collection, number_key in kinds:
-        if _HEX32.fullmatch(doc.given):
-            try:
-                doc.record = await biz.get(f"/{collection}/{doc.given}")
-            except SageNotFoundError:
-                continue
-        else:
+        record_id: str | None = doc.given
+        if not _HEX32.fullmatch(doc.given):
             found, _ = await fetch_pages(
-                biz, f"/{collection}", {"search": doc.given, "attributes": "all"}, max_items=ALL_PAGES_CAP
+                biz, f"/{collection}", {"search": doc.given, "attributes": number_key}, max_items=ALL_PAGES_CAP
             )
-            doc.record = next((x for x in found if same_text(x.get(number_key), doc.given)), None)
-        if doc.record is not None:
-            doc.kind = kind
-            return
+            record_id = next((str(x["id"]) for x in found if same_text(x.get(number_key), doc.given)), None)
+        if record_id is None:
+            continue
+        try:
+            doc.record = await biz.get(f"/{collection}/{path_segment(record_id)}")
+        except SageNotFoundError:
+            continue
+        doc.kind = kind
+        return
     raise ToolError(
         f"{doc.where}.document: {doc.given!r} is neither a sales invoice nor a sales credit note of this business "
         "(give its number, e.g. SI-12, or its id). Nothing was posted."
@@ -469,8 +471,9 @@ async def _fees_account(ctx: ToolContext) -> dict[str, Any]:
             if word in str(account.get("name") or "").casefold():
                 return account
     raise ToolError(
-        "fees: the chart of accounts has no ledger account for payment fees (a name with 'fees', 'commission' or "
-        "'bank charges') that other payments may use. Add one in Sage, then repeat. Nothing was posted."
+        "fees: the chart of accounts has no ledger account for payment fees that other payments may use (a name "
+        "with 'merchant', 'card fees', 'commission' or 'bank charges'). Add one in Sage, then repeat. "
+        "Nothing was posted."
     )
 
 

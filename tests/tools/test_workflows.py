@@ -17,7 +17,7 @@ import pytest
 from mcp import Client
 
 from sage_mcp.config import Settings
-from sage_mcp.sandbox import SECOND_BUSINESS_ID, SandboxServer
+from sage_mcp.sandbox import SECOND_BUSINESS_ID, THIRD_BUSINESS_ID, SandboxServer
 from tests.test_tools import err, ok
 from tests.test_transports import _inspector
 from tests.tools.test_payments import current_account, ledger_account, new_contact, sage_get, sage_post, state
@@ -224,7 +224,11 @@ async def test_payout_that_adds_up_shows_one_net_line_in_the_bank_and_is_safe_to
         (a["invoice_number"], "receipt", "100.00"),
         (b["invoice_number"], "receipt", "150.00"),
     ]
-    assert done["fees"]["amount"] == "7.55"
+    assert done["fees"] == {
+        "id": done["fees"]["id"],
+        "amount": "7.55",
+        "ledger_account": "7900 Bank Charges and Interest",
+    }
     assert await state(client, "sales_invoices", a["id"]) == ("PAID", "0.00")
     assert await state(client, "sales_invoices", b["id"]) == ("PAID", "0.00")
 
@@ -420,6 +424,43 @@ async def test_write_off_on_vat_cash_accounting_cancels_the_vat_instead_of_claim
     done = await ok(client, "write_off_bad_debt", {"invoice_id": invoice["id"], "vat_relief": False, **fern})
     assert (done["vat"], done["net"], done["tax"], done["total"]) == ("cash_accounting", "50.00", "10.00", "60.00")
     assert done["invoice"]["status"] == "PAID" and done["invoice"]["outstanding"] == "0.00"
+
+
+async def test_write_off_without_a_bad_debt_account_is_refused_saying_how_to_make_one(client: Client) -> None:
+    moorside = {"business_id": THIRD_BUSINESS_ID}
+    chart = (
+        await ok(
+            client,
+            "sage_api_get",
+            {
+                "path": "/ledger_accounts",
+                "query": {"attributes": "name,nominal_code", "items_per_page": 200},
+                **moorside,
+            },
+        )
+    )["data"]["$items"]
+    bad_debts = next(a for a in chart if a["nominal_code"] == 8100)
+    customer = await sage_post(
+        client, "/contacts", {"contact": {"name": f"Gone Away {tag()}", "contact_type_ids": ["CUSTOMER"]}}, **moorside
+    )
+    sales = next(str(a["id"]) for a in chart if a["nominal_code"] == 4000)
+    line = {"description": "Bike", "ledger_account_id": sales, "quantity": 1, "unit_price": "300.00"}
+    invoice = await sage_post(
+        client,
+        "/sales_invoices",
+        {"sales_invoice": {"contact_id": customer["id"], "date": TODAY.isoformat(), "invoice_lines": [line]}},
+        **moorside,
+    )
+    rename = {"method": "PUT", "path": f"/ledger_accounts/{bad_debts['id']}", **moorside}
+    await ok(client, "sage_api_write", {**rename, "body": {"ledger_account": {"name": "Irrecoverable Write Off"}}})
+    try:
+        message = await err(client, "write_off_bad_debt", {"invoice_id": invoice["id"], **moorside})
+    finally:
+        await ok(client, "sage_api_write", {**rename, "body": {"ledger_account": {"name": bad_debts["name"]}}})
+    assert "no bad-debt ledger account" in message and "8100 'Bad Debt Write Off'" in message
+    assert "Nothing was posted" in message
+    invoice_now = (await ok(client, "sage_api_get", {"path": f"/sales_invoices/{invoice['id']}", **moorside}))["data"]
+    assert invoice_now["status"]["id"] == "UNPAID" and invoice_now["outstanding_amount"] == "360.00"
 
 
 # -- natural duplicates ---------------------------------------------------------------------------------------
