@@ -39,17 +39,22 @@ from sage_mcp.results import failure, from_exception, invalid_arguments, success
 from sage_mcp.sage.client import MAX_RETRY_AFTER, CallBudget, SageClient, call_budget, write_request_ids
 from sage_mcp.sage.errors import AuthError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore
-from sage_mcp.tools._base import RootsFn, ToolContext, resolve_business
+from sage_mcp.tools._base import RootsFn, ToolContext, group_arguments, resolve_business
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "sage-accounting"
+#: ``[[...]]``: a hint kept only when the tools it names are offered (see Registry.instructions).
 INSTRUCTIONS = """\
 Bookkeeping in Sage Accounting. Amounts are decimal strings ("120.00"), dates YYYY-MM-DD.
-Every tool takes an optional business_id; without it the pinned business is used (list_businesses
-shows which). Results name the business they came from. Find ids with the list_* tools
-(e.g. list_contacts gives contact_id). Writes return an idempotency_id: if a write's outcome is
-unclear, repeat it with idempotency_key set to that id and Sage will not record it twice."""
+Every tool takes an optional business_id; without it the pinned business is used[[ (list_businesses
+shows which)]]. Results name the business they came from.[[ Contact ids come from list_contacts.]][[
+Invoice, bill, credit note and quote ids from list_invoices.]][[ Bank account ids from list_bank_accounts.]][[
+Ledger account ids or nominal codes from list_ledger_accounts.]] Writes return an idempotency_id: if a
+write's outcome is unclear, repeat it with idempotency_key set to that id and Sage will not record it
+twice.[[ For totals, ageing, VAT and balances use the reports (get_aged_debtors, get_profit_and_loss,
+get_business_summary ...) rather than adding up rows.]][[ Anything else Sage offers: find_sage_endpoint,
+then sage_api_get.]]"""
 
 SageFactory = Callable[[Settings], SageClient]
 #: Seconds a client that declared the ``roots`` capability gets to answer ``roots/list``.
@@ -106,10 +111,12 @@ class Dispatcher:
         the folders it shares (a local legacy-era client that declared roots); ``over_http`` says the
         client may be remote (its roots are then not used for files)."""
         tool = self.registry.get(name)
+        if tool is None and (elsewhere := self.registry.not_offered(name)):
+            return failure(elsewhere)
         if tool is None:
             available = ", ".join(self.registry.tools) or "none"
             return failure(f"Unknown tool {name!r}. Available tools: {available}.")
-        args = dict(arguments or {})
+        args = group_arguments(tool.spec.input_schema, dict(arguments or {}))
         errors = list(tool.validator.iter_errors(args))
         if errors:
             return invalid_arguments(name, errors, tool.spec.input_schema)
@@ -297,7 +304,7 @@ def create_server(
         SERVER_NAME,
         version=__version__,
         title="Sage Accounting",
-        instructions=INSTRUCTIONS,
+        instructions=reg.instructions(INSTRUCTIONS),
         lifespan=lifespan,
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,

@@ -6,12 +6,11 @@ from sage_mcp.tools import (
     banking,
     business,
     contacts,
+    invoices,
     ledger,
     payments,
     products,
-    purchases,
     reports,
-    sales,
     tax,
     workflows,
 )
@@ -22,8 +21,7 @@ HANDLERS: dict[str, Handler] = {
     for module in (
         business,
         contacts,
-        sales,
-        purchases,
+        invoices,
         payments,
         banking,
         ledger,

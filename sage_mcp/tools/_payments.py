@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from sage_mcp.money import ZERO, money, to_decimal, total
 from sage_mcp.sage.client import BusinessClient, path_segment
 from sage_mcp.sage.errors import SageError, SageNotFoundError, SageValidationError
+from sage_mcp.sage.pagination import fetch_pages
 from sage_mcp.tools._banking import bank_account_or_default, positive_money, today
 from sage_mcp.tools._base import (
     ToolContext,
@@ -29,7 +30,7 @@ from sage_mcp.tools._base import (
     link_id,
     link_name,
 )
-from sage_mcp.tools._resource import Resource
+from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource
 
 OPEN_STATUSES = ("UNPAID", "PART_PAID")
 PAYMENT_TYPES = {
@@ -65,7 +66,7 @@ SALES = Side(
     "sales_invoices",
     "sales invoice",
     "sales_credit_notes",
-    "list_sales_invoices",
+    "list_invoices",
     "CUSTOMER_RECEIPT",
     "CUSTOMER_ALLOCATION",
 )
@@ -75,10 +76,32 @@ PURCHASES = Side(
     "purchase_invoices",
     "bill",
     "purchase_credit_notes",
-    "list_purchase_invoices",
+    "list_invoices (type purchase_invoice)",
     "VENDOR_PAYMENT",
     "VENDOR_ALLOCATION",
 )
+#: Refunds are allocated to credit notes: money back to a customer, or back from a supplier.
+CUSTOMER_REFUND = replace(
+    SALES,
+    invoices="sales_credit_notes",
+    invoice_word="sales credit note",
+    list_tool="list_invoices (type sales_credit_note)",
+    payment_type="CUSTOMER_REFUND",
+)
+SUPPLIER_REFUND = replace(
+    PURCHASES,
+    invoices="purchase_credit_notes",
+    invoice_word="purchase credit note",
+    list_tool="list_invoices (type purchase_credit_note)",
+    payment_type="VENDOR_REFUND",
+)
+#: record_payment's contact payment types
+CONTACT_SIDES = {
+    "customer_receipt": SALES,
+    "supplier_payment": PURCHASES,
+    "customer_refund": CUSTOMER_REFUND,
+    "supplier_refund": SUPPLIER_REFUND,
+}
 
 
 # -- projections ------------------------------------------------------------------------------------------
@@ -205,9 +228,10 @@ def _parse_allocations(items: list[dict[str, Any]], *, discounts: bool) -> list[
     seen: set[str] = set()
     for i, item in enumerate(items):
         where = f"allocations[{i}]"
-        invoice_id = str(item["invoice_id"])
+        key = "invoice_id" if "invoice_id" in item else "id"
+        invoice_id = str(item[key])
         if invoice_id in seen:
-            raise ToolError(f"{where}.invoice_id: {invoice_id!r} appears twice; give one amount per invoice")
+            raise ToolError(f"{where}.{key}: {invoice_id!r} appears twice; give one amount per document")
         seen.add(invoice_id)
         value = positive_money(item["amount"], f"{where}.amount")
         discount = ZERO
@@ -228,20 +252,19 @@ def _check_invoices(
         where = f"allocations[{i}]"
         if invoice is None:
             problems.fatal(
-                f"{where}.invoice_id: no {side.invoice_word} {invoice_id!r} in this business; ids from {side.list_tool}"
+                f"{where}: no {side.invoice_word} {invoice_id!r} in this business; ids from {side.list_tool}"
             )
             continue
         number = _number(invoice) or invoice_id
         if link_id(invoice.get("contact")) != contact.get("id"):
             problems.fatal(
-                f"{where}.invoice_id: {number} belongs to {link_name(invoice.get('contact'))}, "
-                f"not {contact.get('name')}"
+                f"{where}: {number} belongs to {link_name(invoice.get('contact'))}, not {contact.get('name')}"
             )
             continue
         status = link_id(invoice.get("status"))
         outstanding = to_decimal(invoice.get("outstanding_amount") or 0)
         if status not in OPEN_STATUSES:
-            problems.state(f"{where}.invoice_id: {number} is {status}; only UNPAID or PART_PAID can be paid")
+            problems.state(f"{where}: {number} is {status}; only UNPAID or PART_PAID can be paid")
         elif value + discount > outstanding:
             with_discount = f" plus discount {money(discount)}" if discount else ""
             problems.state(
@@ -335,6 +358,35 @@ async def record_contact_payment(ctx: ToolContext, args: dict[str, Any], side: S
     return {**out, "idempotency_id": key}
 
 
+async def oldest_first(ctx: ToolContext, side: Side, contact_id: str, amount: Decimal) -> list[dict[str, Any]]:
+    """Allocations of ``amount`` over the contact's open items (unpaid and part paid invoices, or credit
+    notes for a refund), oldest due first (then oldest dated), each paid in full until the money runs out."""
+    biz = ctx.business
+    pages = await asyncio.gather(
+        *(
+            fetch_pages(
+                biz,
+                f"/{side.invoices}",
+                {"contact_id": contact_id, "status_id": status, "attributes": "date,due_date,outstanding_amount"},
+                max_items=ALL_PAGES_CAP,
+            )
+            for status in OPEN_STATUSES
+        )
+    )
+    items = [item for found, _ in pages for item in found]
+    items.sort(key=lambda x: (str(x.get("due_date") or x.get("date") or ""), str(x.get("date") or ""), str(x["id"])))
+    left = amount
+    allocations = []
+    for item in items:
+        if left <= ZERO:
+            break
+        share = min(left, to_decimal(item.get("outstanding_amount") or 0))
+        if share > ZERO:
+            allocations.append({"id": str(item["id"]), "amount": money(share)})
+            left -= share
+    return allocations
+
+
 # -- credit note allocations ------------------------------------------------------------------------------------
 
 
@@ -348,7 +400,7 @@ async def _credit_note(biz: BusinessClient, credit_note_id: str) -> tuple[Side, 
         return PURCHASES, purchases[0]
     raise ToolError(
         f"credit_note_id {credit_note_id!r} is neither a sales nor a purchase credit note of this business; "
-        "ids from list_sales_credit_notes or list_purchase_credit_notes."
+        "ids from list_invoices (type sales_credit_note or purchase_credit_note)."
     )
 
 

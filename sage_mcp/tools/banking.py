@@ -17,7 +17,6 @@ from sage_mcp.tools._banking import (
     bank_account_or_default,
     bank_accounts,
     positive_money,
-    record_other,
     today,
 )
 from sage_mcp.tools._base import (
@@ -69,6 +68,39 @@ async def list_bank_accounts(ctx: ToolContext, args: dict[str, Any]) -> dict[str
 
 async def get_bank_account(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return await get_record(ctx, args, BANK_ACCOUNTS, args["bank_account_id"])
+
+
+async def create_bank_account(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """A bank, card, cash, loan or clearing account with its own ledger account (Sage picks the next free
+    nominal code of its range unless one is given). An active account of the same name is refused with its
+    id, unless the call repeats an idempotency key (then Sage returns the account the first call made)."""
+    name = str(args["name"]).strip()
+    type_id = args.get("type") or "CHECKING"
+    same = [
+        a
+        for a in await bank_accounts(ctx)
+        if (account_name(a) or "").strip().casefold() == name.casefold() and a.get("is_active") is not False
+    ]
+    if same and not args.get("idempotency_key"):
+        raise ToolError(
+            f"name: bank account {name!r} already exists (id {same[0].get('id')}, "
+            f"{link_id(same[0].get('bank_account_type'))}); use it, or choose another name. Nothing was sent."
+        )
+    key = idempotency_id(ctx, args.get("idempotency_key"))
+    details: dict[str, Any] = {"account_name": name}
+    for field in ("account_number", "sort_code"):
+        if args.get(field):
+            details[field] = args[field]
+    account: dict[str, Any] = {
+        "bank_account_type_id": type_id,
+        "bank_account_details": details,
+        "idempotency_id": key,
+    }
+    if args.get("nominal_code"):
+        account["nominal_code"] = int(args["nominal_code"])
+    resp = await ctx.business.post("/bank_accounts", {"bank_account": account})
+    ctx.cache.pop("bank_accounts", None)
+    return {**project_bank_account(resp.body, True), "idempotency_id": key}
 
 
 # -- transfers and deposits ------------------------------------------------------------------------------
@@ -145,14 +177,6 @@ async def create_bank_deposit(ctx: ToolContext, args: dict[str, Any]) -> dict[st
 
 
 # -- other payments and receipts ---------------------------------------------------------------------------
-
-
-async def record_other_payment(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    return await record_other(ctx, args, "OTHER_PAYMENT")
-
-
-async def record_other_receipt(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    return await record_other(ctx, args, "OTHER_RECEIPT")
 
 
 # -- one account's movements -------------------------------------------------------------------------------
@@ -346,8 +370,7 @@ HANDLERS = {
         list_bank_transactions,
         create_bank_transfer,
         create_bank_deposit,
-        record_other_payment,
-        record_other_receipt,
+        create_bank_account,
         list_bank_reconciliations,
         create_bank_reconciliation,
     )

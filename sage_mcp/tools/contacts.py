@@ -77,10 +77,25 @@ def _contact_path(contact_id: str) -> str:
 
 
 async def list_contacts(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Sage's text search; when it finds nothing, the closest contacts by name, reference or email
+    (typos, word order, "Ltd"), marked ``fuzzy`` with each one's score."""
     query = query_from_args(args, {"search": "search"})
     if args.get("contact_type"):
         query["contact_type_id"] = CONTACT_TYPES[args["contact_type"]]
-    return await list_records(ctx, args, CONTACTS, query)
+    out = await list_records(ctx, args, CONTACTS, query)
+    search = str(args.get("search") or "")
+    if out["items"] or not words(search) or int(args.get("page", 1)) > 1:
+        return out
+    found = await find_contact(ctx, {"query": search, "contact_type": args.get("contact_type")})
+    return {
+        "total": found["total"],
+        "page": 1,
+        "next_page": None,
+        "items": found["items"],
+        "fuzzy": True,
+        "note": f"Nothing contains {excerpt(search)}; "
+        + (found.get("note") or "these are the closest matches (score 1 = same). Confirm before using one."),
+    }
 
 
 async def get_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sage_mcp.excerpt import excerpt
 from sage_mcp.money import ZERO, format_amount, money, round_money, to_decimal, total
 from sage_mcp.sage.client import path_segment
+from sage_mcp.sage.errors import SageError
 from sage_mcp.sage.pagination import fetch_pages
 from sage_mcp.tools._base import (
     ToolContext,
@@ -108,7 +110,21 @@ async def list_ledger_accounts(ctx: ToolContext, args: dict[str, Any]) -> dict[s
     query = query_from_args(args, {"visible_in": "visible_in", "search": "search"})
     if args.get("type"):
         query["ledger_account_type_id"] = await check_type_id(ctx, "/ledger_account_types", args["type"], "type")
-    return await list_records(ctx, args, LEDGER_ACCOUNTS, {**query, **_balance_window(args)})
+    out = await list_records(ctx, args, LEDGER_ACCOUNTS, {**query, **_balance_window(args)})
+    search = str(args.get("search") or "")
+    if out["items"] or not words(search) or int(args.get("page", 1)) > 1 or args.get("type"):
+        return out
+    # nothing contains the text: the closest accounts by name or nominal code (typos, other wording)
+    found = await find_ledger_account(ctx, {"query": search, "visible_in": args.get("visible_in")})
+    return {
+        "total": found["total"],
+        "page": 1,
+        "next_page": None,
+        "items": found["items"],
+        "fuzzy": True,
+        "note": f"Nothing contains {excerpt(search)}; "
+        + (found.get("note") or "these are the closest matches (score 1 = same)."),
+    }
 
 
 def _score_account(query: str, raw: dict[str, Any]) -> tuple[float, str]:
@@ -273,7 +289,38 @@ async def create_journal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     if args.get("description"):
         journal["description"] = args["description"]
     resp = await ctx.business.post("/journals", {"journal": journal})
-    return {**project_journal(resp.body, True), "idempotency_id": key}
+    out = {**project_journal(resp.body, True), "idempotency_id": key}
+    if args.get("reverse"):
+        out["reversal"] = await _post_reversal(ctx, journal, key)
+    return out
+
+
+def first_of_next_month(date: str) -> str:
+    day = dt.date.fromisoformat(date)
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1).isoformat()
+
+
+async def _post_reversal(ctx: ToolContext, journal: dict[str, Any], key: str) -> dict[str, Any]:
+    """The journal's mirror (debits and credits swapped) on the first day of the next month (accruals,
+    prepayments). Its idempotency id is derived from the journal's, so repeating the call with the same
+    key posts neither twice; if Sage refuses the reversal, the journal stands and the answer says so."""
+    reversal = {
+        "date": first_of_next_month(journal["date"]),
+        "reference": f"REV {journal['reference']}"[:255],
+        "description": f"Reversal of {journal['reference']} of {journal['date']}"[:200],
+        "journal_lines": [
+            {**line, "debit": line["credit"], "credit": line["debit"]} for line in journal["journal_lines"]
+        ],
+        "idempotency_id": hashlib.sha256(f"{key}:reversal".encode()).hexdigest()[:32],
+    }
+    try:
+        resp = await ctx.business.post("/journals", {"journal": reversal})
+    except SageError as exc:
+        return {
+            "error": f"the journal was posted but its reversal was not: {exc}. Repeat the call with "
+            f"idempotency_key {key!r}: the journal is not posted again, and the reversal is."
+        }
+    return project_journal(resp.body, True)
 
 
 async def reissue_journal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
