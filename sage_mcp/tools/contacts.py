@@ -22,6 +22,7 @@ from sage_mcp.tools._base import (
     similarity,
     words,
 )
+from sage_mcp.tools._duplicates import check_contact
 from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource, get_record, list_records, query_from_args
 
 CONTACT_TYPES = {"customer": "CUSTOMER", "supplier": "VENDOR"}
@@ -188,6 +189,8 @@ def _person_body(name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    if not args.get("allow_duplicate"):
+        await check_contact(ctx.business, args["name"], args.get("email"))
     key = idempotency_id(ctx, args.get("idempotency_key"))
     contact: dict[str, Any] = {
         "name": args["name"],

@@ -31,6 +31,7 @@ from sage_mcp.tools._artefacts import (
 )
 from sage_mcp.tools._attachments import attach_to_new, attachment_arg
 from sage_mcp.tools._base import ToolContext, ToolError, idempotency_id, link_id
+from sage_mcp.tools._duplicates import check_invoice_reference
 from sage_mcp.tools._resource import Resource, get_record
 
 DEFAULT_CREDIT_DAYS = 30
@@ -273,6 +274,8 @@ async def create_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
         fields["due_date"] = args["due_date"]
     if args.get("status"):
         fields["status_id"] = args["status"]
+    if name == "sales_invoice" and not args.get("allow_duplicate"):
+        await check_invoice_reference(ctx.business, str(contact["id"]), args.get("reference"))
     out = await create_artefact(ctx, {**args, "date": date}, kind, contact, lines, fields)
     return await attach_to_new(ctx, out, name, file)
 

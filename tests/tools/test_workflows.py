@@ -353,11 +353,16 @@ async def vat_invoice(client: Client, contact_id: str, day: dt.date, net: str = 
 async def test_write_off_with_vat_relief_of_an_old_part_paid_invoice(client: Client) -> None:
     customer = await new_contact(client, "CUSTOMER")
     invoice = await vat_invoice(client, customer["id"], TODAY - dt.timedelta(days=250))  # due 220 days ago
-    await ok(
-        client,
-        "record_customer_receipt",
-        {"contact_id": customer["id"], "allocations": [{"invoice_id": invoice["id"], "amount": "60.00"}]},
-    )
+    bank = await current_account(client)
+    receipt = {
+        "transaction_type_id": "CUSTOMER_RECEIPT",
+        "contact_id": customer["id"],
+        "bank_account_id": bank["id"],
+        "date": TODAY.isoformat(),
+        "total_amount": "60.00",
+        "allocated_artefacts": [{"artefact_id": invoice["id"], "amount": "60.00"}],
+    }
+    await sage_post(client, "/contact_payments", {"contact_payment": receipt})
     # 120.00 invoiced (100.00 + 20.00 VAT), 60.00 paid: 60.00 outstanding = 50.00 net + 10.00 VAT reclaimed.
     done = await ok(client, "write_off_bad_debt", {"invoice_id": invoice["id"]})
     assert (done["vat"], done["net"], done["tax"], done["total"]) == ("relief", "50.00", "10.00", "60.00")
@@ -464,3 +469,55 @@ async def test_write_off_without_a_bad_debt_account_is_refused_saying_how_to_mak
 
 
 # -- natural duplicates ---------------------------------------------------------------------------------------
+
+
+def invoice_args(contact_id: str, reference: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "sales_invoice",
+        "contact_id": contact_id,
+        "reference": reference,
+        "lines": [{"description": "Widgets", "quantity": "4", "unit_price": "12.50", "tax_rate_id": "GB_STANDARD"}],
+        **extra,
+    }
+
+
+async def test_an_invoice_reference_already_used_for_the_customer_is_refused_unless_allowed(client: Client) -> None:
+    customer = await new_contact(client, "CUSTOMER")
+    other = await new_contact(client, "CUSTOMER")
+    reference = f"PO-{tag()}"
+    first = await ok(client, "create_invoice", invoice_args(customer["id"], reference))
+    message = await err(client, "create_invoice", invoice_args(customer["id"], reference.lower()))
+    assert first["id"] in message and "allow_duplicate" in message and "Nothing was created" in message
+    assert len(await invoices_for(client, customer["id"])) == 1
+    # another customer may use the same reference, and the caller may say a second one is intended
+    await ok(client, "create_invoice", invoice_args(other["id"], reference))
+    second = await ok(client, "create_invoice", invoice_args(customer["id"], reference, allow_duplicate=True))
+    assert second["id"] != first["id"] and len(await invoices_for(client, customer["id"])) == 2
+
+
+async def test_a_voided_invoice_does_not_block_its_reference(client: Client) -> None:
+    customer = await new_contact(client, "CUSTOMER")
+    reference = f"PO-{tag()}"
+    first = await ok(client, "create_invoice", invoice_args(customer["id"], reference))
+    await ok(
+        client,
+        "sage_api_write",
+        {"method": "DELETE", "path": f"/sales_invoices/{first['id']}", "query": {"void_reason": "wrong price"}},
+    )
+    again = await ok(client, "create_invoice", invoice_args(customer["id"], reference))
+    assert again["id"] != first["id"]
+
+
+async def test_an_identical_contact_is_refused_unless_allowed(client: Client) -> None:
+    t = tag()
+    contact = {"name": f"Twin Ltd {t}", "contact_type": "customer", "email": f"twin.{t}@example.com"}
+    first = await ok(client, "create_contact", contact)
+    message = await err(
+        client, "create_contact", {**contact, "name": f"TWIN  ltd {t}", "email": contact["email"].upper()}
+    )
+    assert first["id"] in message and "allow_duplicate" in message and "Nothing was created" in message
+    # same name with another e-mail is another contact; an intended twin is allowed
+    await ok(client, "create_contact", {**contact, "email": f"other.{t}@example.com"})
+    twin = await ok(client, "create_contact", {**contact, "allow_duplicate": True})
+    assert twin["id"] != first["id"]
+    assert len(await customers_named(client, contact["name"])) == 3
