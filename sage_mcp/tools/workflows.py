@@ -459,32 +459,46 @@ async def _earlier(ctx: ToolContext, clearing_id: str | None, payout_id: str, da
     )
 
 
-async def _fees_account(ctx: ToolContext) -> dict[str, Any]:
+async def _fees_account(ctx: ToolContext, given: str | None) -> dict[str, Any]:
+    """``fees_account`` (id or nominal code), else the chart's provider-fee account."""
     found, _ = await fetch_pages(
         ctx.business,
         "/ledger_accounts",
         {"visible_in": "other_payments", "attributes": "name,nominal_code,tax_rate"},
         max_items=ALL_PAGES_CAP,
     )
+    if given:
+        chosen = next((a for a in found if given in (str(a.get("id")), str(a.get("nominal_code")))), None)
+        if chosen is None:
+            raise ToolError(
+                f"fees_account: {given!r} is not a ledger account that other payments may use (give its id or "
+                "nominal code, e.g. 7900 for bank charges). Nothing was posted."
+            )
+        return chosen
     for word in FEE_WORDS:
         for account in found:
             if word in str(account.get("name") or "").casefold():
                 return account
     raise ToolError(
         "fees: the chart of accounts has no ledger account for payment fees that other payments may use (a name "
-        "with 'merchant', 'card fees', 'commission' or 'bank charges'). Add one in Sage, then repeat. "
-        "Nothing was posted."
+        "with 'merchant', 'card fees', 'commission' or 'bank charges'); give fees_account. Nothing was posted."
     )
 
 
-async def _fees_rate(ctx: ToolContext, account: Mapping[str, Any]) -> str:
-    """The fee account's own tax rate, else an exempt one (card and PayPal fees are VAT exempt in the UK)."""
-    own = link_id(account.get("tax_rate"))
-    if own:
-        return own
+async def _fees_rate(ctx: ToolContext, account: Mapping[str, Any], given: str | None) -> str:
+    """``fees_tax_rate_id``, else the fee account's own tax rate, else an exempt one (card and PayPal
+    processing fees are VAT exempt in the UK; some providers, e.g. GoCardless, charge VAT: say so)."""
     found, _ = await fetch_pages(
         ctx.business, "/tax_rates", {"usage": "purchase", "attributes": "name,percentage"}, max_items=ALL_PAGES_CAP
     )
+    if given:
+        if given not in {str(r["id"]) for r in found}:
+            valid = ", ".join(str(r["id"]) for r in found)
+            raise ToolError(f"fees_tax_rate_id: {given!r} is not a purchase tax rate here. Valid: {valid}.")
+        return given
+    own = link_id(account.get("tax_rate"))
+    if own:
+        return own
     for rate in found:
         if "exempt" in f"{rate.get('id')} {rate.get('name')}".casefold():
             return str(rate["id"])
@@ -626,8 +640,8 @@ async def reconcile_payout(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
             raise ToolError(
                 "bank_account_id: that is the clearing account itself; give the account the payout reached."
             )
-        fee_account = await _fees_account(ctx) if fees > ZERO and not earlier.fees else None
-        fee_rate = await _fees_rate(ctx, fee_account) if fee_account else None
+        fee_account = await _fees_account(ctx, args.get("fees_account")) if fees > ZERO and not earlier.fees else None
+        fee_rate = await _fees_rate(ctx, fee_account, args.get("fees_tax_rate_id")) if fee_account else None
 
         # -- posting: clearing account, receipts and refunds, fees, then the net transfer
         created = clearing is None

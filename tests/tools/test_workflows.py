@@ -285,6 +285,8 @@ async def test_payout_with_a_refund_of_a_credit_note(client: Client) -> None:
             "provider": "GoCardless",
             "amount": "38.80",
             "fees": "1.20",
+            "fees_account": "7900",
+            "fees_tax_rate_id": "GB_STANDARD",
             "receipts": [
                 {"document": invoice["invoice_number"], "amount": "60.00"},
                 {"document": credit["credit_note_number"], "amount": "20.00"},
@@ -292,6 +294,10 @@ async def test_payout_with_a_refund_of_a_credit_note(client: Client) -> None:
         },
     )
     assert [p["type"] for p in done["payments"]] == ["receipt", "refund"]
+    assert done["clearing_account"] == "GoCardless clearing"
+    # GoCardless charges VAT on its fees: 1.20 gross holds 0.20 VAT (1.20 x 20/120).
+    fees = await sage_get(client, f"/other_payments/{done['fees']['id']}")
+    assert (fees["net_amount"], fees["tax_amount"], fees["total_amount"]) == ("1.00", "0.20", "1.20")
     assert await state(client, "sales_credit_notes", credit["id"]) == ("PAID", "0.00")
 
 
