@@ -21,6 +21,8 @@ from mcp.types import Tool, ToolAnnotations
 from sage_mcp.tools import HANDLERS, Handler
 
 TOOLSETS_FILE = "_toolsets.json"
+#: Toolsets of earlier versions, still accepted by their old names.
+RENAMED = {"sales": "invoices", "purchases": "invoices"}
 ANNOTATION_KEYS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 #: MCP's defaults for the annotations a client reads when a tool does not set them. On the wire a tool
 #: sends only the hints that differ from these (and, for a read, only readOnlyHint and openWorldHint:
@@ -241,7 +243,7 @@ def parse_toolsets(value: str | Iterable[str] | None, known: dict[str, ToolsetIn
         so_far = chosen.get(toolset, set())
         chosen[toolset] = None if tools is None or so_far is None else so_far | tools
 
-    for n in [n for n in names if n] or ["default"]:
+    for n in [RENAMED.get(n, n) for n in names if n] or ["default"]:
         if n == "all":
             for k in known:
                 add(k, None)
