@@ -98,11 +98,12 @@ async def test_get_contact_and_not_found(client: Client) -> None:
 
 
 async def test_create_contact_then_read_it_back(client: Client) -> None:
+    name = f"Quill & Ink Stationers {secrets.token_hex(2)}"  # an identical contact would be refused
     created = await ok(
         client,
         "create_contact",
         {
-            "name": "Quill & Ink Stationers",
+            "name": name,
             "contact_type": "supplier",
             "reference": f"Q{secrets.token_hex(4).upper()}",
             "email": "accounts@quill.example",
@@ -111,7 +112,7 @@ async def test_create_contact_then_read_it_back(client: Client) -> None:
     )
     assert len(created["idempotency_id"]) == 32
     read = await ok(client, "get_contact", {"contact_id": created["id"]})
-    assert read["name"] == "Quill & Ink Stationers" and read["type"] == "supplier"
+    assert read["name"] == name and read["type"] == "supplier"
     assert read["reference"] == created["reference"]
 
 
