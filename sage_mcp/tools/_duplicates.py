@@ -5,16 +5,24 @@ a contact with the same name and e-mail as an existing one, are refused naming t
 unless the caller says the duplicate is intended (``allow_duplicate``). Texts compare without regard to
 case or repeated spaces. Voided invoices do not count as duplicates (an invoice is often voided to be
 raised again); :func:`invoices_with_reference` still returns them for callers that want them.
+
+A call with an ``idempotency_key`` may be the repeat of one whose answer was lost (Sage replays such a
+repeat instead of creating a second record). So when a keyed call meets an invoice with its reference
+that was made within Sage's 7-day replay window for the same total, :func:`repeated_invoice` answers
+with that invoice, marked ``existing``, instead of refusing; nothing is created either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sage_mcp.sage.client import BusinessClient
+from sage_mcp.money import to_decimal
+from sage_mcp.sage.client import BusinessClient, path_segment
 from sage_mcp.sage.pagination import fetch_pages
-from sage_mcp.tools._base import ToolError, link_id
+from sage_mcp.tools._artefacts import SALES_SIDE, LineIn, build_lines
+from sage_mcp.tools._base import ToolContext, ToolError, idempotency_id, link_id
 
 #: At most this many candidates are read for one check (Sage's search narrows them first).
 CANDIDATES_CAP = 200
@@ -39,19 +47,66 @@ async def invoices_with_reference(biz: BusinessClient, reference: str, contact_i
     return sorted(same, key=lambda i: (str(i.get("date") or ""), str(i.get("invoice_number") or "")))
 
 
+#: Sage replays a repeated idempotency id for this long.
+REPLAY_WINDOW = dt.timedelta(days=7)
+
+
+async def _live_with_reference(biz: BusinessClient, contact_id: str, reference: str | None) -> dict[str, Any] | None:
+    if not reference or not reference.strip():
+        return None
+    live = [i for i in await invoices_with_reference(biz, reference, contact_id) if link_id(i.get("status")) != "VOID"]
+    return live[0] if live else None
+
+
+def _refusal(first: Mapping[str, Any], reference: str) -> ToolError:
+    return ToolError(
+        f"reference: sales invoice {first.get('invoice_number') or first.get('id')} (id {first.get('id')}, "
+        f"{link_id(first.get('status'))}, total {first.get('total_amount')}) already has reference "
+        f"{reference!r} for this customer. Nothing was created. Use that invoice, or pass "
+        "allow_duplicate: true if a second invoice with this reference is intended."
+    )
+
+
 async def check_invoice_reference(biz: BusinessClient, contact_id: str, reference: str | None) -> None:
     """Refuse a new sales invoice whose reference an open or paid invoice of the same customer has."""
-    if not reference or not reference.strip():
-        return
-    live = [i for i in await invoices_with_reference(biz, reference, contact_id) if link_id(i.get("status")) != "VOID"]
-    if live:
-        first = live[0]
-        raise ToolError(
-            f"reference: sales invoice {first.get('invoice_number') or first.get('id')} (id {first.get('id')}, "
-            f"{link_id(first.get('status'))}, total {first.get('total_amount')}) already has reference "
-            f"{reference!r} for this customer. Nothing was created. Use that invoice, or pass "
-            "allow_duplicate: true if a second invoice with this reference is intended."
-        )
+    first = await _live_with_reference(biz, contact_id, reference)
+    if first is not None:
+        raise _refusal(first, str(reference))
+
+
+async def repeated_invoice(
+    ctx: ToolContext,
+    args: Mapping[str, Any],
+    contact: Mapping[str, Any],
+    lines: list[LineIn],
+    project: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any] | None:
+    """Before a new sales invoice: ``None`` when no invoice of the customer has its reference. Else the
+    existing invoice when this keyed call looks like the repeat of the one that made it (made within the
+    replay window, same total), or a refusal naming it."""
+    reference = args.get("reference")
+    first = await _live_with_reference(ctx.business, str(contact["id"]), reference)
+    if first is None:
+        return None
+    if args.get("idempotency_key"):
+        existing: dict[str, Any] = await ctx.business.get(f"/sales_invoices/{path_segment(str(first['id']))}")
+        made = str(existing.get("created_at") or "")
+        try:
+            age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(made.replace("Z", "+00:00"))
+        except ValueError:
+            age = REPLAY_WINDOW
+        built = await build_lines(ctx.business, SALES_SIDE, lines, contact)
+        if age < REPLAY_WINDOW and to_decimal(existing.get("total_amount") or 0) == built.total:
+            return {
+                **project(existing),
+                "existing": True,
+                "note": (
+                    f"{existing.get('invoice_number')} already has reference {reference!r} for this customer and the "
+                    "same total: taken as the repeat of the call that made it; nothing new was created."
+                ),
+                "idempotency_id": idempotency_id(ctx, args.get("idempotency_key")),
+            }
+    raise _refusal(first, str(reference))
 
 
 async def contacts_like(

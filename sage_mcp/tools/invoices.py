@@ -31,7 +31,7 @@ from sage_mcp.tools._artefacts import (
 )
 from sage_mcp.tools._attachments import attach_to_new, attachment_arg
 from sage_mcp.tools._base import ToolContext, ToolError, idempotency_id, link_id
-from sage_mcp.tools._duplicates import check_invoice_reference
+from sage_mcp.tools._duplicates import repeated_invoice
 from sage_mcp.tools._resource import Resource, get_record
 
 DEFAULT_CREDIT_DAYS = 30
@@ -275,7 +275,9 @@ async def create_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     if args.get("status"):
         fields["status_id"] = args["status"]
     if name == "sales_invoice" and not args.get("allow_duplicate"):
-        await check_invoice_reference(ctx.business, str(contact["id"]), args.get("reference"))
+        repeated = await repeated_invoice(ctx, args, contact, lines, kind.project)
+        if repeated is not None:
+            return repeated
     out = await create_artefact(ctx, {**args, "date": date}, kind, contact, lines, fields)
     return await attach_to_new(ctx, out, name, file)
 

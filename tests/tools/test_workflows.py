@@ -527,3 +527,25 @@ async def test_an_identical_contact_is_refused_unless_allowed(client: Client) ->
     twin = await ok(client, "create_contact", {**contact, "allow_duplicate": True})
     assert twin["id"] != first["id"]
     assert len(await customers_named(client, contact["name"])) == 3
+
+
+async def test_a_keyed_repeat_of_an_invoice_whose_answer_was_lost_gets_that_invoice_not_a_refusal(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    customer = await new_contact(client, "CUSTOMER")
+    reference = f"PO-{tag()}"
+    sandbox.faults.script("commit_then_500", "POST", "/sales_invoices", count=3)  # the try and both retries
+    try:
+        message = await err(client, "create_invoice", invoice_args(customer["id"], reference))
+    finally:
+        sandbox.faults.clear()
+    key = message.split("idempotency_key '")[1].split("'")[0]
+    [made] = await invoices_for(client, customer["id"])
+
+    again = await ok(client, "create_invoice", {**invoice_args(customer["id"], reference), "idempotency_key": key})
+    assert (again["id"], again["existing"], again["idempotency_id"]) == (made["id"], True, key)
+    # the same reference with other lines is another invoice: refused, key or not
+    other = invoice_args(customer["id"], reference, idempotency_key=f"other-{tag()}")
+    other["lines"][0]["quantity"] = "5"
+    assert made["id"] in await err(client, "create_invoice", other)
+    assert len(await invoices_for(client, customer["id"])) == 1
