@@ -32,7 +32,7 @@ MCP_DEFAULTS = {"readOnlyHint": False, "destructiveHint": True, "idempotentHint"
 #: file): tools/list leaves them out, so a model reads what it needs to choose arguments, not the limits
 #: that keep hostile input away. Sage's own short text limits (a reference of 25 …) stay.
 LONG_TEXT = 32
-BIG_NUMBER = 1000
+BIG_NUMBER = 200
 #: Patterns a model needs no telling: record ids come from earlier results, amounts are decimal strings
 #: (the server's instructions say so).
 QUIET_PATTERNS = frozenset({"^[0-9a-f]{32}$", "^-?\\d{1,13}(\\.\\d{1,6})?$", "^([0-9a-f]{32}|all)$"})

@@ -33,9 +33,32 @@ NOT_BUSINESS_SCOPED = {"list_businesses", "find_sage_endpoint"}
 ID_PATTERNS = {"^[0-9a-f]{32}$", "^\\w{1,40}$", "^[0-9a-f-]{32,36}$"}
 #: Arguments whose name says all a model needs (a description would only repeat it).
 SELF_EVIDENT = {
-    "amount", "as_at", "business_id", "contact_id", "contact_type", "date", "description", "due_from", "due_to",
-    "email", "from_bank_account_id", "from_date", "id", "items_per_page", "method", "name", "notes", "page",
-    "period", "reference", "search", "telephone", "to_bank_account_id", "to_date", "type", "usage",
+    "amount",
+    "as_at",
+    "business_id",
+    "contact_id",
+    "contact_type",
+    "date",
+    "description",
+    "due_from",
+    "due_to",
+    "email",
+    "from_bank_account_id",
+    "from_date",
+    "id",
+    "items_per_page",
+    "method",
+    "name",
+    "notes",
+    "page",
+    "period",
+    "reference",
+    "search",
+    "telephone",
+    "to_bank_account_id",
+    "to_date",
+    "type",
+    "usage",
     "vendor_reference",
 }
 #: A quantifier with no upper bound (+, *, {n,}): a pattern with one does not bound the length.
@@ -130,7 +153,7 @@ def test_every_argument_is_bounded(spec) -> None:  # type: ignore[no-untyped-def
         assert business == {"type": "string", "maxLength": 32}
     key = spec.input_schema["properties"].get("idempotency_key")
     if key is not None:
-        assert key == {"type": "string", "maxLength": 64, "description": "Retry key"}
+        assert key == {"type": "string", "maxLength": 64}
 
 
 def test_the_bounds_rule_catches_what_it_should() -> None:
@@ -169,9 +192,22 @@ def test_read_only_removes_every_writing_tool() -> None:
 def test_default_is_the_everyday_tools_and_naming_a_toolset_brings_all_of_it() -> None:
     default = Registry.build("default")
     everyday = {
-        "list_contacts", "create_contact", "update_contact", "list_invoices", "create_invoice", "update_invoice",
-        "void_invoice", "record_payment", "create_bank_account", "create_bank_transfer", "create_journal",
-        "list_ledger_accounts", "get_account_activity", "find_sage_endpoint", "sage_api_get", "sage_api_write",
+        "list_contacts",
+        "create_contact",
+        "update_contact",
+        "list_invoices",
+        "create_invoice",
+        "update_invoice",
+        "void_invoice",
+        "record_payment",
+        "create_bank_account",
+        "create_bank_transfer",
+        "create_journal",
+        "list_ledger_accounts",
+        "get_account_activity",
+        "find_sage_endpoint",
+        "sage_api_get",
+        "sage_api_write",
     }
     assert everyday <= set(default.tools)
     assert {"delete_contact", "find_contact", "allocate_credit_note", "list_tax_rates"}.isdisjoint(default.tools)

@@ -173,11 +173,11 @@ class Fuzzer:
         ids["customers"] = [c["id"] for c in self.items("list_contacts", {"contact_type": "customer"})]
         ids["suppliers"] = [c["id"] for c in self.items("list_contacts", {"contact_type": "supplier"})]
         for key, tool in (
-            ("sales_invoices", "list_sales_invoices"),
-            ("purchase_invoices", "list_purchase_invoices"),
-            ("sales_credit_notes", "list_sales_credit_notes"),
-            ("purchase_credit_notes", "list_purchase_credit_notes"),
-            ("quotes", "list_sales_quotes"),
+            ("sales_invoices", "list_invoices"),
+            ("purchase_invoices", "list_invoices"),
+            ("sales_credit_notes", "list_invoices"),
+            ("purchase_credit_notes", "list_invoices"),
+            ("quotes", "list_invoices"),
             ("bank_accounts", "list_bank_accounts"),
             ("products", "list_products"),
             ("journals", "list_journals"),

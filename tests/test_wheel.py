@@ -62,4 +62,4 @@ def test_wheel_installs_into_a_fresh_venv_and_lists_tools(tmp_path: Path) -> Non
     )
     assert listed.returncode == 0, listed.stderr
     expected = len(Registry.build().tools)
-    assert "create_sales_invoice" in listed.stdout and f"{expected} tools" in listed.stdout
+    assert "create_invoice" in listed.stdout and f"{expected} tools" in listed.stdout

@@ -247,9 +247,10 @@ def _check_invoices(
     contact: Mapping[str, Any],
     wanted: list[tuple[str, Decimal, Decimal]],
     found: list[dict[str, Any] | None],
+    field: str = "invoice_id",
 ) -> None:
     for i, ((invoice_id, value, discount), invoice) in enumerate(zip(wanted, found, strict=True)):
-        where = f"allocations[{i}]"
+        where = f"allocations[{i}].{field}"
         if invoice is None:
             problems.fatal(
                 f"{where}: no {side.invoice_word} {invoice_id!r} in this business; ids from {side.list_tool}"
@@ -268,7 +269,7 @@ def _check_invoices(
         elif value + discount > outstanding:
             with_discount = f" plus discount {money(discount)}" if discount else ""
             problems.state(
-                f"{where}.amount: {money(value)}{with_discount} is more than the {money(outstanding)} outstanding "
+                f"allocations[{i}].amount: {money(value)}{with_discount} is more than the {money(outstanding)} outstanding "
                 f"on {number}"
             )
 
@@ -326,7 +327,7 @@ async def record_contact_payment(ctx: ToolContext, args: dict[str, Any], side: S
     contact = await _contact(biz, args["contact_id"], side)
     found = await _get_many(biz, side.invoices, [w[0] for w in wanted])
     problems = Problems()
-    _check_invoices(problems, side, contact, wanted, found)
+    _check_invoices(problems, side, contact, wanted, found, "id")
     bank = await bank_account_or_default(ctx, args.get("bank_account_id"))
 
     payment: dict[str, Any] = {

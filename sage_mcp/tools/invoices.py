@@ -157,6 +157,18 @@ def doc_type(args: Mapping[str, Any]) -> tuple[str, DocType]:
     return name, TYPES[name]
 
 
+def _no_discounts(args: Mapping[str, Any], kind: Artefact) -> None:
+    """Sage's purchase lines take no discount: refused naming the line, before anything is sent."""
+    if kind.side.discounts:
+        return
+    for i, line in enumerate(args.get("lines") or []):
+        if line.get("discount_amount") not in (None, "", "0", "0.00"):
+            raise ToolError(
+                f"lines[{i}].discount_amount: a {kind.label} line takes no discount in Sage; "
+                "put the net price in unit_price. Nothing was sent to Sage."
+            )
+
+
 def _refuse(given: Mapping[str, Any], fields: tuple[str, ...], type_name: str, why: str) -> None:
     used = [f for f in fields if given.get(f) not in (None, "", [], False)]
     if used:
@@ -237,6 +249,7 @@ async def create_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     quote = name in ("sales_quote", "sales_estimate")
     if not purchase:
         _refuse(args, ("vendor_reference",), name, "sales documents have reference only")
+    _no_discounts(args, kind)
     if name != "sales_invoice":
         _refuse(args, ("quote_id", "status"), name, "only a sales invoice is made from a quote or saved as a draft")
     if not credit:
@@ -305,6 +318,7 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     quote = not t.posted
     if not purchase:
         _refuse(args, ("vendor_reference",), name, "sales documents have reference only")
+    _no_discounts(args, t.kind)
     if quote:
         _refuse(args, ("release",), name, "a quote posts nothing; create a sales_invoice with quote_id")
     else:
