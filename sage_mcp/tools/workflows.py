@@ -147,6 +147,9 @@ async def _create_customer(ctx: ToolContext, given: Mapping[str, Any], order: st
     }
     if given.get("reference"):
         contact["reference"] = str(given["reference"]).strip()
+    address = {k: v for k, v in (given.get("address") or {}).items() if v}
+    if address:
+        contact["main_address"] = {"address_type_id": "ACCOUNTS", "is_main_address": True, **address}
     if email:
         contact["main_contact_person"] = {
             "name": name[:50],

@@ -56,11 +56,11 @@ async def bank_lines(client: Client, account_id: str) -> tuple[int, Decimal]:
 # -- sync_sales_order --------------------------------------------------------------------------------------
 
 
-def order(number: str, name: str, email: str, **extra: Any) -> dict[str, Any]:
+def order(number: str, name: str, email: str, address: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     """An order of 2 x 12.50 mugs (20%) and a 4.00 book (zero rated), 1.00 off the mugs."""
     return {
         "order_number": number,
-        "customer": {"name": name, "email": email},
+        "customer": {"name": name, "email": email, **({"address": address} if address else {})},
         "lines": [
             {
                 "description": "Mug",
@@ -79,7 +79,8 @@ async def test_three_orders_pushed_twice_without_keys_make_three_invoices_and_on
     t = tag()
     name, email = f"Ada Shopper {t}", f"ada.{t}@example.com"
     numbers = [f"#{t}-{n}" for n in (1001, 1002, 1003)]
-    first = [await ok(client, "sync_sales_order", order(n, name, email)) for n in numbers]
+    address = {"address_line_1": "4 Market Row", "city": "Leeds", "postal_code": "LS1 6AB", "country_id": "GB"}
+    first = [await ok(client, "sync_sales_order", order(n, name, email, address=address)) for n in numbers]
     again = [await ok(client, "sync_sales_order", order(n, name, email)) for n in numbers]
 
     # Mugs: 2 x 12.50 - 1.00 = 24.00 net, VAT 4.80; book 4.00 at 0%: total 32.80.
@@ -87,6 +88,8 @@ async def test_three_orders_pushed_twice_without_keys_make_three_invoices_and_on
         (False, "32.80", "28.00", "4.80", n) for n in numbers
     ]
     assert first[0]["customer"]["matched_by"] == "created"
+    created = await sage_get(client, f"/contacts/{first[0]['customer']['id']}")
+    assert created["email"] == email and created["main_address"]["postal_code"] == "LS1 6AB"
     assert {x["customer"]["matched_by"] for x in first[1:]} == {"email"}
     assert [(x["existing"], x["id"]) for x in again] == [(True, x["id"]) for x in first]
     assert all("already invoiced" in x["note"] for x in again)
