@@ -136,7 +136,7 @@ async def _match_customer(ctx: ToolContext, given: Mapping[str, Any]) -> Custome
     return None
 
 
-async def _create_customer(ctx: ToolContext, given: Mapping[str, Any], order: str) -> Customer:
+async def _create_customer(ctx: ToolContext, given: Mapping[str, Any]) -> Customer:
     name = " ".join(str(given["name"]).split())
     email = str(given.get("email") or "").strip()
     await check_contact(ctx.business, name, email)  # e.g. a supplier with this name and e-mail
@@ -161,13 +161,13 @@ async def _create_customer(ctx: ToolContext, given: Mapping[str, Any], order: st
     return Customer(created, "created")
 
 
-async def _customer(ctx: ToolContext, given: Mapping[str, Any], order: str) -> Customer:
+async def _customer(ctx: ToolContext, given: Mapping[str, Any]) -> Customer:
     """The matched customer, or a new one; one at a time per customer key, so two orders of a new
     customer pushed at once create one customer."""
     key = str(given.get("email") or given.get("reference") or given.get("name") or "").strip().casefold()
     async with _lock(ctx.scope.id if ctx.scope else "", "customer", key):
         found = await _match_customer(ctx, given)
-        return found or await _create_customer(ctx, given, order)
+        return found or await _create_customer(ctx, given)
 
 
 async def _paid_into(ctx: ToolContext, given: str) -> dict[str, Any]:
@@ -303,7 +303,7 @@ async def sync_sales_order(ctx: ToolContext, args: dict[str, Any]) -> dict[str, 
                 "Nothing was posted."
             )
         if customer is None:
-            customer = await _customer(ctx, given, order)
+            customer = await _customer(ctx, given)
             if customer.matched_by != "created":  # made by a concurrent push of another order meanwhile
                 existing = await _existing_invoice(ctx, order, str(customer.record["id"]))
         contact_id = str(customer.record["id"])
