@@ -46,6 +46,7 @@ SELF_EVIDENT = {
     "from_bank_account_id",
     "from_date",
     "id",
+    "idempotency_key",
     "items_per_page",
     "method",
     "name",
