@@ -88,7 +88,9 @@ async def test_balance_sheet_balances(client: Client) -> None:
 
 
 async def test_account_activity_by_code_and_by_id(client: Client) -> None:
-    by_code = await call(client, "get_account_activity", {"ledger_account_id": "1200", "period": "last_quarter", "top": 3})
+    by_code = await call(
+        client, "get_account_activity", {"ledger_account_id": "1200", "period": "last_quarter", "top": 3}
+    )
     assert by_code["reconciled"] is True and by_code["account"]["code"] == "1200"
     assert len(by_code["entries"]) == 3 and by_code["more"]["entries"] == by_code["entry_count"] - 3
     opening, closing = D(by_code["opening_balance"]), D(by_code["closing_balance"])
