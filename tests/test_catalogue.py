@@ -33,6 +33,7 @@ NOT_BUSINESS_SCOPED = {"list_businesses", "find_sage_endpoint"}
 ID_PATTERNS = {"^[0-9a-f]{32}$", "^\\w{1,40}$", "^[0-9a-f-]{32,36}$"}
 #: Arguments whose name says all a model needs (a description would only repeat it).
 SELF_EVIDENT = {
+    "allow_duplicate",  # the refusal that calls for it says what it does
     "amount",
     "as_at",
     "business_id",
@@ -46,6 +47,7 @@ SELF_EVIDENT = {
     "from_bank_account_id",
     "from_date",
     "id",
+    "idempotency_key",
     "items_per_page",
     "method",
     "name",

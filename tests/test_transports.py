@@ -110,7 +110,7 @@ def test_inspector_cli_strict_tools_list_and_call(settings: Settings) -> None:
     assert result.get("isError") in (None, False)
     assert len(result["structuredContent"]["items"]) == 2
     refused = _inspector(
-        settings, "--method", "tools/call", "--tool-name", "get_contact", "--tool-args-json", '{"contact_id": 5}'
+        settings, "--method", "tools/call", "--tool-name", "update_contact", "--tool-args-json", '{"contact_id": 5}'
     )
     assert refused.returncode == 5, "an isError result makes the Inspector exit 5"
     assert "tool_is_error" in refused.stderr

@@ -269,8 +269,8 @@ def _check_invoices(
         elif value + discount > outstanding:
             with_discount = f" plus discount {money(discount)}" if discount else ""
             problems.state(
-                f"allocations[{i}].amount: {money(value)}{with_discount} is more than the {money(outstanding)} outstanding "
-                f"on {number}"
+                f"allocations[{i}].amount: {money(value)}{with_discount} is more than the "
+                f"{money(outstanding)} outstanding on {number}"
             )
 
 

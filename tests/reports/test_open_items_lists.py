@@ -21,11 +21,11 @@ async def rows(client: Client, tool: str, **args: Any) -> dict[str, Any]:
     return await call_with(client, tool, {"all_pages": True, **args})
 
 
-@pytest.mark.parametrize("tool", ["list_invoices", "list_invoices"])
-async def test_outstanding_is_unpaid_and_part_paid_together(client: Client, tool: str) -> None:
-    both = await rows(client, tool, outstanding=True)
-    unpaid = await rows(client, tool, status="UNPAID")
-    part = await rows(client, tool, status="PART_PAID")
+@pytest.mark.parametrize("kind", ["sales_invoice", "purchase_invoice"])
+async def test_outstanding_is_unpaid_and_part_paid_together(client: Client, kind: str) -> None:
+    both = await rows(client, "list_invoices", type=kind, outstanding=True)
+    unpaid = await rows(client, "list_invoices", type=kind, statuses=["UNPAID"])
+    part = await rows(client, "list_invoices", type=kind, statuses=["PART_PAID"])
     assert both["total"] == unpaid["total"] + part["total"] == len(both["items"]) > 0
     assert {i["id"] for i in both["items"]} == {i["id"] for i in unpaid["items"] + part["items"]}
     assert all(D(i["outstanding"]) > 0 for i in both["items"])
@@ -62,9 +62,9 @@ async def test_a_truncated_list_says_so_first_and_names_the_report(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("sage_mcp.tools._resource.ALL_PAGES_CAP", 3)
-    for tool, report in (("list_invoices", "get_aged_debtors"), ("list_invoices", "get_aged_creditors")):
+    for kind, report in (("sales_invoice", "get_aged_debtors"), ("purchase_invoice", "get_aged_creditors")):
         for args in ({}, {"outstanding": True}):
-            out = await rows(client, tool, **args)
+            out = await rows(client, "list_invoices", type=kind, **args)
             assert next(k for k in out if k != "business") == "truncated"
             assert report in out["truncated"]
             assert out["total"] > len(out["items"])
