@@ -20,7 +20,7 @@ from sage_mcp.config import Settings
 from sage_mcp.sandbox import SECOND_BUSINESS_ID, THIRD_BUSINESS_ID, SandboxServer
 from tests.test_tools import err, ok
 from tests.test_transports import _inspector
-from tests.tools.test_payments import current_account, ledger_account, new_contact, sage_get, sage_post, state
+from tests.tools.test_payments import ledger_account, new_contact, sage_get, sage_post, state
 
 pytestmark = pytest.mark.anyio
 TODAY = dt.date.today()
@@ -28,6 +28,12 @@ TODAY = dt.date.today()
 
 def tag() -> str:
     return secrets.token_hex(3)
+
+
+async def current_account(client: Client) -> dict[str, Any]:
+    """The seeded main current account (other tests add current accounts of their own)."""
+    accounts = (await ok(client, "list_bank_accounts"))["items"]
+    return next(a for a in accounts if a["name"] == "Bank Current Account")
 
 
 async def invoices_for(client: Client, contact_id: str) -> list[dict[str, Any]]:
@@ -214,6 +220,7 @@ async def test_payout_that_adds_up_shows_one_net_line_in_the_bank_and_is_safe_to
     args = {
         "payout_id": payout_id,
         "provider": "Stripe",
+        "bank_account_id": bank["id"],
         "amount": "242.45",
         "fees": "7.55",
         "receipts": [
@@ -253,6 +260,7 @@ async def test_payout_whose_fees_do_not_add_up_is_refused_and_nothing_is_posted(
     args = {
         "payout_id": f"po_{secrets.token_hex(12)}",
         "provider": "Stripe",
+        "bank_account_id": bank["id"],
         "amount": "77.50",
         "fees": "2.60",
         "receipts": [{"document": invoice["invoice_number"], "amount": "80.00"}],
@@ -286,6 +294,7 @@ async def test_payout_with_a_refund_of_a_credit_note(client: Client) -> None:
         {
             "payout_id": f"GC_{tag()}",
             "provider": "GoCardless",
+            "bank_account_id": (await current_account(client))["id"],
             "amount": "38.80",
             "fees": "1.20",
             "fees_account": "7900",
@@ -315,6 +324,7 @@ async def test_a_payout_interrupted_before_its_transfer_is_finished_by_the_repea
     args = {
         "payout_id": f"po_{secrets.token_hex(12)}",
         "provider": "Stripe",
+        "bank_account_id": bank["id"],
         "amount": "87.30",
         "fees": "2.70",
         "receipts": [{"document": invoice["invoice_number"], "amount": "90.00"}],
