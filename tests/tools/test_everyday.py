@@ -285,6 +285,13 @@ async def test_a_tool_of_another_toolset_names_the_toolset_and_the_flag(settings
         assert "'tax' toolset" in message and "--toolsets default,tax" in message and "SAGE_MCP_TOOLSETS" in message
         unknown = await err(client, "no_such_tool", {})
         assert "Unknown tool" in unknown
+        instructions = client.instructions or ""
+        assert "list_contacts" in instructions and "get_aged_debtors" in instructions
+        assert "Toolsets offered:" in instructions and "tax (" not in instructions
+    narrow = settings.model_copy(update={"toolsets": "invoices,reports"})
+    async with Client(create_server(narrow)) as client:
+        instructions = client.instructions or ""
+        assert "list_invoices" in instructions and "list_contacts" not in instructions, "built from the toolsets"
 
 
 async def test_group_reports_take_business_id_all(client: Client) -> None:
