@@ -9,13 +9,15 @@ import base64
 import datetime as dt
 import secrets
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 
 from sage_mcp.config import Settings
-from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID
+from sage_mcp.demo import sandbox_settings
+from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, SandboxConfig, running_sandbox
 from sage_mcp.server import create_server
 from tests.test_tools import err, ok
 
@@ -242,7 +244,15 @@ async def test_a_journal_reverses_itself_on_the_first_day_of_next_month(client: 
     assert year_end["reversal"]["date"] == "2027-01-01"
 
 
-async def test_bank_and_clearing_accounts_are_created_once(client: Client) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_bank_and_clearing_accounts_are_created_once(tmp_path: Path, mode: str) -> None:
+    """On books of their own: a second current account ends the "only current account" default."""
+    with running_sandbox(SandboxConfig()) as server:
+        async with Client(create_server(sandbox_settings(server, tmp_path, toolsets="all")), mode=mode) as client:
+            await _bank_and_clearing_accounts(client)
+
+
+async def _bank_and_clearing_accounts(client: Client) -> None:
     name = f"Stripe clearing {secrets.token_hex(3)}"
     clearing = await ok(client, "create_bank_account", {"name": name, "type": "OTHER"})
     assert clearing["name"] == name and clearing["type"] == "OTHER" and clearing["ledger_account_id"]
@@ -285,6 +295,13 @@ async def test_a_tool_of_another_toolset_names_the_toolset_and_the_flag(settings
         assert "'tax' toolset" in message and "--toolsets default,tax" in message and "SAGE_MCP_TOOLSETS" in message
         unknown = await err(client, "no_such_tool", {})
         assert "Unknown tool" in unknown
+        instructions = client.instructions or ""
+        assert "list_contacts" in instructions and "get_aged_debtors" in instructions
+        assert "Toolsets offered:" in instructions and "tax (" not in instructions
+    narrow = settings.model_copy(update={"toolsets": "invoices,reports"})
+    async with Client(create_server(narrow)) as client:
+        instructions = client.instructions or ""
+        assert "list_invoices" in instructions and "list_contacts" not in instructions, "built from the toolsets"
 
 
 async def test_group_reports_take_business_id_all(client: Client) -> None:
