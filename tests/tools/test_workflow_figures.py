@@ -18,15 +18,18 @@ from sage_mcp.tools._bad_debts import (
 )
 from sage_mcp.tools._orders import shipping_shares
 from sage_mcp.tools._payouts import PayoutFigures, clearing_account_name
+from sage_mcp.registry import Registry
 from tests.test_budget import tokens_per_tool
 
 WORKFLOWS = ("sync_sales_order", "reconcile_payout", "write_off_bad_debt")
 
 
-def test_the_three_workflow_schemas_cost_at_most_1100_tokens() -> None:
+def test_the_three_workflow_schemas_cost_at_most_1100_tokens_and_are_offered_by_default() -> None:
     counts = tokens_per_tool("workflows")
     assert set(counts) == set(WORKFLOWS)
     assert sum(counts.values()) <= 1_100, counts
+    assert set(WORKFLOWS) <= set(Registry.build("default").tools)
+    assert not set(WORKFLOWS) & set(Registry.build("default", read_only=True).tools)
 
 
 # -- shipping ---------------------------------------------------------------------------------------------
