@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from sage_mcp.money import tax_on
+from sage_mcp.registry import Registry
 from sage_mcp.tools._bad_debts import (
     CreditLine,
     ReliefRefused,
@@ -18,7 +19,6 @@ from sage_mcp.tools._bad_debts import (
 )
 from sage_mcp.tools._orders import shipping_shares
 from sage_mcp.tools._payouts import PayoutFigures, clearing_account_name
-from sage_mcp.registry import Registry
 from tests.test_budget import tokens_per_tool
 
 WORKFLOWS = ("sync_sales_order", "reconcile_payout", "write_off_bad_debt")
