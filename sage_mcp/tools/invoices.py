@@ -293,15 +293,19 @@ async def create_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
 # -- update, release, void -------------------------------------------------------------------------------------
 
 
-async def _release(ctx: ToolContext, args: Mapping[str, Any], t: DocType, keyed: bool) -> dict[str, Any]:
-    """Post a draft. Sage's release takes no idempotency id; with a key, a repeat on a posted document
-    returns it instead of Sage's "only a draft can be released" refusal."""
+async def _release(
+    ctx: ToolContext, args: Mapping[str, Any], t: DocType, keyed: bool, updated: bool = False
+) -> dict[str, Any]:
+    """Post a draft. Sage's release takes no idempotency id; with a key (or after an update in the same
+    call), a document that is no longer a draft is returned instead of Sage's "only a draft can be
+    released" refusal."""
     path = t.kind.res.item_path(args["id"])
-    if keyed:
+    if keyed or updated:
         current = await ctx.business.get(path)
         if link_id(current.get("status")) != "DRAFT":
             out = t.kind.project(current)
-            return {**out, "note": f"not a draft (status {out.get('status')}); nothing changed"}
+            done = "updated, not released" if updated else "nothing changed"
+            return {**out, "note": f"not a draft (status {out.get('status')}); {done}"}
     resp = await ctx.business.post(f"{path}/release", None)
     return t.kind.project(resp.body)
 
@@ -331,7 +335,7 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
         out = await update_artefact(ctx, args, t.kind, args["id"], fields)
     if args.get("release"):
         key = out.get("idempotency_id") or idempotency_id(ctx, args.get("idempotency_key"), record=args["id"])
-        released = await _release(ctx, args, t, bool(args.get("idempotency_key")) or changes)
+        released = await _release(ctx, args, t, bool(args.get("idempotency_key")), updated=changes)
         out = {**released, "idempotency_id": key}
     return out
 

@@ -324,6 +324,8 @@ async def test_update_releases_a_draft_and_a_quote_becomes_an_invoice(client: Cl
     )
     posted = await ok(client, "update_invoice", {"id": draft["id"], "notes": "Thanks", "release": True})
     assert posted["status"] == "UNPAID" and posted["number"] and posted["idempotency_id"]
+    again = await ok(client, "update_invoice", {"id": draft["id"], "notes": "Thanks again", "release": True})
+    assert again["status"] == "UNPAID" and "updated, not released" in again["note"]
     quote = await ok(
         client,
         "create_invoice",
