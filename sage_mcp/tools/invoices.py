@@ -174,6 +174,14 @@ def _refuse(given: Mapping[str, Any], fields: tuple[str, ...], type_name: str, w
         raise ToolError(f"{used[0]}: not for type {type_name} ({why}). Nothing was sent to Sage.")
 
 
+def _not_this_type(name: str, record_id: str) -> ToolError:
+    others = ", ".join(t for t in TYPES if t != name)
+    return ToolError(
+        f"id {record_id!r} is not a {name} of this business. If it is another kind of document, give its type "
+        f"({others}); list_invoices with that type shows the ids."
+    )
+
+
 # -- reads ----------------------------------------------------------------------------------------------------
 
 
@@ -184,7 +192,10 @@ async def list_invoices(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
         filters = [k for k in args if k not in ("id", "type", "business_id", "detail")]
         if filters:
             raise ToolError(f"{filters[0]}: not with id (id reads one document). Nothing was read.")
-        found = await get_record(ctx, args, t.kind.res, args["id"])
+        try:
+            found = await get_record(ctx, args, t.kind.res, args["id"])
+        except SageNotFoundError:
+            raise _not_this_type(doc_type(args)[0], args["id"]) from None
         return {"total": 1, "page": 1, "next_page": None, "items": [found]}
     return await _artefacts.list_invoices(ctx, args, t.kind, t.report)
 
@@ -312,6 +323,13 @@ async def _release(
 
 async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     """Only what is given changes; ``lines`` replace every line; ``release`` posts a draft after the changes."""
+    try:
+        return await _update(ctx, args)
+    except SageNotFoundError:
+        raise _not_this_type(doc_type(args)[0], args["id"]) from None
+
+
+async def _update(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     name, t = doc_type(args)
     purchase = t.kind.side is PURCHASE_SIDE
     quote = not t.posted
@@ -341,6 +359,13 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
 
 
 async def void_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return await _void(ctx, args)
+    except SageNotFoundError:
+        raise _not_this_type(doc_type(args)[0], args["id"]) from None
+
+
+async def _void(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     name, t = doc_type(args)
     record_id = args["id"]
     if t.voids:

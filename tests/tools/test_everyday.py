@@ -115,6 +115,8 @@ async def test_supplier_payment_oldest_first_and_a_refund_against_a_credit_note(
     )
     assert [(a["id"], a["amount"]) for a in paid["allocations"]] == [(first["id"], "40.00"), (second["id"], "30.00")]
     assert await status(client, second["id"], "purchase_invoice") == ("PART_PAID", "30.00")
+    wrong_type = await err(client, "list_invoices", {"id": second["id"]})
+    assert "not a sales_invoice" in wrong_type and "purchase_invoice" in wrong_type, "the answer says to give the type"
 
     customer = await new_contact(client, "customer")
     credit = await ok(
