@@ -175,6 +175,14 @@ def _refuse(given: Mapping[str, Any], fields: tuple[str, ...], type_name: str, w
         raise ToolError(f"{used[0]}: not for type {type_name} ({why}). Nothing was sent to Sage.")
 
 
+def _not_this_type(name: str, record_id: str) -> ToolError:
+    others = ", ".join(t for t in TYPES if t != name)
+    return ToolError(
+        f"id {record_id!r} is not a {name} of this business. If it is another kind of document, give its type "
+        f"({others}); list_invoices with that type shows the ids."
+    )
+
+
 # -- reads ----------------------------------------------------------------------------------------------------
 
 
@@ -185,7 +193,10 @@ async def list_invoices(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
         filters = [k for k in args if k not in ("id", "type", "business_id", "detail")]
         if filters:
             raise ToolError(f"{filters[0]}: not with id (id reads one document). Nothing was read.")
-        found = await get_record(ctx, args, t.kind.res, args["id"])
+        try:
+            found = await get_record(ctx, args, t.kind.res, args["id"])
+        except SageNotFoundError:
+            raise _not_this_type(doc_type(args)[0], args["id"]) from None
         return {"total": 1, "page": 1, "next_page": None, "items": [found]}
     return await _artefacts.list_invoices(ctx, args, t.kind, t.report)
 
@@ -298,21 +309,32 @@ async def create_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
 # -- update, release, void -------------------------------------------------------------------------------------
 
 
-async def _release(ctx: ToolContext, args: Mapping[str, Any], t: DocType, keyed: bool) -> dict[str, Any]:
-    """Post a draft. Sage's release takes no idempotency id; with a key, a repeat on a posted document
-    returns it instead of Sage's "only a draft can be released" refusal."""
+async def _release(
+    ctx: ToolContext, args: Mapping[str, Any], t: DocType, keyed: bool, updated: bool = False
+) -> dict[str, Any]:
+    """Post a draft. Sage's release takes no idempotency id; with a key (or after an update in the same
+    call), a document that is no longer a draft is returned instead of Sage's "only a draft can be
+    released" refusal."""
     path = t.kind.res.item_path(args["id"])
-    if keyed:
+    if keyed or updated:
         current = await ctx.business.get(path)
         if link_id(current.get("status")) != "DRAFT":
             out = t.kind.project(current)
-            return {**out, "note": f"not a draft (status {out.get('status')}); nothing changed"}
+            done = "updated, not released" if updated else "nothing changed"
+            return {**out, "note": f"not a draft (status {out.get('status')}); {done}"}
     resp = await ctx.business.post(f"{path}/release", None)
     return t.kind.project(resp.body)
 
 
 async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     """Only what is given changes; ``lines`` replace every line; ``release`` posts a draft after the changes."""
+    try:
+        return await _update(ctx, args)
+    except SageNotFoundError:
+        raise _not_this_type(doc_type(args)[0], args["id"]) from None
+
+
+async def _update(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     name, t = doc_type(args)
     purchase = t.kind.side is PURCHASE_SIDE
     quote = not t.posted
@@ -336,12 +358,19 @@ async def update_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
         out = await update_artefact(ctx, args, t.kind, args["id"], fields)
     if args.get("release"):
         key = out.get("idempotency_id") or idempotency_id(ctx, args.get("idempotency_key"), record=args["id"])
-        released = await _release(ctx, args, t, bool(args.get("idempotency_key")) or changes)
+        released = await _release(ctx, args, t, bool(args.get("idempotency_key")), updated=changes)
         out = {**released, "idempotency_id": key}
     return out
 
 
 async def void_invoice(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return await _void(ctx, args)
+    except SageNotFoundError:
+        raise _not_this_type(doc_type(args)[0], args["id"]) from None
+
+
+async def _void(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     name, t = doc_type(args)
     record_id = args["id"]
     if t.voids:

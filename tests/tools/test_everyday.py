@@ -115,6 +115,8 @@ async def test_supplier_payment_oldest_first_and_a_refund_against_a_credit_note(
     )
     assert [(a["id"], a["amount"]) for a in paid["allocations"]] == [(first["id"], "40.00"), (second["id"], "30.00")]
     assert await status(client, second["id"], "purchase_invoice") == ("PART_PAID", "30.00")
+    wrong_type = await err(client, "list_invoices", {"id": second["id"]})
+    assert "not a sales_invoice" in wrong_type and "purchase_invoice" in wrong_type, "the answer says to give the type"
 
     customer = await new_contact(client, "customer")
     credit = await ok(
@@ -324,6 +326,8 @@ async def test_update_releases_a_draft_and_a_quote_becomes_an_invoice(client: Cl
     )
     posted = await ok(client, "update_invoice", {"id": draft["id"], "notes": "Thanks", "release": True})
     assert posted["status"] == "UNPAID" and posted["number"] and posted["idempotency_id"]
+    again = await ok(client, "update_invoice", {"id": draft["id"], "notes": "Thanks again", "release": True})
+    assert again["status"] == "UNPAID" and "updated, not released" in again["note"]
     quote = await ok(
         client,
         "create_invoice",
