@@ -14,7 +14,10 @@ from the natural key (business, order/payout/invoice, step), so a repeat within 
 replayed by Sage even if the look-up for an earlier attempt missed it; outside it, the look-ups (an
 invoice with the order's reference, postings with the payout's reference, a write-off credit note)
 find what was done. Two calls for the same order, payout or invoice at once are serialised by a lock
-held in this process, per business and key; replicas of a hosted server do not share these locks.
+held in this process, per business and key. Separate processes (replicas of a hosted server, two local
+clients) do not share these locks: there the step ids stand in, as two simultaneous attempts send Sage
+the same ``idempotency_id`` for the same customer, invoice or posting, and Sage answers the second with
+the first's record.
 """
 
 from __future__ import annotations
