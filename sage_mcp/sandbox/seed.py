@@ -40,6 +40,7 @@ that draw contacts, invoice lines and receipts (:func:`contact_payload`, :func:`
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import re
@@ -398,9 +399,10 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
         (businesses[2][0], THIRD_CUSTOMERS, THIRD_SUPPLIERS, THIRD_CATALOGUE, THIRD_INVOICE_COUNT),
         (businesses[3][0], FOREIGN_CUSTOMERS, FOREIGN_SUPPLIERS, (), 0),
     ]
+    kind = dataclasses.replace(config, strict=False)  # the seed writes as Sage's own data, not as a client
     for business, customers, suppliers, catalogue, invoice_count in plans:
         owner = SANDBOX_USER_ID if business["id"] != FOREIGN_BUSINESS_ID else FOREIGN_USER_ID
-        ctx = Context(store, config, business, owner, now=epoch(opened, 8), today=today)
+        ctx = Context(store, kind, business, owner, now=epoch(opened, 8), today=today)
         rng = random.Random(f"sage-sandbox:{config.seed}:{business['id']}")
         _seed_reference_data(ctx)
         seed_bank_accounts(ctx)

@@ -71,6 +71,7 @@ def sandbox() -> Iterator[Sandbox]:
             for day in ("2025-03-01", "2025-03-01", "2025-03-02"):
                 ctx.now += 1
                 line = {"description": "Work", "ledger_account_id": account["id"], "quantity": "1", "unit_price": "10"}
+                line["tax_amount"] = "2.00"  # the account's 20 % rate: v3.1 wants the VAT sent
                 body = {"contact_id": contact["id"], "date": day, "reference": f"Réf {index}", "invoice_lines": [line]}
                 invoice = invoices.create(ctx, body)
         ctx.now += 1

@@ -243,6 +243,7 @@ def test_invoice_with_tax_inclusive_price_and_supplied_totals(wapi: httpx2.Clien
                     "quantity": 2.5,
                     "unit_price": 10,
                     "discount_percentage": 10,
+                    "tax_amount": "4.50",
                 },
             ],
             "total_amount": "147.00",

@@ -478,7 +478,7 @@ class Artefact(Collection):
         line_total = net + tax
         supplied_tax = _opt_decimal(payload.get("tax_amount"))
         if (
-            ctx.config.require_line_tax_amount
+            ctx.config.line_tax_amount_required
             and supplied_tax is None
             and rate is not None
             and rate.get("_kind") not in _ZERO_RATE_KINDS
