@@ -4,7 +4,8 @@ One :class:`FaultInjector` per sandbox (``SandboxServer.faults``) decides, for e
 whether it is refused by a limit, held for a while, or given a fault:
 
 * **Concurrency cap** (``max_concurrent_requests``, default 150 like Sage's per-app limit): a
-  ``/v3.1`` request arriving while that many are in flight is answered 429 at once.
+  ``/v3.1`` request arriving while that many are in flight is answered 429 at once (in strict mode
+  without ``Retry-After``, as Sage documents its 429s; the rate window's 429 keeps it).
 * **Rate window** (``rate_limit = (N, W)``): at most N ``/v3.1`` requests are *admitted* in any
   sliding window of W seconds of the sandbox clock; refused requests do not use up the window.
 * **Latency** (``latency`` + up to ``latency_jitter``): an admitted request is held (and counts as
@@ -12,7 +13,8 @@ whether it is refused by a limit, held for a while, or given a fault:
 * **Faults**, by rate (probabilities from an RNG seeded with ``fault_seed``) or scripted ("the next
   N requests matching METHOD and a path prefix"); a scripted fault wins over the rates:
 
-  ``too_many_requests``  429 ``TooManyRequests`` + ``Retry-After``; nothing is done
+  ``too_many_requests``  429 ``TooManyRequests`` (``Retry-After`` only outside strict mode or when
+                         scripted with one); nothing is done
   ``unavailable``        503 ``ServiceUnavailable`` + ``Retry-After``; nothing is done
   ``drop``               the connection is closed without a response; nothing is done
   ``commit_then_500``    the request is carried out and committed, then answered 500 ``UnexpectedError``
@@ -254,7 +256,7 @@ class FaultInjector:
             if cap is not None and self._in_flight >= cap:
                 self.events.append(FaultEvent(method, path, "concurrency_limit"))
                 message = f"Too many concurrent requests: at most {cap} may be in progress at once."
-                return Admission(Refusal(429, message, TOO_MANY_REQUESTS, settings.retry_after))
+                return Admission(Refusal(429, message, TOO_MANY_REQUESTS, self._plain_429_wait(settings)))
             if settings.rate_limit is not None:
                 count, window = settings.rate_limit
                 now = float(self._clock())
@@ -291,8 +293,12 @@ class FaultInjector:
 
     def refusal_for(self, admission: Admission) -> Refusal | None:
         """The error answer of a fault decided before handling (``None`` for other faults)."""
-        retry_after = admission.retry_after if admission.retry_after is not None else self._settings.retry_after
+        retry_after: int | None = (
+            admission.retry_after if admission.retry_after is not None else self._settings.retry_after
+        )
         if admission.fault == "too_many_requests":
+            if admission.retry_after is None:
+                retry_after = self._plain_429_wait(self._settings)
             return Refusal(
                 429, "Too many requests: please wait and repeat the request.", TOO_MANY_REQUESTS, retry_after
             )
@@ -301,6 +307,11 @@ class FaultInjector:
                 503, "The service is temporarily unavailable: please retry later.", SERVICE_UNAVAILABLE, retry_after
             )
         return None
+
+    def _plain_429_wait(self, settings: FaultSettings) -> int | None:
+        """``Retry-After`` of a concurrency or injected 429: none in strict mode (Sage documents its 429s
+        without headers), else :attr:`FaultSettings.retry_after`."""
+        return None if self._config.strict else settings.retry_after
 
     async def wait_until_open(self) -> None:
         """Hold while :meth:`pause` is in effect."""

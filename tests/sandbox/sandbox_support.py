@@ -100,7 +100,7 @@ def with_line_tax(body: Any) -> Any:
     client must send it (Sage does not work VAT out for you)."""
     if not isinstance(body, dict) or len(body) != 1:
         return body
-    (root_key, root), = body.items()
+    ((root_key, root),) = body.items()
     if not isinstance(root, dict):
         return body
     out = dict(root)

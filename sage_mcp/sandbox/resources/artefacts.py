@@ -55,7 +55,7 @@ from .common import (
     find,
 )
 from .contacts import contact_type_ids
-from .lifecycle import attached_ids, check_lockdown
+from .lifecycle import attached_ids, check_lockdown, check_tax_reconciled, is_tax_reconciled
 from .settlement import STATUSES, payments_allocations, settle, status_link
 
 __all__ = [
@@ -258,8 +258,13 @@ class Artefact(Collection):
         result = []
         for record in records:
             obj = public(record)
+            reconciled = "tax_reconciled" in obj and is_tax_reconciled(ctx, record)
+            if reconciled:
+                obj["tax_reconciled"] = True
             if "editable" in obj:
-                obj["editable"] = record["status"]["id"] in self.editable_statuses and not record.get("deleted_at")
+                obj["editable"] = (
+                    record["status"]["id"] in self.editable_statuses and not record.get("deleted_at") and not reconciled
+                )
             if "payments_allocations" in obj:
                 if show:
                     obj["payments_allocations"] = payments_allocations(record)
@@ -619,6 +624,7 @@ class PostedArtefact(Artefact):
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         status_id = record["status"]["id"]
+        check_tax_reconciled(ctx, record, self.label, "edited")
         if status_id == "VOID":
             raise invalid("base", f"A void {self.label} cannot be edited.")
         if status_id in ("PAID", "PART_PAID"):
@@ -647,6 +653,7 @@ class PostedArtefact(Artefact):
         status_id = record["status"]["id"]
         if status_id == "VOID":
             raise invalid("base", f"The {self.label} has already been voided.")
+        check_tax_reconciled(ctx, record, self.label, "voided" if self.voids else "deleted")
         if status_id in ("PAID", "PART_PAID"):
             verb = "voided" if self.voids else "deleted"
             raise invalid(
