@@ -82,6 +82,9 @@ class SandboxConfig:
     """Probability that the connection of a ``/v3.1`` request is closed without any response (nothing is done)."""
     commit_then_500_rate: float = 0.0
     """Probability that a ``POST`` on ``/v3.1`` is carried out and committed, but answered 500 ``UnexpectedError``."""
+    late_answer_delay: float = 30.0
+    """Seconds a ``commit_then_late`` fault holds the answer of a request it already carried out and committed
+    (longer than a client's timeout, so the client gives up first)."""
     fault_seed: int = 0
     """Seed of the fault RNG (jitter and fault rates): the same seed and request order give the same faults."""
     conformance: bool | None = None

@@ -19,8 +19,12 @@ whether it is refused by a limit, held for a while, or given a fault:
   ``drop``               the connection is closed without a response; nothing is done
   ``commit_then_500``    the request is carried out and committed, then answered 500 ``UnexpectedError``
   ``commit_then_drop``   the request is carried out and committed, then the connection is closed
+  ``commit_then_late``   the request is carried out and committed, and its (normal) answer is sent only
+                         ``late_answer_delay`` seconds later: longer than a client's timeout, the client
+                         has given up by then
 
-  By rate, ``commit_then_500`` applies to ``POST`` only and ``commit_then_drop`` is script-only.
+  By rate, ``commit_then_500`` applies to ``POST`` only; ``commit_then_drop`` and ``commit_then_late``
+  are script-only.
 
 Every ``/v3.1`` request draws the same five numbers from the RNG in arrival order (jitter, 429,
 503, drop, 500), whatever is configured, so the same seed and the same sequence of requests give
@@ -45,8 +49,17 @@ from typing import Any, Literal
 
 from .config import SandboxConfig
 
-FaultKind = Literal["too_many_requests", "unavailable", "drop", "commit_then_500", "commit_then_drop"]
-FAULT_KINDS: tuple[str, ...] = ("too_many_requests", "unavailable", "drop", "commit_then_500", "commit_then_drop")
+FaultKind = Literal[
+    "too_many_requests", "unavailable", "drop", "commit_then_500", "commit_then_drop", "commit_then_late"
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "too_many_requests",
+    "unavailable",
+    "drop",
+    "commit_then_500",
+    "commit_then_drop",
+    "commit_then_late",
+)
 #: Short names accepted by :meth:`FaultInjector.script`.
 FAULT_ALIASES = {"429": "too_many_requests", "503": "unavailable", "500": "commit_then_500"}
 #: Faults decided before the request is handled (nothing is committed).
@@ -72,6 +85,7 @@ class FaultSettings:
     unavailable_rate: float = 0.0
     drop_connection_rate: float = 0.0
     commit_then_500_rate: float = 0.0
+    late_answer_delay: float = 30.0
 
     @classmethod
     def from_config(cls, config: SandboxConfig) -> FaultSettings:
@@ -85,8 +99,8 @@ class FaultSettings:
             count, window = self.rate_limit
             if count < 1 or window <= 0:
                 raise ValueError("rate_limit must be (N >= 1, W > 0)")
-        if self.retry_after < 0 or self.latency < 0 or self.latency_jitter < 0:
-            raise ValueError("retry_after, latency and latency_jitter must not be negative")
+        if self.retry_after < 0 or self.latency < 0 or self.latency_jitter < 0 or self.late_answer_delay < 0:
+            raise ValueError("retry_after, latency, latency_jitter and late_answer_delay must not be negative")
         for name in ("too_many_requests_rate", "unavailable_rate", "drop_connection_rate", "commit_then_500_rate"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
