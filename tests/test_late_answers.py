@@ -50,7 +50,9 @@ def invoice_args(contact_id: str, reference: str) -> dict[str, Any]:
     return {
         "contact_id": contact_id,
         "reference": reference,
-        "lines": [{"description": "Oak shelving", "quantity": "2", "unit_price": "45.00", "tax_rate_id": "GB_STANDARD"}],
+        "lines": [
+            {"description": "Oak shelving", "quantity": "2", "unit_price": "45.00", "tax_rate_id": "GB_STANDARD"}
+        ],
     }
 
 

@@ -203,6 +203,18 @@ class Api:
             raise method_not_allowed(method, request.path, allowed)
         return Route("collection", wanted, collection, key=segments[1] if one else None)
 
+    def emulated_operations(self) -> list[str]:
+        """Every spec operation this sandbox serves, as ``METHOD /template`` (the others answer 404 or 405)."""
+        served = []
+        for method, template, _ in spec.operations():
+            path = re.sub(r"\{[^}]+\}", "x", template)
+            try:
+                self._route(ApiRequest(method, path, {}, "", {}, b""))
+            except ApiError:
+                continue
+            served.append(f"{method} {template}")
+        return served
+
     # ------------------------------------------------------------------ dispatch
 
     def _dispatch(self, request: ApiRequest, route: Route, access: AccessInfo, headers: dict[str, str]) -> ApiResponse:

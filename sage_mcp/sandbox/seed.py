@@ -93,6 +93,7 @@ from .seed_data import (
     TOWNS,
     VOID_REASONS,
 )
+from .seed_history import seed_history, vat_filed_to
 from .store import Store
 
 FOREIGN_USER_ID = "2b4d6f8a0c1e3a5b7c9d1e3f5a7b9c0d"
@@ -388,6 +389,7 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
             FOREIGN_USER_ID,
         ),
     ]
+    businesses[0][0]["_vat_filed_to"] = vat_filed_to(today).isoformat()  # its earlier VAT returns are filed
     owners: set[str] = set()
     for position, (business, owner) in enumerate(businesses):
         store.put_business(business, position, owner)
@@ -411,6 +413,8 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
             _seed_invoices(ctx, rng, catalogue, invoice_count)
         _seed_books(ctx, config.seed)
         seed_bookkeeping(ctx, config.seed)
+        if business["id"] == LEAD_BUSINESS_ID:
+            seed_history(ctx)
 
 
 def _seed_reference_data(ctx: Context) -> None:

@@ -66,6 +66,18 @@ async def find_sage_endpoint(ctx: ToolContext, args: dict[str, Any]) -> dict[str
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     limit = args.get("limit", 8)
     items = [describe_operation(m, t, op) for _, t, m, op in scored[:limit]]
+    served = ctx.sage.settings.emulated_operation_set
+    if served is not None:
+        for item in items:
+            if f"{item['method']} {item['path']}" not in served:
+                item["available"] = False
+        if any(item.get("available") is False for item in items):
+            return {
+                "total": len(scored),
+                "items": items,
+                "note": "This Sage is an emulator (the demo sandbox): operations marked available: false "
+                "are not served by it and would answer 404; the others work with sage_api_get/sage_api_write.",
+            }
     return {"total": len(scored), "items": items}
 
 
