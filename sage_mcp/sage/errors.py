@@ -199,8 +199,12 @@ def error_from_response(
 # -- errors that do not say which field ------------------------------------------------------------------
 
 _COULD_NOT_FIND_RE = re.compile(r"^Couldn't find ([A-Z][A-Za-z]*)\b")
-#: Sage's model names whose ids go in a field not named after them.
-_MODEL_FIELDS = {"Customer": "contact", "Supplier": "contact", "Vendor": "contact"}
+#: Sage's model names whose ids go in fields not named after them.
+_MODEL_FIELDS = {
+    "Customer": ("contact", "customer"),
+    "Supplier": ("contact", "supplier", "vendor"),
+    "Vendor": ("contact", "supplier", "vendor"),
+}
 #: Sage's model name -> the collection its records are read from, where it is not the plural of its name.
 _MODEL_COLLECTIONS = {"Customer": "contacts", "Supplier": "contacts", "Vendor": "contacts", "Address": "addresses"}
 
@@ -229,10 +233,18 @@ def reference_candidates(model: str, body: Any) -> list[tuple[str, str]]:
     """``(source, id)`` of every field of a request body that holds an id of ``model``, Sage-style
     sources inside the root object (``invoice_lines.1.ledger_account_id``): the field named after the
     model (``ledger_account_id``) or ending with it (``to_bank_account_id``)."""
-    name = _MODEL_FIELDS.get(model) or _snake(model)
-    wanted = re.compile(rf"^(?:[a-z_]+_)?{re.escape(name)}_id$")
+    names = _MODEL_FIELDS.get(model) or (_snake(model),)
+    wanted = re.compile(rf"^(?:[a-z_]+_)?(?:{'|'.join(map(re.escape, names))})_id$")
     root = next(iter(body.values())) if isinstance(body, Mapping) and len(body) == 1 else body
-    return [(path, value) for path, key, value in _fields(root, "") if wanted.match(key) and value]
+    fields = list(_fields(root, ""))
+    found = [(path, value) for path, key, value in fields if wanted.match(key) and value]
+    if found:
+        return found
+    # a polymorphic reference: ``attachment_context_type_id: SALES_INVOICE`` names the model of
+    # ``attachment_context_id`` next to it
+    kind = _snake(model).upper()
+    typed = {path.removesuffix("_type_id") for path, key, value in fields if key.endswith("_type_id") and value == kind}
+    return [(path, value) for path, _, value in fields if path.removesuffix("_id") in typed and value]
 
 
 def _fields(value: Any, prefix: str) -> Iterator[tuple[str, str, str]]:
