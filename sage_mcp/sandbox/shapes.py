@@ -88,6 +88,7 @@ def shape_objects(collection: str, objs: list[dict[str, Any]], query: Mapping[st
     nested = NESTED_AS_LINKS.get(collection, ())
     everything, wanted = _nested_wanted(query.get("nested_attributes"))
     for obj in objs:
+        _link_inner_records(obj)
         for field in nested:
             value = obj.get(field)
             if isinstance(value, dict) and "id" in value and not (everything or field in wanted):
@@ -101,6 +102,21 @@ def shape_objects(collection: str, objs: list[dict[str, Any]], query: Mapping[st
         for field in EMPTY_STRING_DATES.get(collection, ()):
             if field in obj and obj[field] is None:
                 obj[field] = ""
+
+
+def _link_inner_records(obj: dict[str, Any]) -> None:
+    """A record expanded by ``nested_attributes`` (one level deep) keeps its own nested records as links."""
+    for value in obj.values():
+        for inner in value if isinstance(value, list) else [value]:
+            if not isinstance(inner, dict) or len(inner) <= 3:
+                continue
+            path = str(inner.get("$path") or "")
+            for collection, fields in NESTED_AS_LINKS.items():
+                if path.startswith(f"/{collection}/"):
+                    for field in fields:
+                        held = inner.get(field)
+                        if isinstance(held, dict) and "id" in held:
+                            inner[field] = {k: held.get(k) for k in ("id", "displayed_as", "$path")}
 
 
 def sage_numbers(value: Any, key: str = "") -> Any:

@@ -119,6 +119,18 @@ def items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
     return found
 
 
+def couldnt_find(response: httpx2.Response) -> set[str]:
+    """The models a 422 could not find, answered as real Sage does (sage-real-responses row 9):
+    ``RecordInvalid`` "Couldn't find Supplier." with an empty ``$source``."""
+    assert response.status_code == 422, response.text
+    found = set()
+    for item in response.json():
+        if item["$message"].startswith("Couldn't find "):
+            assert item["$source"] == "" and item["$dataCode"] == "RecordInvalid", item
+            found.add(item["$message"].removeprefix("Couldn't find ").rstrip("."))
+    return found
+
+
 def sources(response: httpx2.Response) -> set[str]:
     """The ``$source`` fields of a 422 answer."""
     assert response.status_code == 422, response.text

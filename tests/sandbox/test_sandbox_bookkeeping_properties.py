@@ -116,7 +116,7 @@ lines = st.lists(
 )
 index = st.integers(min_value=0, max_value=30)
 fraction = st.sampled_from([D("0.25"), D("0.5"), D(1)])
-receipt = st.tuples(st.just("receipt"), index, fraction, st.sampled_from([D(0), D(0), D("5.00")]))
+receipt = st.tuples(st.just("receipt"), index, fraction, st.sampled_from([D(0), D(0), D("5.0")]))
 allocate = st.tuples(st.just("allocate"), index, index, fraction)
 steps = st.one_of(
     st.tuples(st.just("invoice"), lines),

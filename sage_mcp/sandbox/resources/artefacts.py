@@ -624,7 +624,6 @@ class PostedArtefact(Artefact):
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         status_id = record["status"]["id"]
-        check_tax_reconciled(ctx, record, self.label, "edited")
         if status_id == "VOID":
             raise invalid("base", f"A void {self.label} cannot be edited.")
         if status_id in ("PAID", "PART_PAID"):
@@ -635,6 +634,8 @@ class PostedArtefact(Artefact):
             problems.add("status_id", "cannot be changed with PUT (use /release to post a draft)")
         if status_id != "DRAFT":
             check_lockdown(ctx, problems, record.get("date"))
+        if not problems:
+            check_tax_reconciled(ctx, record, self.label, "edited")
         self.compose(ctx, problems, record, payload, creating=False)
         self.check_extra(ctx, problems, record, payload, creating=False)
         if status_id != "DRAFT":
@@ -653,7 +654,6 @@ class PostedArtefact(Artefact):
         status_id = record["status"]["id"]
         if status_id == "VOID":
             raise invalid("base", f"The {self.label} has already been voided.")
-        check_tax_reconciled(ctx, record, self.label, "voided" if self.voids else "deleted")
         if status_id in ("PAID", "PART_PAID"):
             verb = "voided" if self.voids else "deleted"
             raise invalid(
@@ -665,6 +665,7 @@ class PostedArtefact(Artefact):
             closed = Problems()
             check_lockdown(ctx, closed, record.get("date"))
             closed.raise_if_any()
+        check_tax_reconciled(ctx, record, self.label, "voided" if self.voids else "deleted")
         if status_id == "DRAFT" or not self.voids:
             self.bury_posted(ctx, record)
             self.after_removal(ctx, record)

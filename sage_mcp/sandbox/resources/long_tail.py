@@ -6,8 +6,8 @@ migrated VAT returns - served so that the generic tools (``find_sage_endpoint``,
   purchase ledger accounts, rates defaulting to the accounts') plus the stock fields; ``quantity_in_stock``
   moves with stock movements; an item with movements cannot be deleted (422 ``base``).
 * ``/stock_movements`` (all five): ``stock_item_id``, ``date``, ``quantity`` (non-zero; negative takes
-  stock out, never below zero), ``cost_price`` (>= 0), ``details``; numbered 1, 2, 3 ... (Sage allows four characters) unless
-  ``movement_number`` is given.  Editing or deleting a movement moves the item's stock back.
+  stock out, never below zero), ``cost_price`` (>= 0), ``details``; numbered 1, 2, 3 ... (Sage allows
+  four characters) unless ``movement_number`` is given.  Editing or deleting a movement moves the item's stock back.
 * ``/analysis_types`` (list, get, PUT): three per business, seeded (Sage's fixed set; ``name`` and
   ``active_areas`` can be changed); ``/analysis_type_categories`` (all five): ``analysis_type_id`` and
   ``name`` required, ``code`` unique within the type.
