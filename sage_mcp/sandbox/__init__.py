@@ -210,7 +210,8 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
 * **Limits** (:mod:`.faults`; ``SandboxConfig`` fields, changeable on a running sandbox through
   ``SandboxServer.faults``).  At most ``max_concurrent_requests`` (150, Sage's per-app figure)
   ``/v3.1`` requests are in flight; one more is answered at once with **429** ``TooManyRequests``,
-  without ``Retry-After`` in strict mode (row 13), else ``Retry-After: 1`` (``retry_after``).  ``rate_limit=(N, W)``: at most N ``/v3.1`` requests are
+  without ``Retry-After`` in strict mode (row 13), else ``Retry-After: 1`` (``retry_after``).
+  ``rate_limit=(N, W)``: at most N ``/v3.1`` requests are
   admitted per sliding W seconds of the sandbox clock (off by default; Sage's documented daily figure
   is ``(1_296_000, 86_400)``); beyond, 429 ``TooManyRequests`` with ``Retry-After`` = the seconds
   until a slot frees; refused requests do not use up the window.  ``/token`` and ``/revoke`` are not
