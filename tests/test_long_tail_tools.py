@@ -53,6 +53,8 @@ async def test_find_sage_endpoint_marks_what_the_demo_does_not_serve(client: Cli
     marked = [item for item in quick["items"] if item.get("available") is False]
     assert any(item["path"] == "/purchase_quick_entries" for item in marked), quick
     assert "404" in quick["note"]
+    refused = await client.call_tool("sage_api_get", {"path": "/purchase_quick_entries"})
+    assert refused.is_error and "nothing was sent" in refused.content[0].text
 
 
 async def test_without_an_emulator_nothing_is_marked(sandbox: SandboxServer, tmp_path: Path) -> None:

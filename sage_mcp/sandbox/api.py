@@ -103,6 +103,7 @@ def _source_and_message(issue: spec.SchemaIssue, root_key: str | None) -> tuple[
     return (".".join(names) or "base"), issue.message + "".join(where)
 
 
+_UNKNOWN_RECORD_RE = re.compile(r"^The [a-z ]+ '[^']*' was not found")
 _MISSING_REFERENCE_RE = re.compile(
     r"^(?:The (?P<label>[a-z ]+?) '[^']*' was not found|can't find (?P<party>customer|supplier)\b)"
 )
@@ -115,7 +116,7 @@ def sage_reference_errors(error: ApiError) -> ApiError:
     "Couldn't find record."; every other error is left as it is."""
     items: list[ErrorItem] = []
     for item in error.items:
-        if error.status == 404 and item.data_code == "RecordNotFound" and item.message.startswith("The "):
+        if error.status == 404 and item.data_code == "RecordNotFound" and _UNKNOWN_RECORD_RE.match(item.message):
             item = ErrorItem("Couldn't find record.", "RecordNotFound")
         elif error.status == 422 and (found := _MISSING_REFERENCE_RE.match(item.message)):
             label = (found["label"] or found["party"] or "record").split(" or ")[0]
