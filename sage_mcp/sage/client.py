@@ -42,11 +42,19 @@ from sage_mcp.sage.errors import (
     AuthError,
     BusinessMismatchError,
     ReauthorizationRequired,
+    SageAPIError,
     SageConnectionError,
+    SageError,
+    SageErrorItem,
+    SageNotFoundError,
     SageRetryLaterError,
     SageTimeoutError,
     error_from_response,
+    located,
+    missing_reference_model,
     parse_error_items,
+    reference_candidates,
+    reference_collection,
 )
 from sage_mcp.sage.pagination import MAX_ITEMS_PER_PAGE, iter_pages
 from sage_mcp.sage.tokens import REAUTH_MESSAGE, FileTokenStore, TokenManager, TokenStore
@@ -380,7 +388,7 @@ class SageClient:
                     continue
             answered = resp.headers.get("x-business")
             if status >= 400:
-                raise error_from_response(
+                error = error_from_response(
                     status,
                     _json_or_text(resp),
                     method=method,
@@ -388,12 +396,38 @@ class SageClient:
                     request_id=request_id,
                     retry_after=retry_after,
                 )
+                if status == 422 and body is not None and business_id is not None:
+                    await self._locate_missing_references(error, body, business_id)
+                raise error
             if business_id is not None and answered and answered.lower() != business_id.lower():
                 raise BusinessMismatchError(business_id, answered)
             if accept == "application/json":
                 parsed = _json_or_text(resp) if resp.content else None
                 return SageResponse(status, parsed, request_id, answered)
             return SageResponse(status, None, request_id, answered, content=resp.content)
+
+    async def _locate_missing_references(self, error: SageAPIError, body: Any, business_id: str) -> None:
+        """Name the field of an error that does not (Sage's ``RecordInvalid`` "Couldn't find Supplier."
+        with an empty ``$source``), worked out from what was sent: the body's fields holding an id of
+        that kind; when several hold different ids, the ones Sage cannot find (a GET each)."""
+        items: list[SageErrorItem] = []
+        for item in error.errors:
+            model = missing_reference_model(item)
+            candidates = reference_candidates(model, body) if model else []
+            if model and len({value for _, value in candidates}) > 1:
+                collection = reference_collection(model)
+                missing = []
+                for value in dict.fromkeys(value for _, value in candidates):
+                    try:
+                        await self.request("GET", f"/{collection}/{path_segment(value)}", business_id=business_id)
+                    except SageNotFoundError:
+                        missing.append(value)
+                    except (SageError, ValueError):
+                        missing = []
+                        break
+                candidates = [(path, value) for path, value in candidates if value in missing] or candidates
+            items.extend(located(item, candidates))
+        error.errors = items
 
     # -- core endpoints (no X-Business) ----------------------------------------------------
 

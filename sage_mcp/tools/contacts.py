@@ -70,7 +70,18 @@ def project_contact(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
     return compact(out)
 
 
-CONTACTS = Resource("contacts", LIST_ATTRIBUTES, project_contact)
+#: The nested records a contact's full form shows (Sage answers them as links unless asked).
+CONTACT_NESTED = "main_address,main_contact_person,delivery_address"
+CONTACTS = Resource("contacts", LIST_ATTRIBUTES, project_contact, nested=CONTACT_NESTED)
+
+
+async def _with_nested(ctx: ToolContext, raw: dict[str, Any]) -> dict[str, Any]:
+    """A written contact as Sage answered it, re-read with its address and person when Sage answered
+    them as links only (``{id, displayed_as, $path}``)."""
+    linked = [raw.get(f) for f in ("main_address", "main_contact_person")]
+    if any(isinstance(v, dict) and "$path" in v and len(v) <= 3 for v in linked) and raw.get("id"):
+        return dict(await ctx.business.get(_contact_path(str(raw["id"])), {"nested_attributes": CONTACT_NESTED}))
+    return raw
 
 
 def _contact_path(contact_id: str) -> str:
@@ -205,7 +216,7 @@ async def create_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     if args.get("email") or args.get("telephone"):
         contact["main_contact_person"] = _person_body(args["name"], args)
     resp = await ctx.business.post("/contacts", {"contact": contact})
-    return {**project_contact(resp.body, True), "idempotency_id": key}
+    return {**project_contact(await _with_nested(ctx, resp.body), True), "idempotency_id": key}
 
 
 UPDATABLE = ("name", "contact_type", "reference", "email", "telephone", "tax_number", "credit_days", "notes", "address")
@@ -235,7 +246,7 @@ async def update_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
             contact["main_address"] = address
     key = idempotency_id(ctx, args.get("idempotency_key"), record=contact_id)
     resp = await ctx.business.put(_contact_path(contact_id), {"contact": {**contact, "idempotency_id": key}})
-    return {**project_contact(resp.body, True), "idempotency_id": key}
+    return {**project_contact(await _with_nested(ctx, resp.body), True), "idempotency_id": key}
 
 
 async def delete_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:

@@ -71,7 +71,7 @@ async def bill(client: Client, contact_id: str, total: str) -> dict[str, Any]:
 
 async def state(client: Client, collection: str, record_id: str) -> tuple[str, str]:
     raw = await sage_get(client, f"/{collection}/{record_id}")
-    return raw["status"]["id"], raw["outstanding_amount"]
+    return raw["status"]["id"], str(Decimal(raw["outstanding_amount"]).quantize(Decimal("0.01")))  # Sage: "0.0"
 
 
 async def current_account(client: Client) -> dict[str, Any]:
