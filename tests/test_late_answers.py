@@ -57,7 +57,7 @@ def invoice_args(contact_id: str, reference: str) -> dict[str, Any]:
 
 
 async def invoices_with_reference(client: Client, reference: str) -> list[dict[str, Any]]:
-    found = await client.call_tool("list_sales_invoices", {"search": reference, "items_per_page": 200})
+    found = await client.call_tool("list_invoices", {"search": reference, "items_per_page": 200})
     return [i for i in found.structured_content["items"] if i.get("reference") == reference]
 
 
@@ -67,7 +67,7 @@ async def test_a_late_answer_is_replaced_by_the_retry_and_one_invoice_is_made(
     contact = await a_customer(tools)
     before = late.counters[("POST", "/v3.1/sales_invoices")]
     late.faults.script("commit_then_late", "POST", "/sales_invoices", count=1)
-    result = await tools.call_tool("create_sales_invoice", invoice_args(contact, "LATE-ONE"))
+    result = await tools.call_tool("create_invoice", invoice_args(contact, "LATE-ONE"))
     assert not result.is_error, result.content
     assert result.structured_content["total"] == "108.00"
     assert late.counters[("POST", "/v3.1/sales_invoices")] - before == 2, "the first answer was given up on"
@@ -80,13 +80,13 @@ async def test_when_every_answer_is_late_the_error_gives_the_key_and_repeating_w
 ) -> None:
     contact = await a_customer(tools)
     late.faults.script("commit_then_late", "POST", "/sales_invoices", count=10)  # outlasts every retry
-    failed = await tools.call_tool("create_sales_invoice", invoice_args(contact, "LATE-ALL"))
+    failed = await tools.call_tool("create_invoice", invoice_args(contact, "LATE-ALL"))
     assert failed.is_error
     message = failed.content[0].text
     assert "did not answer" in message and "may or may not have been recorded" in message, message
     key = message.split("idempotency_key '")[1].split("'")[0]
     late.faults.clear()
-    again = await tools.call_tool("create_sales_invoice", {**invoice_args(contact, "LATE-ALL"), "idempotency_key": key})
+    again = await tools.call_tool("create_invoice", {**invoice_args(contact, "LATE-ALL"), "idempotency_key": key})
     assert not again.is_error, again.content
     assert again.structured_content["idempotency_id"] == key
     made = await invoices_with_reference(tools, "LATE-ALL")
