@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,8 @@ shows which). Results name the business they came from. Find ids with the list_*
 unclear, repeat it with idempotency_key set to that id and Sage will not record it twice."""
 
 SageFactory = Callable[[Settings], SageClient]
+#: Hosted mode: the Sage client and audit log of the user behind one request.
+CallScope = Callable[[ServerRequestContext[Any, Any]], Awaitable[tuple[SageClient, "AuditLog | None"]]]
 #: Seconds a client that declared the ``roots`` capability gets to answer ``roots/list``.
 ROOTS_TIMEOUT = 10.0
 
@@ -66,7 +68,11 @@ class AuditLog:
         self.path = path
 
     def record(self, ctx: ToolContext, request_ids: list[str], *, outcome: str, record_id: Any = None) -> None:
-        entry = {
+        self.write(self.entry(ctx, request_ids, outcome=outcome, record_id=record_id))
+
+    @staticmethod
+    def entry(ctx: ToolContext, request_ids: list[str], *, outcome: str, record_id: Any = None) -> dict[str, Any]:
+        return {
             "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "business": ctx.scope.id if ctx.scope else None,
             "tool": ctx.tool_name,
@@ -75,6 +81,8 @@ class AuditLog:
             "sage_request_ids": request_ids,
             "outcome": outcome,
         }
+
+    def write(self, entry: dict[str, Any]) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -101,10 +109,13 @@ class Dispatcher:
         *,
         client_roots: RootsFn | None = None,
         over_http: bool = False,
+        audit: AuditLog | None = None,
     ) -> CallToolResult:
         """Run one call within ``settings.call_timeout`` seconds. ``client_roots`` asks the client for
         the folders it shares (a local legacy-era client that declared roots); ``over_http`` says the
-        client may be remote (its roots are then not used for files)."""
+        client may be remote (its roots are then not used for files). ``audit`` replaces the local audit
+        log for this call (hosted mode: the signed-in user's stream)."""
+        audit_log = audit or self.audit
         tool = self.registry.get(name)
         if tool is None:
             available = ", ".join(self.registry.tools) or "none"
@@ -132,11 +143,11 @@ class Dispatcher:
             exc = first_error(caught)
             if isinstance(exc, SageRetryLaterError):
                 if ctx.writes:
-                    self.audit.record(ctx, sent, outcome="error: SageRetryLaterError")
+                    audit_log.record(ctx, sent, outcome="error: SageRetryLaterError")
                 return failure(retry_later_message(exc, ctx))
             result = from_exception(exc, tool=name, idempotency_id=ctx.idempotency_used)
             if ctx.writes:
-                self.audit.record(ctx, sent, outcome=f"error: {type(exc).__name__}")
+                audit_log.record(ctx, sent, outcome=f"error: {type(exc).__name__}")
             if result is not None:
                 log.info("%s failed: %s", name, type(exc).__name__)
                 return result
@@ -156,10 +167,10 @@ class Dispatcher:
         if data is None:
             log.info("%s stopped after %g s", name, timeout)
             if ctx.writes:
-                self.audit.record(ctx, sent, outcome="timeout")
+                audit_log.record(ctx, sent, outcome="timeout")
             return failure(timeout_message(ctx, timeout, budget))
         if ctx.writes:
-            self.audit.record(ctx, sent, outcome="ok", record_id=data.get("id"))
+            audit_log.record(ctx, sent, outcome="ok", record_id=data.get("id"))
         if ctx.scope is not None:
             head: dict[str, Any] = {"business": ctx.scope.describe()}
             if ctx.scope.notice:
@@ -253,8 +264,12 @@ def create_server(
     *,
     sage: SageClient | None = None,
     sage_factory: SageFactory = SageClient,
+    call_scope: CallScope | None = None,
 ) -> Server[dict[str, Any]]:
     """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it).
+
+    ``call_scope`` (hosted mode) picks the Sage client and audit log per request, from the signed-in
+    user; no process-wide client is made then.
 
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
     """
@@ -266,7 +281,7 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_: Server[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-        if sage is not None:
+        if sage is not None or call_scope is not None:
             yield {"sage": sage}
             return
         client = sage_factory(settings)
@@ -284,13 +299,15 @@ def create_server(
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
+        client, audit = (ctx.lifespan_context["sage"], None) if call_scope is None else await call_scope(ctx)
         return await dispatcher.call(
-            ctx.lifespan_context["sage"],
+            client,
             params.name,
             params.arguments,
             progress,
             client_roots=client_roots_asker(ctx),
             over_http=ctx.request is not None,
+            audit=audit,
         )
 
     return Server(

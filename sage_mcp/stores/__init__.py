@@ -1,0 +1,1 @@
+"""Where state lives: a local implementation (file / sqlite in the data dir) and a Redis one for replicas."""
