@@ -28,7 +28,6 @@ from mcp.server.auth.handlers.metadata import MetadataHandler
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.routes import build_metadata, cors_middleware
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
-from pydantic import AnyHttpUrl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -315,16 +314,18 @@ def build_hosted_app(
         return users.client(token.subject), users.audit(token.subject)
 
     server = create_server(settings, registry, call_scope=call_scope)
-    issuer = AnyHttpUrl(hosted.public_url)
     registration = ClientRegistrationOptions(enabled=True, valid_scopes=SCOPES, default_scopes=["full_access"])
     revocation = RevocationOptions(enabled=True)
-    auth = AuthSettings(
-        issuer_url=issuer,
-        resource_server_url=AnyHttpUrl(hosted.resource_url),
-        client_registration_options=registration,
-        revocation_options=revocation,
-        validate_token_resource=True,
+    auth = AuthSettings.model_validate(
+        {
+            "issuer_url": hosted.public_url,
+            "resource_server_url": hosted.resource_url,
+            "client_registration_options": registration,
+            "revocation_options": revocation,
+            "validate_token_resource": True,
+        }
     )
+    issuer = auth.issuer_url
 
     async def healthz(request: Request) -> Response:
         del request
