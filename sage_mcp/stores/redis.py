@@ -157,6 +157,7 @@ class RedisState:
         prefix: str = DEFAULT_PREFIX,
         lock_ttl: float = DEFAULT_LOCK_TTL,
         socket_timeout: float = 5.0,
+        max_connections: int = 64,
     ) -> None:
         self.url = url
         self.cipher = cipher
@@ -167,8 +168,17 @@ class RedisState:
             "socket_connect_timeout": min(socket_timeout, 2.0),
             "health_check_interval": 10,
         }
-        self.sync: redis.Redis = redis.Redis.from_url(url, **opts)
-        self.aio: aredis.Redis = aredis.Redis.from_url(url, **opts)
+        # Blocking pools: a burst of calls waits for a free connection instead of failing.
+        self.sync: redis.Redis = redis.Redis(
+            connection_pool=redis.BlockingConnectionPool.from_url(
+                url, max_connections=max_connections, timeout=socket_timeout, **opts
+            )
+        )
+        self.aio: aredis.Redis = aredis.Redis(
+            connection_pool=aredis.BlockingConnectionPool.from_url(
+                url, max_connections=max_connections, timeout=socket_timeout, **opts
+            )
+        )
         self.round_trips = 0
         """Commands and scripts sent by this process (for the benchmark: round trips per tool call)."""
 

@@ -175,7 +175,9 @@ class Replica:
                 self.proc.wait()
 
 
-def replica_env(sandbox: SandboxServer, redis_url: str, public_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+def replica_env(
+    sandbox: SandboxServer, redis_url: str, public_url: str, data_dir: Path, **extra: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")}
     env.update(
         {

@@ -4,7 +4,6 @@ the sandbox's Sage sign-in, tools called over streamable HTTP in both protocol e
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -57,7 +56,7 @@ def seed_other_user(sandbox: SandboxServer, redis_url: str, public_url: str) -> 
         finally:
             await state.aclose()
 
-    return asyncio.run(issue()) if False else _run(issue())
+    return str(_run(issue()))
 
 
 def _run(coro: Any) -> Any:
@@ -112,7 +111,8 @@ async def test_one_client_alternating_between_replicas(
                 "create_contact", {"business_id": LEAD_BUSINESS_ID, "name": name, "contact_type": "customer"}
             )
         )
-        again = structured(await client.call_tool("get_contact", {"business_id": LEAD_BUSINESS_ID, "contact_id": created["id"]}))
+        wanted = {"business_id": LEAD_BUSINESS_ID, "contact_id": created["id"]}
+        again = structured(await client.call_tool("get_contact", wanted))
         assert again["name"] == name
     assert set(transport.sent) == {r.port for r in replicas}, "both replicas served the session"
     # The write is in the user's audit stream; the Sage login at rest is ciphertext.
@@ -125,3 +125,160 @@ async def test_one_client_alternating_between_replicas(
         blob = r.hget(key, "blob")
         assert blob is not None and b"access_token" not in blob and b"sbx_" not in blob
         assert "access_token" in Fernet(ENCRYPTION_KEY).decrypt(blob).decode()
+
+
+async def test_two_users_never_see_each_other(
+    replicas: list[Replica], user_a: dict[str, Any], hosted_sandbox: SandboxServer, redis_server: RedisServer
+) -> None:
+    token_b = seed_other_user(hosted_sandbox, redis_server.url, replicas[0].url)
+    async with (
+        mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as a,
+        mcp_client(replicas[1].url + "/mcp", token_b) as b,
+    ):
+        a_ids = {x["id"] for x in structured(await a.call_tool("list_businesses", {}))["items"]}
+        b_ids = {x["id"] for x in structured(await b.call_tool("list_businesses", {}))["items"]}
+        assert FOREIGN_BUSINESS_ID not in a_ids and LEAD_BUSINESS_ID in a_ids
+        assert b_ids == {FOREIGN_BUSINESS_ID}
+        refused = await b.call_tool("list_contacts", {"business_id": LEAD_BUSINESS_ID})
+        assert refused.is_error and "not one of the businesses" in refused.content[0].text
+        a_contacts = structured(await a.call_tool("list_contacts", {"business_id": LEAD_BUSINESS_ID}))
+        b_contacts = structured(await b.call_tool("list_contacts", {"business_id": FOREIGN_BUSINESS_ID}))
+        assert {c["id"] for c in a_contacts["items"]}.isdisjoint({c["id"] for c in b_contacts["items"]})
+    # Each user's login is a record of its own.
+    assert len(list(redis_server.client().scan_iter("sage-mcp:login:*"))) == 2
+
+
+async def test_fifty_forced_expiries_refresh_once_each(
+    replicas: list[Replica], user_a: dict[str, Any], hosted_sandbox: SandboxServer, clock: MovableClock
+) -> None:
+    """Sage's clock jumps past the access token's life 50 times; calls land on both replicas at once."""
+    async with (
+        mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as one,
+        mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as two,
+    ):
+        structured(await one.call_tool("list_businesses", {}))
+        structured(await two.call_tool("list_businesses", {}))
+        refused_before = token_refusals(hosted_sandbox)
+        for _ in range(50):
+            before = token_posts(hosted_sandbox)
+            clock.advance(301)  # every access token Sage issued so far has expired
+            results = await asyncio.gather(
+                *(c.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}) for c in (one, two, one, two))
+            )
+            for result in results:
+                structured(result)
+            assert token_posts(hosted_sandbox) - before == 1, "exactly one refresh across both replicas"
+        assert token_refusals(hosted_sandbox) == refused_before, "no invalid_grant"
+
+
+async def test_concurrency_never_exceeds_the_configured_limit(
+    replicas: list[Replica], user_a: dict[str, Any], hosted_sandbox: SandboxServer, redis_server: RedisServer
+) -> None:
+    """300 calls at once, from two users across both replicas; the sandbox refuses any request beyond the
+    configured limit (429 ``concurrency_limit``), so none may appear."""
+    token_b = seed_other_user(hosted_sandbox, redis_server.url, replicas[0].url)
+    hosted_sandbox.app.faults.configure(latency=0.02)
+    events_before = len(hosted_sandbox.app.faults.events)
+    try:
+        async with (
+            mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as a0,
+            mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as a1,
+            mcp_client(replicas[0].url + "/mcp", token_b) as b0,
+            mcp_client(replicas[1].url + "/mcp", token_b) as b1,
+        ):
+            calls = []
+            for i in range(300):
+                client, business = [
+                    (a0, LEAD_BUSINESS_ID),
+                    (b1, FOREIGN_BUSINESS_ID),
+                    (a1, LEAD_BUSINESS_ID),
+                    (b0, FOREIGN_BUSINESS_ID),
+                ][i % 4]
+                calls.append(client.call_tool("get_business", {"business_id": business}))
+            results = await asyncio.gather(*calls)
+    finally:
+        hosted_sandbox.app.faults.configure(latency=0.0)
+    errors = [r.content[0].text for r in results if r.is_error]
+    assert errors == []
+    refusals = [e for e in hosted_sandbox.app.faults.events[events_before:] if e.kind == "concurrency_limit"]
+    assert refusals == [], f"the sandbox saw more than {SAGE_CONCURRENCY} requests in flight"
+    metrics = httpx2.get(replicas[0].url + "/metrics").text + httpx2.get(replicas[1].url + "/metrics").text
+    waits = sum(
+        float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("sage_mcp_limit_waits_total")
+    )
+    assert waits > 0, "calls queued for a slot instead of going over the limit"
+
+
+async def test_daily_quota_exhausted_is_a_clear_error(
+    replicas: list[Replica], user_a: dict[str, Any], redis_server: RedisServer
+) -> None:
+    import datetime
+
+    key = "sage-mcp:quota:" + datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+    r = redis_server.client()
+    used = r.get(key)
+    r.set(key, 1_296_000)
+    try:
+        async with mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as client:
+            result = await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID})
+    finally:
+        r.set(key, used or 0)
+    assert result.is_error
+    assert "daily request quota" in result.content[0].text and "nothing was sent to Sage" in result.content[0].text
+
+
+async def test_redis_restart_mid_session(
+    replicas: list[Replica], user_a: dict[str, Any], redis_server: RedisServer
+) -> None:
+    async with mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as client:
+        structured(await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+        redis_server.stop()
+        try:
+            down = await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID})
+            assert down.is_error
+            assert "Redis" in down.content[0].text and "unreachable" in down.content[0].text
+            assert httpx2.get(replicas[1].url + "/readyz").status_code == 503
+        finally:
+            redis_server.start()
+        back = await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID})
+        structured(back)
+    assert httpx2.get(replicas[1].url + "/readyz").status_code == 200
+
+
+async def test_replica_killed_mid_refresh(
+    replicas: list[Replica], user_a: dict[str, Any], hosted_sandbox: SandboxServer, clock: MovableClock
+) -> None:
+    """Replica 0 dies while Sage is answering its refresh. Replica 1 waits for the dead one's lock to
+    lapse, then either refreshes (Sage never rotated) or, as rotation makes unavoidable when Sage did
+    rotate, says to sign in again; after signing in, everything works."""
+    faults = hosted_sandbox.app.faults
+    async with mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as survivor:
+        structured(await survivor.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+        clock.advance(301)
+        faults.configure(latency_on_token=True, latency=1.0)
+        posts = token_posts(hosted_sandbox)
+        try:
+            async with mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as doomed:
+                task = asyncio.create_task(doomed.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+                deadline = time.monotonic() + 20
+                while token_posts(hosted_sandbox) == posts:  # the refresh reached Sage
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.01)
+                replicas[0].kill()
+                with pytest.raises(BaseException):  # noqa: B017 - the connection died with the replica
+                    await task
+        except BaseException:
+            pass
+        finally:
+            faults.configure(latency_on_token=False, latency=0.0)
+        await asyncio.sleep(1.2)  # Sage finishes the dead replica's refresh (rotating the token)
+        rotated = any(status == 200 for (method, path, status) in hosted_sandbox.status_counters if path == "/token")
+        assert rotated
+        result = await survivor.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID})
+        if result.is_error:
+            assert "Sign in with Sage again" in result.content[0].text
+        replicas[0].start()
+        replicas[0].wait_ready()
+        fresh = sign_in(replicas[0].url)
+    async with mcp_client(replicas[1].url + "/mcp", fresh["access_token"]) as client:
+        structured(await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
