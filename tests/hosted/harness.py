@@ -211,11 +211,14 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge
 
 
-def sign_in(base_url: str, *, client_id: str | None = None, scope: str = "full_access") -> dict[str, Any]:
+def sign_in(
+    base_url: str, *, client_id: str | None = None, scope: str = "full_access", resource: str | None = None
+) -> dict[str, Any]:
     """The MCP authorization flow by hand, through the sandbox's Sage sign-in: returns our token response.
 
     Registers dynamically unless ``client_id`` is given (e.g. a client ID metadata document URL).
     """
+    resource = resource or base_url + "/mcp"
     with httpx2.Client(timeout=30) as http:
         if client_id is None:
             reg = http.post(
@@ -240,7 +243,7 @@ def sign_in(base_url: str, *, client_id: str | None = None, scope: str = "full_a
             "code_challenge_method": "S256",
             "state": state,
             "scope": scope,
-            "resource": base_url + "/mcp",
+            "resource": resource,
         }
         # Follow the browser's redirects: our /authorize -> Sage's sign-in -> our callback -> the client.
         for _ in range(5):
@@ -260,7 +263,7 @@ def sign_in(base_url: str, *, client_id: str | None = None, scope: str = "full_a
                 "redirect_uri": CLIENT_REDIRECT,
                 "client_id": client_id,
                 "code_verifier": verifier,
-                "resource": base_url + "/mcp",
+                "resource": resource,
             },
         )
         assert token.status_code == 200, token.text

@@ -4,6 +4,7 @@ the sandbox's Sage sign-in, tools called over streamable HTTP in both protocol e
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -282,3 +283,113 @@ async def test_replica_killed_mid_refresh(
         fresh = sign_in(replicas[0].url)
     async with mcp_client(replicas[1].url + "/mcp", fresh["access_token"]) as client:
         structured(await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+
+
+async def test_the_sdk_oauth_client_signs_in_end_to_end(replicas: list[Replica]) -> None:
+    """The SDK's own OAuth client: discovery (RFC 9728, RFC 8414), dynamic registration, PKCE, Sage's
+    sign-in in the "browser", the code exchange, then tool calls with the token it got."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from mcp import Client
+    from mcp.client.auth import OAuthClientProvider
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+    from pydantic import AnyUrl
+
+    from tests.hosted.harness import CLIENT_REDIRECT
+
+    class Memory:
+        def __init__(self) -> None:
+            self.tokens: OAuthToken | None = None
+            self.client: OAuthClientInformationFull | None = None
+
+        async def get_tokens(self) -> OAuthToken | None:
+            return self.tokens
+
+        async def set_tokens(self, tokens: OAuthToken) -> None:
+            self.tokens = tokens
+
+        async def get_client_info(self) -> OAuthClientInformationFull | None:
+            return self.client
+
+        async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+            self.client = client_info
+
+    landed: list[str] = []
+
+    async def browser(url: str) -> None:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            for _ in range(5):
+                url = (await http.get(url)).headers["location"]
+                if url.startswith(CLIENT_REDIRECT):
+                    landed.append(url)
+                    return
+
+    async def callback() -> AuthorizationCodeResult:
+        query = parse_qs(urlsplit(landed[-1]).query)
+        return AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0])
+
+    storage = Memory()
+    url = replicas[0].url + "/mcp"
+    auth = OAuthClientProvider(
+        url,
+        OAuthClientMetadata(redirect_uris=[AnyUrl(CLIENT_REDIRECT)], client_name="sdk client"),
+        storage,
+        redirect_handler=browser,
+        callback_handler=callback,
+    )
+    async with (
+        httpx2.AsyncClient(auth=auth, timeout=60) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        result = structured(await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+        assert result["business"]["id"] == LEAD_BUSINESS_ID
+    assert landed and storage.tokens is not None and storage.client is not None
+    assert storage.tokens.expires_in is not None and storage.tokens.expires_in <= 600
+
+
+async def test_client_id_metadata_document(replicas: list[Replica]) -> None:
+    """A client known by the URL of its metadata document (2025-11-25): no registration step."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from tests.hosted.harness import CLIENT_REDIRECT
+
+    class Doc(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(
+                {
+                    "client_id": f"http://127.0.0.1:{self.server.server_address[1]}/client.json",
+                    "client_name": "metadata document client",
+                    "redirect_uris": [CLIENT_REDIRECT],
+                    "token_endpoint_auth_method": "none",
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Doc)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client_id = f"http://127.0.0.1:{server.server_address[1]}/client.json"
+        tokens = await asyncio.to_thread(
+            sign_in, replicas[1].url, client_id=client_id, resource=replicas[0].url + "/mcp"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    async with mcp_client(replicas[1].url + "/mcp", tokens["access_token"]) as client:
+        structured(await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+    # Our refresh tokens rotate: the used one is dead.
+    with httpx2.Client(timeout=10) as http:
+        form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": client_id}
+        first = http.post(replicas[0].url + "/token", data=form)
+        assert first.status_code == 200 and first.json()["refresh_token"] != tokens["refresh_token"]
+        again = http.post(replicas[1].url + "/token", data=form)
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
