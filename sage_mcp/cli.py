@@ -15,12 +15,15 @@ import shutil
 import sys
 from typing import Any
 
+from mcp.types import CallToolResult
+
 from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity, HttpSetupError, HttpToken, check_bind, plan_http, token_hint
 from sage_mcp.http.allow import host_name
 from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
-from sage_mcp.server import Dispatcher, configure_logging, create_server, run_http, run_stdio
+from sage_mcp.safety.confirm import terminal_asker
+from sage_mcp.server import Dispatcher, configure_logging, confirms_every_write, create_server, run_http, run_stdio
 
 
 def _err(*parts: object) -> None:
@@ -33,13 +36,17 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
         values["toolsets"] = args.toolsets
     if getattr(args, "read_only", False):
         values["read_only"] = True
+    if getattr(args, "no_confirm", False):
+        values["no_confirm"] = True
     values.update(overrides)
     return Settings(**values)
 
 
 def _registry(settings: Settings) -> Registry:
     try:
-        return Registry.build(settings.toolsets, read_only=settings.read_only)
+        return Registry.build(
+            settings.toolsets, read_only=settings.read_only, confirm_writes=confirms_every_write(settings)
+        )
     except ConfigError as exc:
         _err(f"sage-mcp: {exc}")
         raise SystemExit(2) from None
@@ -51,6 +58,8 @@ def _demo(args: argparse.Namespace, **kwargs: Any) -> contextlib.AbstractContext
     overrides: dict[str, Any] = {"toolsets": getattr(args, "toolsets", None) or "all"}
     if getattr(args, "read_only", False):
         overrides["read_only"] = True
+    if getattr(args, "no_confirm", False):
+        overrides["no_confirm"] = True
     return running_demo(**kwargs, **overrides)
 
 
@@ -222,7 +231,8 @@ async def _call(settings: Settings, registry: Registry, name: str, arguments: di
     from sage_mcp.sage.client import SageClient
 
     async with SageClient(settings) as sage:
-        result = await Dispatcher(registry, settings).call(sage, name, arguments)
+        result = await Dispatcher(registry, settings).call(sage, name, arguments, asker=terminal_asker())
+    assert isinstance(result, CallToolResult)  # only a 2026-era MCP client is answered with a question
     text = "\n".join(getattr(c, "text", "") for c in result.content)
     return result.is_error, text, result.structured_content
 
@@ -436,6 +446,12 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--toolsets", help="comma-separated toolsets, `default` or `all` (env SAGE_MCP_TOOLSETS)")
         p.add_argument("--read-only", action="store_true", help="offer no tool that writes (env SAGE_MCP_READ_ONLY)")
+        p.add_argument(
+            "--no-confirm",
+            action="store_true",
+            help="do not ask the user before voids, deletes and other irreversible writes; for unattended "
+            "automation only (env SAGE_MCP_NO_CONFIRM)",
+        )
         p.add_argument("--log-level", default="WARNING", help="log level for stderr (default WARNING)")
 
     def http_flags(p: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -199,7 +199,10 @@ class Registry:
         *,
         read_only: bool = False,
         root: Path | None = None,
+        confirm_writes: bool = False,
     ) -> Registry:
+        """The tools of ``toolsets``. ``confirm_writes``: every write may need the user's confirmation
+        (an amount threshold is set), not only the destructive ones, so each takes ``confirmation_token``."""
         known, specs = load_catalogue(root)
         problems = check_pairing(specs, HANDLERS)
         if problems:
@@ -216,6 +219,8 @@ class Registry:
             picked = chosen[spec.toolset]
             if picked is not None and spec.name not in picked:
                 continue
+            if not spec.read_only and (confirm_writes or spec.annotations["destructiveHint"]):
+                spec = with_confirmation_token(spec)
             tools[spec.name] = RegisteredTool(
                 spec=spec,
                 handler=HANDLERS[spec.name],
@@ -229,6 +234,22 @@ class Registry:
 
     def get(self, name: str) -> RegisteredTool | None:
         return self.tools.get(name)
+
+
+#: Added to every tool a user may have to confirm: the token a preview hands out (kept tiny: it is in
+#: every tools/list).
+CONFIRMATION_TOKEN: dict[str, Any] = {"type": "string", "maxLength": 200}
+
+
+def with_confirmation_token(spec: ToolSpec) -> ToolSpec:
+    """``spec`` taking the optional ``confirmation_token`` a preview of the call hands out."""
+    schema = dict(spec.input_schema)
+    properties = dict(schema.get("properties") or {})
+    if "confirmation_token" in properties:
+        return spec
+    properties["confirmation_token"] = CONFIRMATION_TOKEN
+    schema["properties"] = properties
+    return replace(spec, input_schema=schema)
 
 
 @cache

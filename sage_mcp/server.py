@@ -24,6 +24,7 @@ from mcp.server.stdio import stdio_server
 from mcp.types import (
     CallToolRequestParams,
     CallToolResult,
+    InputRequiredResult,
     ListRootsRequest,
     ListRootsResult,
     ListToolsResult,
@@ -36,9 +37,12 @@ from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
+from sage_mcp.safety.confirm import Asker, asker_for
+from sage_mcp.safety.guard import WriteGuard, answered_pending
 from sage_mcp.sage.client import MAX_RETRY_AFTER, CallBudget, SageClient, call_budget, write_request_ids
 from sage_mcp.sage.errors import AuthError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore
+from sage_mcp.stores.fingerprints import FingerprintStore, SqliteFingerprintStore
 from sage_mcp.tools._base import RootsFn, ToolContext, resolve_business
 
 log = logging.getLogger(__name__)
@@ -95,10 +99,11 @@ class AuditLog:
 class Dispatcher:
     """Validates, scopes and runs one tool call; turns every outcome into a ``CallToolResult``."""
 
-    def __init__(self, registry: Registry, settings: Settings) -> None:
+    def __init__(self, registry: Registry, settings: Settings, *, fingerprints: FingerprintStore | None = None) -> None:
         self.registry = registry
         self.settings = settings
         self.audit = AuditLog(settings.audit_log_path)
+        self.writes = WriteGuard(fingerprints or SqliteFingerprintStore(settings.fingerprint_store_path), settings)
 
     async def call(
         self,
@@ -109,12 +114,14 @@ class Dispatcher:
         *,
         client_roots: RootsFn | None = None,
         over_http: bool = False,
+        asker: Asker | None = None,
         audit: AuditLog | None = None,
-    ) -> CallToolResult:
+    ) -> CallToolResult | InputRequiredResult:
         """Run one call within ``settings.call_timeout`` seconds. ``client_roots`` asks the client for
         the folders it shares (a local legacy-era client that declared roots); ``over_http`` says the
-        client may be remote (its roots are then not used for files). ``audit`` replaces the local audit
-        log for this call (hosted mode: the signed-in user's stream)."""
+        client may be remote (its roots are then not used for files); ``asker`` says how the user can
+        be asked to confirm an irreversible write (none: a preview and a confirmation token).
+        ``audit`` replaces the local audit log for this call (hosted mode: the signed-in user's stream)."""
         audit_log = audit or self.audit
         tool = self.registry.get(name)
         if tool is None:
@@ -134,11 +141,18 @@ class Dispatcher:
         reset = write_request_ids.set(sent)
         reset_budget = call_budget.set(budget)
         data: dict[str, Any] | None = None
+        answered: CallToolResult | InputRequiredResult | None = None
         try:
-            with anyio.move_on_after(timeout):
+            with anyio.move_on_after(timeout) as deadline:
                 if tool.spec.business_scoped:
                     ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
-                data = await tool.handler(ctx, args)
+                asker = asker or Asker(None)
+                asker.paused = lambda seconds: extend_deadline(deadline, budget, seconds)
+                outcome = await self.writes.run(ctx, tool, args, asker, budget)
+                if isinstance(outcome, dict):
+                    data = outcome
+                else:
+                    answered = outcome
         except Exception as caught:
             exc = first_error(caught)
             if isinstance(exc, SageRetryLaterError):
@@ -164,19 +178,34 @@ class Dispatcher:
         finally:
             call_budget.reset(reset_budget)
             write_request_ids.reset(reset)
+        if answered is not None:
+            if ctx.writes:
+                audit_log.record(
+                    ctx,
+                    sent,
+                    outcome="not sent: " + ("awaiting confirmation" if answered_pending(answered) else "refused"),
+                )
+            return answered
         if data is None:
             log.info("%s stopped after %g s", name, timeout)
             if ctx.writes:
                 audit_log.record(ctx, sent, outcome="timeout")
             return failure(timeout_message(ctx, timeout, budget))
         if ctx.writes:
-            audit_log.record(ctx, sent, outcome="ok", record_id=data.get("id"))
+            audit_log.record(ctx, sent, outcome="replayed" if data.get("replayed") else "ok", record_id=data.get("id"))
         if ctx.scope is not None:
             head: dict[str, Any] = {"business": ctx.scope.describe()}
             if ctx.scope.notice:
                 head["notice"] = ctx.scope.notice
             data = {**head, **data}
         return success(data)
+
+
+def extend_deadline(scope: anyio.CancelScope, budget: CallBudget, seconds: float) -> None:
+    """Time spent waiting for the user's answer does not count against the call's deadline."""
+    scope.deadline += seconds
+    if budget.deadline is not None:
+        budget.deadline += seconds
 
 
 def first_error(exc: Exception) -> Exception:
@@ -249,6 +278,11 @@ def client_roots_asker(ctx: ServerRequestContext[Any, Any]) -> RootsFn | None:
     return ask
 
 
+def confirms_every_write(settings: Settings) -> bool:
+    """Whether any write may need the user's confirmation (an amount threshold is set)."""
+    return settings.confirm_above is not None and not settings.no_confirm
+
+
 def login_is_read_only(settings: Settings) -> bool:
     """Whether the stored Sage login only has the ``readonly`` scope."""
     try:
@@ -265,17 +299,21 @@ def create_server(
     sage: SageClient | None = None,
     sage_factory: SageFactory = SageClient,
     call_scope: CallScope | None = None,
+    fingerprints: FingerprintStore | None = None,
 ) -> Server[dict[str, Any]]:
     """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it).
 
     ``call_scope`` (hosted mode) picks the Sage client and audit log per request, from the signed-in
-    user; no process-wide client is made then.
+    user; no process-wide client is made then. ``fingerprints`` replaces the local fingerprint store
+    (hosted mode: Redis, shared by every replica).
 
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
     """
     read_only = settings.read_only or login_is_read_only(settings)
-    reg = registry or Registry.build(settings.toolsets, read_only=read_only)
-    dispatcher = Dispatcher(reg, settings)
+    reg = registry or Registry.build(
+        settings.toolsets, read_only=read_only, confirm_writes=confirms_every_write(settings)
+    )
+    dispatcher = Dispatcher(reg, settings, fingerprints=fingerprints)
     tools = reg.list_tools()
     schemas = {t.name: t.input_schema for t in tools}
 
@@ -295,7 +333,9 @@ def create_server(
     ) -> ListToolsResult:
         return ListToolsResult(tools=tools)
 
-    async def call_tool(ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams) -> CallToolResult:
+    async def call_tool(
+        ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult:
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
@@ -307,6 +347,7 @@ def create_server(
             progress,
             client_roots=client_roots_asker(ctx),
             over_http=ctx.request is not None,
+            asker=asker_for(ctx, params),
             audit=audit,
         )
 

@@ -40,6 +40,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.money import to_wire_number
+from sage_mcp.sage import writeplan
 from sage_mcp.sage.errors import (
     AuthError,
     BusinessMismatchError,
@@ -310,11 +311,42 @@ class SageClient:
         method = method.upper()
         if business_id is None and not _is_core(path):
             raise ValueError(f"{path} is business-scoped: use for_business(id) so X-Business is sent")
+        mode = writeplan.current() if method != "GET" else None
+        if isinstance(mode, writeplan.Replay | writeplan.DryRun):
+            return await self._unsent_write(mode, method, path, business_id, params, json)
         lock = self._serial_lock(method, path, business_id)
         if lock is None:
-            return await self._send_with_retries(method, path, business_id, params, json, accept)
-        async with lock:
-            return await self._send_with_retries(method, path, business_id, params, json, accept)
+            resp = await self._send_with_retries(method, path, business_id, params, json, accept)
+        else:
+            async with lock:
+                resp = await self._send_with_retries(method, path, business_id, params, json, accept)
+        if isinstance(mode, writeplan.WriteLog):
+            mode.records.append(writeplan.record_path(method, path, resp.body))
+        return resp
+
+    async def _unsent_write(
+        self,
+        mode: writeplan.Replay | writeplan.DryRun,
+        method: str,
+        path: str,
+        business_id: str | None,
+        params: Mapping[str, Any] | None,
+        body: Any,
+    ) -> SageResponse:
+        """A write that is not sent: a replay reads the record the original wrote; a dry run notes the
+        write (with the record it would change, read now) and stops the work."""
+        if isinstance(mode, writeplan.Replay):
+            return await self._send_with_retries(
+                "GET", mode.next_path(method, path), business_id, None, None, "application/json"
+            )
+        target = writeplan.record_path(method, path, None)
+        record = None
+        if target is not None:
+            record = (await self._send_with_retries("GET", target, business_id, None, None, "application/json")).body
+        mode.planned = writeplan.PlannedWrite(
+            method, path.split("?", 1)[0], dict(params or {}), body, record if isinstance(record, dict) else None
+        )
+        raise writeplan.DryRunStop(f"{method} {path} not sent (dry run)")
 
     async def _send_with_retries(
         self,

@@ -1,1 +1,6 @@
-"""Where state lives: a local implementation (file / sqlite in the data dir) and a Redis one for replicas."""
+"""Where sage-mcp keeps state between calls: local files and sqlite in the data dir, and Redis for
+hosted replicas (:mod:`sage_mcp.stores.redis`, needs the ``hosted`` extra; not imported here)."""
+
+from sage_mcp.stores.fingerprints import Fingerprint, FingerprintStore, SqliteFingerprintStore
+
+__all__ = ["Fingerprint", "FingerprintStore", "SqliteFingerprintStore"]

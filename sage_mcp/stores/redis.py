@@ -14,6 +14,9 @@ Everything one replica knows that another may need lives here, so any replica se
   flight (a sorted set of slots that expire, so a crashed replica's slots come back), at most M per
   user (fairness: one user's bulk report leaves room for the others), and the daily quota (a counter
   per UTC day). One Lua script decides atomically.
+* :class:`RedisFingerprintStore` - the idempotency fingerprints (the
+  :class:`~sage_mcp.stores.fingerprints.FingerprintStore` interface), encrypted, expiring with their entry;
+  a first use is claimed atomically (``SET NX``), so two replicas see one first use per key.
 * :class:`RedisAuditLog` - the audit log as a Redis stream per user (capped), never with secrets.
 * :class:`RedisState` - the connections (sync for the token store's thread calls, asyncio for the
   rest), the cipher and the key names.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -44,6 +48,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sage_mcp.sage.errors import AuthError, SageConnectionError
 from sage_mcp.sage.tokens import StoredLogin
+from sage_mcp.stores.fingerprints import Fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -457,3 +462,60 @@ class RedisAuditLog:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisFingerprintStore:
+    """Fingerprints of keyed writes in Redis, shared by every replica (scopes name the login, so users
+    never meet each other's keys); each entry expires when Sage's replay window is over."""
+
+    def __init__(self, state: RedisState, *, clock: Any = time.time) -> None:
+        self.state = state
+        self._clock = clock
+
+    def _key(self, scope: str, key: str) -> str:
+        return self.state.key("fp", hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest())
+
+    def _encode(self, fp: Fingerprint) -> bytes:
+        return self.state.encrypt(dataclasses.asdict(fp))
+
+    def _decode(self, blob: bytes | str | None) -> Fingerprint | None:
+        if blob is None:
+            return None
+        raw = self.state.decrypt(blob)
+        raw["records"] = tuple(raw.get("records") or ())
+        return Fingerprint(**raw)
+
+    async def _call(self, work: Any) -> Any:
+        self.state.round_trips += 1
+        try:
+            return await work
+        except (redis.RedisError, OSError) as exc:
+            raise StateUnavailable(UNAVAILABLE_MESSAGE) from exc
+
+    async def claim(self, fingerprint: Fingerprint) -> Fingerprint | None:
+        name = self._key(fingerprint.scope, fingerprint.key)
+        ttl_ms = max(1000, int((fingerprint.expires_at - self._clock()) * 1000))
+        for _ in range(3):
+            if await self._call(self.state.aio.set(name, self._encode(fingerprint), nx=True, px=ttl_ms)):
+                return None
+            existing = self._decode(await self._call(self.state.aio.get(name)))
+            if existing is not None:
+                return existing
+        return None
+
+    async def get(self, scope: str, key: str) -> Fingerprint | None:
+        return self._decode(await self._call(self.state.aio.get(self._key(scope, key))))
+
+    async def complete(self, scope: str, key: str, records: list[str | None]) -> None:
+        name = self._key(scope, key)
+        current = self._decode(await self._call(self.state.aio.get(name)))
+        if current is None:
+            return
+        done = dataclasses.replace(current, done=True, records=tuple(records))
+        await self._call(self.state.aio.set(name, self._encode(done), keepttl=True, xx=True))
+
+    async def release(self, scope: str, key: str, digest: str) -> None:
+        name = self._key(scope, key)
+        current = self._decode(await self._call(self.state.aio.get(name)))
+        if current is not None and not current.done and current.digest == digest:
+            await self._call(self.state.aio.delete(name))

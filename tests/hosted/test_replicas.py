@@ -393,3 +393,27 @@ async def test_client_id_metadata_document(replicas: list[Replica]) -> None:
         assert first.status_code == 200 and first.json()["refresh_token"] != tokens["refresh_token"]
         again = http.post(replicas[1].url + "/token", data=form)
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+async def test_idempotency_fingerprints_are_shared_by_replicas(
+    replicas: list[Replica], user_a: dict[str, Any], redis_server: RedisServer
+) -> None:
+    import secrets
+
+    key = secrets.token_hex(16)
+    first = {
+        "business_id": LEAD_BUSINESS_ID,
+        "name": f"Keyed {key}",
+        "contact_type": "customer",
+        "idempotency_key": key,
+    }
+    async with (
+        mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as one,
+        mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as two,
+    ):
+        created = structured(await one.call_tool("create_contact", first))
+        repeated = structured(await two.call_tool("create_contact", first))
+        assert repeated["id"] == created["id"]
+        other = await two.call_tool("create_contact", {**first, "name": f"Other {key}"})
+        assert other.is_error and key in other.content[0].text
+    assert list(redis_server.client().scan_iter("sage-mcp:fp:*")), "the fingerprints live in Redis"

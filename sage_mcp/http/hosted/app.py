@@ -46,6 +46,7 @@ from sage_mcp.sage.tokens import TokenManager
 from sage_mcp.server import AuditLog, create_server
 from sage_mcp.stores.redis import (
     RedisAuditLog,
+    RedisFingerprintStore,
     RedisLimiter,
     RedisState,
     RedisTokenStore,
@@ -313,7 +314,7 @@ def build_hosted_app(
             raise AuthError("this request carries no signed-in user")
         return users.client(token.subject), users.audit(token.subject)
 
-    server = create_server(settings, registry, call_scope=call_scope)
+    server = create_server(settings, registry, call_scope=call_scope, fingerprints=RedisFingerprintStore(state))
     registration = ClientRegistrationOptions(enabled=True, valid_scopes=SCOPES, default_scopes=["full_access"])
     revocation = RevocationOptions(enabled=True)
     auth = AuthSettings.model_validate(
