@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import sys
 from typing import Any
 
@@ -134,7 +135,7 @@ def _serve_hosted(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _err(f"sage-mcp: {exc}")
         return 2
-    replica = hosted.replica or f"{host_name(args.host)}:{args.port}"
+    replica = hosted.replica or f"{socket.gethostname()}:{args.port}"
     hosted = hosted.model_copy(update={"replica": replica})
     configure_json_logging(args.log_level if args.log_level != "WARNING" else "INFO", replica)
     try:
