@@ -294,6 +294,7 @@ def build_hosted_app(
         hosted.redis_url, make_cipher(hosted.encryption_keys()), prefix=hosted.redis_prefix, lock_ttl=hosted.lock_ttl
     )
     metrics = Metrics()
+    metrics.redis_round_trips.set_function(lambda: float(state.round_trips))
     limiter = RedisLimiter(
         state,
         concurrency=hosted.sage_concurrency,

@@ -82,6 +82,9 @@ class Metrics:
             "sage_mcp_limit_refusals", "Calls refused by Sage's limits (quota, full)", ["reason"], registry=r
         )
         self.sign_ins = Counter("sage_mcp_sign_ins", "Completed Sage sign-ins through the hosted flow", registry=r)
+        self.redis_round_trips = Gauge(
+            "sage_mcp_redis_round_trips", "Redis commands and scripts this replica has sent", registry=r
+        )
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
