@@ -70,6 +70,16 @@ def _run(coro: Any) -> Any:
     return out[0]
 
 
+def metric_total(replicas: list[Replica], prefix: str) -> float:
+    """The sum over both replicas' /metrics of the samples whose line starts with ``prefix``."""
+    total = 0.0
+    for replica in replicas:
+        for line in httpx2.get(replica.url + "/metrics", timeout=10).text.splitlines():
+            if line.startswith(prefix):
+                total += float(line.split()[-1])
+    return total
+
+
 @pytest.fixture(scope="module")
 def user_a(replicas: list[Replica]) -> dict[str, Any]:
     return sign_in(replicas[0].url)
@@ -170,6 +180,11 @@ async def test_fifty_forced_expiries_refresh_once_each(
                 structured(result)
             assert token_posts(hosted_sandbox) - before == 1, "exactly one refresh across both replicas"
         assert token_refusals(hosted_sandbox) == refused_before, "no invalid_grant"
+    refreshes = {
+        outcome: metric_total(replicas, f'sage_mcp_token_refreshes_total{{outcome="{outcome}"}}')
+        for outcome in ("ok", "invalid_grant")
+    }
+    assert refreshes["ok"] >= 50 and refreshes["invalid_grant"] == 0
 
 
 async def test_concurrency_never_exceeds_the_configured_limit(
@@ -203,11 +218,7 @@ async def test_concurrency_never_exceeds_the_configured_limit(
     assert errors == []
     refusals = [e for e in hosted_sandbox.app.faults.events[events_before:] if e.kind == "concurrency_limit"]
     assert refusals == [], f"the sandbox saw more than {SAGE_CONCURRENCY} requests in flight"
-    metrics = httpx2.get(replicas[0].url + "/metrics").text + httpx2.get(replicas[1].url + "/metrics").text
-    waits = sum(
-        float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("sage_mcp_limit_waits_total")
-    )
-    assert waits > 0, "calls queued for a slot instead of going over the limit"
+    assert metric_total(replicas, "sage_mcp_limit_waits_total") > 0, "calls queued for a slot instead"
 
 
 async def test_daily_quota_exhausted_is_a_clear_error(
@@ -246,41 +257,106 @@ async def test_redis_restart_mid_session(
     assert httpx2.get(replicas[1].url + "/readyz").status_code == 200
 
 
-async def test_replica_killed_mid_refresh(
+async def kill_replica_during_refresh(
+    replica: Replica, token: str, sandbox: SandboxServer, clock: MovableClock, *, after_sage_answered: Any = None
+) -> None:
+    """Start a call on ``replica`` that must refresh (Sage's clock moved), and SIGKILL the replica while
+    its refresh is at Sage - or, with ``after_sage_answered`` (a callable run once the refresh reached
+    Sage), only after Sage has answered it."""
+    faults = sandbox.app.faults
+    clock.advance(301)
+    faults.configure(latency_on_token=True, latency=1.0)
+    posts, answered = token_posts(sandbox), sandbox.status_counters[("POST", "/token", 200)]
+    reached_sage = False
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {
+            "name": "get_business",
+            "arguments": {"business_id": LEAD_BUSINESS_ID},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            },
+        },
+    }
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "get_business",
+    }
+    try:
+        async with httpx2.AsyncClient(timeout=60) as http:
+            # One raw 2026-07-28 request: its connection dies with the replica.
+            task = asyncio.create_task(http.post(replica.url + "/mcp", json=call, headers=headers))
+            deadline = time.monotonic() + 20
+            while token_posts(sandbox) == posts and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            reached_sage = token_posts(sandbox) > posts
+            if after_sage_answered is not None:
+                after_sage_answered()
+                while sandbox.status_counters[("POST", "/token", 200)] == answered and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+            replica.kill()
+            with pytest.raises(httpx2.HTTPError):
+                await task
+    finally:
+        faults.configure(latency_on_token=False, latency=0.0)
+    assert reached_sage, "the dead replica's refresh reached Sage"
+
+
+async def test_replica_killed_while_its_refresh_is_at_sage(
     replicas: list[Replica], user_a: dict[str, Any], hosted_sandbox: SandboxServer, clock: MovableClock
 ) -> None:
-    """Replica 0 dies while Sage is answering its refresh. Replica 1 waits for the dead one's lock to
-    lapse, then either refreshes (Sage never rotated) or, as rotation makes unavoidable when Sage did
-    rotate, says to sign in again; after signing in, everything works."""
-    faults = hosted_sandbox.app.faults
+    """Sage never completes a refresh whose caller hung up: the other replica waits for the dead one's lock
+    to lapse, refreshes once itself and the call succeeds - nothing lost."""
+    ok_key = ("POST", "/token", 200)
     async with mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as survivor:
         structured(await survivor.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
-        clock.advance(301)
-        faults.configure(latency_on_token=True, latency=1.0)
-        posts = token_posts(hosted_sandbox)
+        answered = hosted_sandbox.status_counters[ok_key]
+        await kill_replica_during_refresh(replicas[0], user_a["access_token"], hosted_sandbox, clock)
+        await asyncio.sleep(0.3)
+        assert hosted_sandbox.status_counters[ok_key] == answered, "Sage did not complete the dead one's refresh"
+        structured(await survivor.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+        assert hosted_sandbox.status_counters[ok_key] == answered + 1
+    replicas[0].start()
+    replicas[0].wait_ready()
+
+
+async def test_replica_killed_after_sage_rotated(
+    replicas: list[Replica],
+    user_a: dict[str, Any],
+    hosted_sandbox: SandboxServer,
+    clock: MovableClock,
+    redis_server: RedisServer,
+) -> None:
+    """The worst moment: Sage rotated the token and the replica dies before storing the new pair (Redis
+    holds writes back meanwhile, and drops the dead client's). The old refresh token is spent and the
+    new one died with the replica; the other replica tries once and says plainly that the user must
+    sign in again. Then all is well."""
+    admin = redis_server.client()
+    async with mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as survivor:
+        structured(await survivor.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
         try:
-            async with mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as doomed:
-                task = asyncio.create_task(doomed.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
-                deadline = time.monotonic() + 20
-                while token_posts(hosted_sandbox) == posts:  # the refresh reached Sage
-                    assert time.monotonic() < deadline
-                    await asyncio.sleep(0.01)
-                replicas[0].kill()
-                with pytest.raises(BaseException):  # noqa: B017 - the connection died with the replica
-                    await task
-        except BaseException:
-            pass
+            await kill_replica_during_refresh(
+                replicas[0],
+                user_a["access_token"],
+                hosted_sandbox,
+                clock,
+                after_sage_answered=lambda: admin.execute_command("CLIENT", "PAUSE", "10000", "WRITE"),
+            )
         finally:
-            faults.configure(latency_on_token=False, latency=0.0)
-        await asyncio.sleep(1.2)  # Sage finishes the dead replica's refresh (rotating the token)
-        rotated = any(status == 200 for (method, path, status) in hosted_sandbox.status_counters if path == "/token")
-        assert rotated
+            admin.execute_command("CLIENT", "UNPAUSE")
+        refused = token_refusals(hosted_sandbox)
         result = await survivor.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID})
-        if result.is_error:
-            assert "Sign in with Sage again" in result.content[0].text
+        assert result.is_error and "Sign in with Sage again" in result.content[0].text
+        assert token_refusals(hosted_sandbox) == refused + 1, "one attempt with the spent token, no retry storm"
         replicas[0].start()
         replicas[0].wait_ready()
-        fresh = sign_in(replicas[0].url)
+        fresh = await asyncio.to_thread(sign_in, replicas[0].url)
     async with mcp_client(replicas[1].url + "/mcp", fresh["access_token"]) as client:
         structured(await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
 
@@ -417,3 +493,15 @@ async def test_idempotency_fingerprints_are_shared_by_replicas(
         other = await two.call_tool("create_contact", {**first, "name": f"Other {key}"})
         assert other.is_error and key in other.content[0].text
     assert list(redis_server.client().scan_iter("sage-mcp:fp:*")), "the fingerprints live in Redis"
+
+
+def test_logs_are_json_lines_without_secrets(replicas: list[Replica], user_a: dict[str, Any]) -> None:
+    from tests.hosted.conftest import log_text
+
+    text = "".join(log_text(r) for r in replicas)
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    requests = [r for r in records if r["message"] == "request"]
+    assert requests and {"path", "status", "ms", "replica"} <= set(requests[0])
+    assert any(r["path"] == "/oauth/sage/callback" for r in requests)
+    for secret in (user_a["access_token"], user_a["refresh_token"], "sbx_at_", "sbx_rt_", "code=", "code_verifier"):
+        assert secret not in text
