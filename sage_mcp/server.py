@@ -37,7 +37,7 @@ from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
-from sage_mcp.safety.confirm import Asker, asker_for
+from sage_mcp.safety.confirm import Asker, TokenSigner, asker_for
 from sage_mcp.safety.guard import WriteGuard, answered_pending
 from sage_mcp.sage.client import MAX_RETRY_AFTER, CallBudget, SageClient, call_budget, write_request_ids
 from sage_mcp.sage.errors import AuthError, SageRetryLaterError
@@ -99,11 +99,20 @@ class AuditLog:
 class Dispatcher:
     """Validates, scopes and runs one tool call; turns every outcome into a ``CallToolResult``."""
 
-    def __init__(self, registry: Registry, settings: Settings, *, fingerprints: FingerprintStore | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        *,
+        fingerprints: FingerprintStore | None = None,
+        confirm_signer: TokenSigner | None = None,
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.audit = AuditLog(settings.audit_log_path)
-        self.writes = WriteGuard(fingerprints or SqliteFingerprintStore(settings.fingerprint_store_path), settings)
+        self.writes = WriteGuard(
+            fingerprints or SqliteFingerprintStore(settings.fingerprint_store_path), settings, signer=confirm_signer
+        )
 
     async def call(
         self,
@@ -300,12 +309,14 @@ def create_server(
     sage_factory: SageFactory = SageClient,
     call_scope: CallScope | None = None,
     fingerprints: FingerprintStore | None = None,
+    confirm_signer: TokenSigner | None = None,
 ) -> Server[dict[str, Any]]:
     """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it).
 
     ``call_scope`` (hosted mode) picks the Sage client and audit log per request, from the signed-in
     user; no process-wide client is made then. ``fingerprints`` replaces the local fingerprint store
-    (hosted mode: Redis, shared by every replica).
+    (hosted mode: Redis, shared by every replica); ``confirm_signer`` the confirmation tokens' signer
+    (hosted mode: a shared key and single use across replicas).
 
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
     """
@@ -313,7 +324,7 @@ def create_server(
     reg = registry or Registry.build(
         settings.toolsets, read_only=read_only, confirm_writes=confirms_every_write(settings)
     )
-    dispatcher = Dispatcher(reg, settings, fingerprints=fingerprints)
+    dispatcher = Dispatcher(reg, settings, fingerprints=fingerprints, confirm_signer=confirm_signer)
     tools = reg.list_tools()
     schemas = {t.name: t.input_schema for t in tools}
 

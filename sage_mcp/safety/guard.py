@@ -10,7 +10,7 @@ from mcp.types import CallToolResult, InputRequiredResult
 
 from sage_mcp.config import Settings
 from sage_mcp.registry import RegisteredTool
-from sage_mcp.safety.confirm import Answered, Asker, Confirmations
+from sage_mcp.safety.confirm import Answered, Asker, Confirmations, TokenSigner
 from sage_mcp.safety.keys import KeyedCall, KeyGuard, replay_unavailable
 from sage_mcp.sage import writeplan
 from sage_mcp.sage.client import CallBudget
@@ -29,9 +29,11 @@ def answered_pending(result: CallToolResult | InputRequiredResult) -> bool:
 
 
 class WriteGuard:
-    def __init__(self, fingerprints: FingerprintStore, settings: Settings) -> None:
+    def __init__(
+        self, fingerprints: FingerprintStore, settings: Settings, *, signer: TokenSigner | None = None
+    ) -> None:
         self.keys = KeyGuard(fingerprints)
-        self.confirmations = Confirmations(settings)
+        self.confirmations = Confirmations(settings, signer)
 
     async def run(
         self, ctx: ToolContext, tool: RegisteredTool, args: dict[str, Any], asker: Asker, budget: CallBudget

@@ -519,3 +519,28 @@ class RedisFingerprintStore:
         current = self._decode(await self._call(self.state.aio.get(name)))
         if current is not None and not current.done and current.digest == digest:
             await self._call(self.state.aio.delete(name))
+
+
+class RedisOnce:
+    """Single use across replicas: ``first(name, ttl)`` is true for exactly one caller per name (``SET NX``).
+
+    Blocking (one short command): for checks that must stay synchronous, e.g. a confirmation token.
+    """
+
+    def __init__(self, state: RedisState, kind: str) -> None:
+        self.state = state
+        self.kind = kind
+
+    def first(self, name: str, ttl: float) -> bool:
+        self.state.round_trips += 1
+        try:
+            return bool(
+                self.state.sync.set(
+                    self.state.key(self.kind, hashlib.sha256(name.encode()).hexdigest()),
+                    b"1",
+                    nx=True,
+                    px=max(1000, int(ttl * 1000)),
+                )
+            )
+        except (redis.RedisError, OSError) as exc:
+            raise StateUnavailable(UNAVAILABLE_MESSAGE) from exc

@@ -505,3 +505,26 @@ def test_logs_are_json_lines_without_secrets(replicas: list[Replica], user_a: di
     assert any(r["path"] == "/oauth/sage/callback" for r in requests)
     for secret in (user_a["access_token"], user_a["refresh_token"], "sbx_at_", "sbx_rt_", "code=", "code_verifier"):
         assert secret not in text
+
+
+async def test_a_confirmation_shown_by_one_replica_is_accepted_by_the_other_once(
+    replicas: list[Replica], user_a: dict[str, Any]
+) -> None:
+    async with (
+        mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as one,
+        mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as two,
+    ):
+        name = f"To delete {time.time_ns()}"
+        created = structured(
+            await one.call_tool(
+                "create_contact", {"business_id": LEAD_BUSINESS_ID, "name": name, "contact_type": "customer"}
+            )
+        )
+        args = {"business_id": LEAD_BUSINESS_ID, "contact_id": created["id"]}
+        preview = await one.call_tool("delete_contact", args)
+        assert preview.is_error and preview.structured_content is not None
+        token = preview.structured_content["confirmation_token"]
+        deleted = await two.call_tool("delete_contact", {**args, "confirmation_token": token})
+        assert not deleted.is_error, deleted.content[0].text
+        again = await one.call_tool("delete_contact", {**args, "confirmation_token": token})
+        assert again.is_error and "already used" in again.content[0].text

@@ -40,6 +40,7 @@ from sage_mcp.http.hosted.provider import SCOPES, SageAuthProvider
 from sage_mcp.http.hosted.settings import HostedSettings
 from sage_mcp.http.security import HttpSecurity, HttpSetupError
 from sage_mcp.registry import Registry
+from sage_mcp.safety.confirm import TokenSigner
 from sage_mcp.sage.client import SageClient, call_budget
 from sage_mcp.sage.errors import AuthError, NotSignedInError, ReauthorizationRequired, SageError
 from sage_mcp.sage.tokens import TokenManager
@@ -48,8 +49,11 @@ from sage_mcp.stores.redis import (
     RedisAuditLog,
     RedisFingerprintStore,
     RedisLimiter,
+    RedisOnce,
     RedisState,
     RedisTokenStore,
+    StateUnavailable,
+    derive_key,
     make_cipher,
 )
 from sage_mcp.tools._base import ToolError
@@ -176,6 +180,27 @@ class HostedSageClient(SageClient):
             raise
         self.metrics.refreshes.labels("ok").inc()
         return result
+
+
+class SharedTokenSigner(TokenSigner):
+    """Confirmation tokens every replica accepts (a key derived from the encryption key), each usable once
+    across all replicas (Redis), so a preview shown by one replica is confirmed on any other."""
+
+    def __init__(self, secret: bytes, once: RedisOnce) -> None:
+        super().__init__(secret)
+        self.once = once
+
+    def redeem(self, token: str, tool: str, business: str, args: Mapping[str, Any]) -> str | None:
+        problem = super().redeem(token, tool, business, args)
+        if problem is not None:
+            return problem
+        expiry = int(token.split(".", 1)[0])
+        try:
+            if not self.once.first(token, max(1.0, expiry - time.time())):
+                return "it was already used; a token confirms one call only"
+        except StateUnavailable:
+            return "the server's shared state (Redis) is unreachable, so it cannot be checked now; try again shortly"
+        return None
 
 
 class StreamAudit(AuditLog):
@@ -315,7 +340,12 @@ def build_hosted_app(
             raise AuthError("this request carries no signed-in user")
         return users.client(token.subject), users.audit(token.subject)
 
-    server = create_server(settings, registry, call_scope=call_scope, fingerprints=RedisFingerprintStore(state))
+    signer = SharedTokenSigner(
+        derive_key(hosted.encryption_keys()[0], "sage-mcp confirmation tokens"), RedisOnce(state, "confirmed")
+    )
+    server = create_server(
+        settings, registry, call_scope=call_scope, fingerprints=RedisFingerprintStore(state), confirm_signer=signer
+    )
     registration = ClientRegistrationOptions(enabled=True, valid_scopes=SCOPES, default_scopes=["full_access"])
     revocation = RevocationOptions(enabled=True)
     auth = AuthSettings.model_validate(
