@@ -137,7 +137,6 @@ def _serve_hosted(args: argparse.Namespace) -> int:
         return 2
     replica = hosted.replica or f"{socket.gethostname()}:{args.port}"
     hosted = hosted.model_copy(update={"replica": replica})
-    configure_json_logging(args.log_level if args.log_level != "WARNING" else "INFO", replica)
     try:
         security = plan_hosted(
             settings, hosted, args.host, allowed_hosts=args.allowed_hosts, allowed_origins=args.allowed_origins
@@ -147,6 +146,7 @@ def _serve_hosted(args: argparse.Namespace) -> int:
         _err(f"sage-mcp: {exc}")
         return 2
     _err(f"sage-mcp {__version__}: hosted, on {args.host}:{args.port}; users connect to {hosted.resource_url}")
+    configure_json_logging(args.log_level if args.log_level != "WARNING" else "INFO", replica)
     run_hosted(app, args.host, args.port)
     return 0
 

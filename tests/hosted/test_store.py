@@ -60,3 +60,25 @@ async def test_logins_are_encrypted_and_survive_key_rotation(redis_server: Redis
 def test_a_bad_key_is_refused_with_how_to_make_one() -> None:
     with pytest.raises(ValueError, match=r"Fernet\.generate_key"):
         make_cipher(["not-a-key"])
+
+
+@pytest.mark.parametrize(
+    ("env", "argv", "says"),
+    [
+        ({}, ["--transport", "http"], "SAGE_MCP_PUBLIC_URL"),
+        ({"SAGE_MCP_PUBLIC_URL": "https://mcp.example.com/mcp"}, ["--transport", "http"], "no path"),
+        ({"SAGE_MCP_PUBLIC_URL": "https://mcp.example.com"}, ["--transport", "http"], "SAGE_MCP_ENCRYPTION_KEY"),
+        ({}, [], "--hosted needs --transport http"),
+    ],
+)
+def test_hosted_mode_refuses_to_start_without_what_it_needs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env: dict[str, str], argv: list[str], says: str
+) -> None:
+    from sage_mcp.cli import main
+
+    for name in ("SAGE_MCP_PUBLIC_URL", "SAGE_MCP_ENCRYPTION_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "--hosted", *argv]) == 2
+    assert says in capsys.readouterr().err
