@@ -256,6 +256,11 @@ def cmd_call(args: argparse.Namespace) -> int:
         print(json.dumps(structured, indent=2))
     else:
         print(text)
+    if isinstance(structured, dict) and structured.get("confirmation_required"):
+        _err(
+            "sage-mcp call: this write needs confirmation and a token works only in the process that issued it; "
+            "run the command at a terminal to be asked, or pass --no-confirm (unattended use)."
+        )
     return 1 if is_error else 0
 
 

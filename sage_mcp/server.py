@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,7 @@ class Dispatcher:
                 if tool.spec.business_scoped:
                     ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
                 asker = asker or Asker(None)
-                asker.paused = lambda seconds: extend_deadline(deadline, budget, seconds)
+                asker.waiting = lambda: user_time(deadline, budget)
                 outcome = await self.writes.run(ctx, tool, args, asker, budget)
                 if isinstance(outcome, dict):
                     data = outcome
@@ -210,11 +211,17 @@ class Dispatcher:
         return success(data)
 
 
-def extend_deadline(scope: anyio.CancelScope, budget: CallBudget, seconds: float) -> None:
-    """Time spent waiting for the user's answer does not count against the call's deadline."""
-    scope.deadline += seconds
-    if budget.deadline is not None:
-        budget.deadline += seconds
+@contextmanager
+def user_time(scope: anyio.CancelScope, budget: CallBudget) -> Iterator[None]:
+    """While the user is deciding, the call's deadline stands still: a person may take minutes."""
+    started, scope_deadline, budget_deadline = time.monotonic(), scope.deadline, budget.deadline
+    scope.deadline, budget.deadline = math.inf, None
+    try:
+        yield
+    finally:
+        waited = time.monotonic() - started
+        scope.deadline = scope_deadline + waited
+        budget.deadline = None if budget_deadline is None else budget_deadline + waited
 
 
 def first_error(exc: Exception) -> Exception:
@@ -311,12 +318,13 @@ def create_server(
     fingerprints: FingerprintStore | None = None,
     confirm_signer: TokenSigner | None = None,
 ) -> Server[dict[str, Any]]:
-    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it).
+    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it), and
+    ``fingerprints`` to keep keyed writes' fingerprints elsewhere than the data dir's sqlite file.
 
     ``call_scope`` (hosted mode) picks the Sage client and audit log per request, from the signed-in
-    user; no process-wide client is made then. ``fingerprints`` replaces the local fingerprint store
-    (hosted mode: Redis, shared by every replica); ``confirm_signer`` the confirmation tokens' signer
-    (hosted mode: a shared key and single use across replicas).
+    user; no process-wide client is made then (hosted mode keeps fingerprints in Redis, shared by every
+    replica); ``confirm_signer`` signs confirmation tokens (hosted mode: a shared key and single use
+    across replicas).
 
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
     """
@@ -331,12 +339,16 @@ def create_server(
     @asynccontextmanager
     async def lifespan(_: Server[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         if sage is not None or call_scope is not None:
-            yield {"sage": sage}
+            try:
+                yield {"sage": sage}
+            finally:
+                dispatcher.writes.close()
             return
         client = sage_factory(settings)
         try:
             yield {"sage": client}
         finally:
+            dispatcher.writes.close()
             await client.aclose()
 
     async def list_tools(

@@ -5,14 +5,17 @@ nothing sent. A client that cannot ask gets a preview and a confirmation token b
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 import uvicorn
@@ -23,6 +26,7 @@ from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from sage_mcp.cli import _settings, build_parser
 from sage_mcp.config import Settings
+from sage_mcp.demo import sandbox_settings
 from sage_mcp.http import plan_http
 from sage_mcp.registry import Registry
 from sage_mcp.safety import confirm
@@ -31,6 +35,7 @@ from sage_mcp.server import create_server, http_app
 from tests.helpers import server_env
 from tests.test_tools import a_customer, err, ok, text_of
 from tests.test_transports import _free_port
+from tests.tools.test_attachments import PDF
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -103,6 +108,22 @@ async def test_accepted_the_void_happens(settings: Settings, sandbox: SandboxSer
     question = asked[0]
     assert invoice["number"] in question and invoice["contact_name"] in question and "123.45" in question
     assert "DELETE /sales_invoices/" in question and "cannot be undone" in question
+
+
+@MODES
+async def test_the_time_the_user_takes_does_not_count_against_the_call(settings: Settings, mode: str) -> None:
+    asked: list[str] = []
+
+    async def slow(_ctx: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        await anyio.sleep(1.5)  # longer than the call may take
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    patient = confirming(settings, call_timeout=1.0)
+    async with Client(create_server(patient), mode=mode, elicitation_callback=slow) as client:
+        invoice = await an_invoice(client)
+        assert (await ok(client, VOID, {"invoice_id": invoice["id"], "reason": "Thought about it"}))["status"] == "VOID"
+    assert len(asked) == 1
 
 
 @MODES
@@ -191,6 +212,8 @@ async def test_writes_above_the_configured_amount_are_confirmed(settings: Settin
         first = await client.call_tool("create_sales_invoice", args)
         assert first.is_error and isinstance(first.structured_content, dict)
         assert first.structured_content["preview"]["amount"] == "1200.00"
+        assert any("(4000)" in a for a in first.structured_content["preview"]["accounts"]), "the accounts, by name"
+        assert "Accounts: " in text_of(first)
         assert "more than 1000.00" in text_of(first) and "POST /sales_invoices" in text_of(first)
         assert (await ok(client, "list_sales_invoices", {"search": reference}))["total"] == 0
         made = await ok(
@@ -283,3 +306,53 @@ async def test_asked_over_stdio_in_both_eras(settings: Settings, sandbox: Sandbo
             assert result.is_error is (action == "decline"), text_of(result)
             assert await status(client, invoice["id"]) == ("UNPAID" if action == "decline" else "VOID")
         assert len(asked) == 1
+
+
+def test_cli_call_previews_when_nobody_can_be_asked_and_no_confirm_does_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sage_mcp.cli import main
+
+    for key, value in server_env(confirming(settings)).items():
+        if key.startswith("SAGE_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SAGE_MCP_NO_CONFIRM", raising=False)
+    assert main(["call", "--json", "list_sales_invoices", '{"status": "UNPAID", "items_per_page": 1}']) == 0
+    invoice = json.loads(capsys.readouterr().out)["items"][0]
+    args = json.dumps({"invoice_id": invoice["id"], "reason": "Scripted"})
+
+    assert main(["call", "void_sales_invoice", args]) == 1, "piped, nobody can be asked: a preview"
+    out, err_text = capsys.readouterr()
+    assert "needs the user's confirmation" in out and invoice["number"] in out and "--no-confirm" in err_text
+    assert main(["call", "--json", "get_sales_invoice", json.dumps({"invoice_id": invoice["id"]})]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "UNPAID"
+
+    assert main(["call", "--no-confirm", "--json", "void_sales_invoice", args]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "VOID"
+
+
+@MODES
+async def test_a_download_asks_only_when_it_would_replace_a_file(
+    sandbox: SandboxServer, tmp_path: Path, mode: str
+) -> None:
+    settings = sandbox_settings(sandbox, tmp_path / "data", toolsets="all", file_roots=str(tmp_path), no_confirm=False)
+    answer, asked = answering("decline")
+    async with Client(create_server(settings), mode=mode, elicitation_callback=answer) as client:
+        expense = await ok(
+            client, "record_other_payment", {"lines": [{"ledger_account_id": "7502", "total_amount": "18.00"}]}
+        )
+        receipt = tmp_path / "receipt.pdf"
+        receipt.write_bytes(PDF)
+        attach_to = {"type": "other_payment", "id": expense["id"]}
+        uploaded = await ok(client, "upload_attachment", {"attach_to": attach_to, "path": str(receipt)})
+        target = tmp_path / "copy.pdf"
+        saved = await ok(client, "download_attachment", {"attachment_id": uploaded["id"], "path": str(target)})
+        assert saved["path"] == str(target) and target.read_bytes() == PDF
+        assert asked == [], "a new file destroys nothing: no question"
+
+        target.write_bytes(b"my own notes")
+        refused = await err(
+            client, "download_attachment", {"attachment_id": uploaded["id"], "path": str(target), "overwrite": True}
+        )
+        assert "declined" in refused and target.read_bytes() == b"my own notes"
+        assert len(asked) == 1 and "replaces an existing local file" in asked[0] and str(target) in asked[0]

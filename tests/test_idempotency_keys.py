@@ -153,3 +153,25 @@ async def test_sqlite_store_is_shared_between_processes_and_forgets_after_the_wi
     assert await two.get("u|b", "k") is None
     assert await two.claim(first) is None, "an expired key is free again"
     assert (tmp_path / "f.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+async def test_replay_of_a_record_deleted_since_says_so(client: Client, sandbox: SandboxServer) -> None:
+    args = {"name": f"Gone {tag('Ltd')}", "contact_type": "customer", "idempotency_key": tag("contact")}
+    made = await ok(client, "create_contact", args)
+    await ok(client, "delete_contact", {"contact_id": made["id"]})
+    sent = posts(sandbox, "contacts")
+    gone = await err(client, "create_contact", args)
+    assert "already used" in gone and f"no longer has /contacts/{made['id']}" in gone and "Nothing was sent" in gone
+    assert posts(sandbox, "contacts") == sent
+
+
+async def test_the_id_a_write_without_a_key_returned_works_as_its_key(client: Client, sandbox: SandboxServer) -> None:
+    args = {"name": f"Lost Response {tag('Ltd')}", "contact_type": "customer"}
+    made = await ok(client, "create_contact", args)
+    sent = posts(sandbox, "contacts")
+    again = await ok(client, "create_contact", {**args, "idempotency_key": made["idempotency_id"]})
+    assert again["id"] == made["id"] and again["replayed"] is True and posts(sandbox, "contacts") == sent
+    other = await err(
+        client, "create_contact", {**args, "name": "Someone Else", "idempotency_key": made["idempotency_id"]}
+    )
+    assert "already used" in other and args["name"] in other and posts(sandbox, "contacts") == sent

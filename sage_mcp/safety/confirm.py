@@ -32,6 +32,7 @@ import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -55,6 +56,8 @@ from sage_mcp.registry import RegisteredTool
 from sage_mcp.results import failure
 from sage_mcp.safety.keys import canonical_json, comparable
 from sage_mcp.sage import writeplan
+from sage_mcp.sage.client import path_segment
+from sage_mcp.sage.errors import SageError
 from sage_mcp.tools._base import ToolContext, link_id, link_name
 
 log = logging.getLogger(__name__)
@@ -182,8 +185,8 @@ class Asker:
     elicit: Callable[[str, dict[str, Any]], Awaitable[ElicitResult]] | None = None
     answer: ElicitResult | None = None
     state: str | None = None
-    paused: Callable[[float], None] | None = None
-    """Told how long the user took to answer, so that time does not count against the call's deadline."""
+    waiting: Callable[[], AbstractContextManager[None]] | None = None
+    """Held while the user answers: that time does not count against the call's deadline."""
 
 
 def asker_for(ctx: ServerRequestContext[Any, Any], params: Any) -> Asker:
@@ -231,6 +234,20 @@ def terminal_asker() -> Asker:
     return Asker("form", elicit=elicit)
 
 
+#: A destructive tool's reason, made precise once its dry run shows what it would do.
+DESTRUCTIVE = "it cannot be undone"
+
+
+def destructive_reason(planned: writeplan.PlannedWrite) -> str | None:
+    """Why what a destructive tool would do needs confirming, or ``None`` when it destroys nothing (a
+    download to a new file)."""
+    if planned.method == "WRITE FILE":
+        return "it replaces an existing local file" if planned.params.get("replaces") else None
+    if planned.method == "DELETE":
+        return "it deletes or voids the record, which cannot be undone"
+    return "the tool is marked destructive: what it changes cannot be undone"
+
+
 # -- the check ----------------------------------------------------------------------------------------------
 
 
@@ -258,7 +275,7 @@ class Confirmations:
         if self.settings.no_confirm or tool.spec.read_only:
             return None
         if tool.spec.annotations.get("destructiveHint"):
-            return "it cannot be undone"
+            return DESTRUCTIVE
         limit = self.settings.confirm_above
         if limit is not None:
             moved = write_amount(args)
@@ -294,19 +311,23 @@ class Confirmations:
         planned = await self._dry_run(ctx, tool, args)
         if isinstance(planned, dict):
             return Answered(data=planned)
+        if why == DESTRUCTIVE:
+            why = destructive_reason(planned)
+            if why is None:
+                return Proceed()
         preview = describe(ctx, tool, args, planned, why)
+        accounts = await account_names(ctx, planned.body)
+        if accounts:
+            preview["accounts"] = accounts
         question = question_text(preview)
         if asker.way == "form" and asker.elicit is not None:
-            started = time.monotonic()
             try:
-                answer = await asker.elicit(question, FORM)
+                with asker.waiting() if asker.waiting is not None else nullcontext():
+                    answer = await asker.elicit(question, FORM)
             except Exception as exc:  # the client declared elicitation but could not ask: fall back to a preview
                 log.warning("elicitation failed (%s); answering with a preview", type(exc).__name__)
             else:
                 return self._decided(answer, name)
-            finally:
-                if asker.paused is not None:
-                    asker.paused(time.monotonic() - started)
         token, expiry = self.signer.issue(name, business, args)
         if asker.way == "input":
             request = ElicitRequest(params=ElicitRequestFormParams(message=question, requested_schema=FORM))
@@ -405,14 +426,62 @@ def describe(
     return preview
 
 
+#: Body fields naming an account, and where Sage keeps that kind of account.
+_ACCOUNT_FIELDS = {
+    "ledger_account_id": "/ledger_accounts",
+    "bank_account_id": "/bank_accounts",
+    "from_bank_account_id": "/bank_accounts",
+    "to_bank_account_id": "/bank_accounts",
+}
+#: A preview names at most this many accounts (one read each).
+MAX_ACCOUNTS = 8
+
+
+def _account_refs(body: Any, found: dict[str, str]) -> None:
+    if isinstance(body, Mapping):
+        for key, value in body.items():
+            if key in _ACCOUNT_FIELDS and isinstance(value, str) and value:
+                found.setdefault(value, _ACCOUNT_FIELDS[key])
+            else:
+                _account_refs(value, found)
+    elif isinstance(body, list | tuple):
+        for item in body:
+            _account_refs(item, found)
+
+
+async def account_names(ctx: ToolContext, body: Any) -> list[str]:
+    """The accounts a body would post to, by name ("Sales Type A (4000)"), read from Sage; an account that
+    cannot be read is shown by its id."""
+    refs: dict[str, str] = {}
+    _account_refs(body, refs)
+    if not refs or ctx.scope is None:
+        return []
+    chosen = list(refs.items())[:MAX_ACCOUNTS]
+    names: dict[str, str] = {}
+
+    async def read(account_id: str, collection: str) -> None:
+        try:
+            raw = await ctx.business.get(f"{collection}/{path_segment(account_id)}")
+        except SageError:
+            return
+        if isinstance(raw, Mapping) and raw.get("displayed_as"):
+            names[account_id] = str(raw["displayed_as"])
+
+    async with anyio.create_task_group() as group:
+        for account_id, collection in chosen:
+            group.start_soon(read, account_id, collection)
+    return [names.get(account_id, account_id) for account_id, _ in chosen]
+
+
 def question_text(preview: Mapping[str, Any]) -> str:
     """One paragraph a person can answer yes or no to."""
     business = preview.get("business") or {}
     parts = [f"{preview['title']} in {business.get('name')} ({business.get('id')}): {preview['request']}."]
     record = preview.get("record")
     if record:
+        currency = f" {record['currency']}" if record.get("currency") else ""
         details = ", ".join(
-            f"{label} {record[key]}"
+            f"{label} {record[key]}{currency if key in ('total', 'outstanding') else ''}"
             for key, label in (
                 ("contact", "contact"),
                 ("date", "dated"),
@@ -422,12 +491,11 @@ def question_text(preview: Mapping[str, Any]) -> str:
             )
             if record.get(key)
         )
-        currency = f" {record['currency']}" if record.get("currency") else ""
-        parts.append(
-            f"Record: {record.get('number') or record.get('id')}" + (f" ({details}{currency})." if details else ".")
-        )
+        parts.append(f"Record: {record.get('number') or record.get('id')}" + (f" ({details})." if details else "."))
     elif preview.get("amount"):
         parts.append(f"Amount: {preview['amount']}.")
+    if preview.get("accounts"):
+        parts.append(f"Accounts: {'; '.join(preview['accounts'])}.")
     parts.append(f"Asking because {preview['why']}. Go ahead?")
     return " ".join(parts)
 

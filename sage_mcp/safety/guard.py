@@ -3,6 +3,7 @@ confirmation (:mod:`~sage_mcp.safety.confirm`), then the handler with its writes
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import anyio
@@ -14,8 +15,11 @@ from sage_mcp.safety.confirm import Answered, Asker, Confirmations, TokenSigner
 from sage_mcp.safety.keys import KeyedCall, KeyGuard, replay_unavailable
 from sage_mcp.sage import writeplan
 from sage_mcp.sage.client import CallBudget
+from sage_mcp.sage.errors import SageNotFoundError
 from sage_mcp.stores.fingerprints import FingerprintStore
 from sage_mcp.tools._base import ToolContext, ToolError
+
+log_ = logging.getLogger(__name__)
 
 Outcome = dict[str, Any] | CallToolResult | InputRequiredResult
 
@@ -34,6 +38,13 @@ class WriteGuard:
     ) -> None:
         self.keys = KeyGuard(fingerprints)
         self.confirmations = Confirmations(settings, signer)
+        self.fingerprints = fingerprints
+
+    def close(self) -> None:
+        """Let go of the fingerprint store's resources (it reopens them if used again)."""
+        close = getattr(self.fingerprints, "close", None)
+        if callable(close):
+            close()
 
     async def run(
         self, ctx: ToolContext, tool: RegisteredTool, args: dict[str, Any], asker: Asker, budget: CallBudget
@@ -44,6 +55,7 @@ class WriteGuard:
             keyed = await self.keys.open(ctx, tool.spec.name, args)
             if keyed.replay is not None:
                 return await self._replayed(ctx, tool, args, keyed)
+        log = keyed.log if keyed is not None else writeplan.WriteLog()
         try:
             decision = await self.confirmations.check(ctx, tool, args, asker)
             if isinstance(decision, Answered):
@@ -51,17 +63,44 @@ class WriteGuard:
                     with anyio.CancelScope(shield=True):
                         await keyed.failed(None, writes_sent=0)
                 return decision.result if decision.result is not None else (decision.data or {})
-            with writeplan.using(keyed.log if keyed is not None else writeplan.WriteLog()):
+            with writeplan.using(log):
                 data = await tool.handler(ctx, args)
         except BaseException as exc:
-            if keyed is not None:
-                with anyio.CancelScope(shield=True):
-                    await keyed.failed(exc, writes_sent=budget.writes_sent)
-            raise
-        if keyed is not None:
             with anyio.CancelScope(shield=True):
+                if keyed is not None:
+                    await keyed.failed(exc, writes_sent=budget.writes_sent)
+                elif budget.writes_sent:
+                    await self._remember(ctx, tool, args, log, exc)
+            raise
+        with anyio.CancelScope(shield=True):
+            if keyed is not None:
                 await keyed.succeeded()
+            elif ctx.writes:
+                await self._remember(ctx, tool, args, log, None)
         return data
+
+    async def _remember(
+        self,
+        ctx: ToolContext,
+        tool: RegisteredTool,
+        args: dict[str, Any],
+        log: writeplan.WriteLog,
+        exc: BaseException | None,
+    ) -> None:
+        """A write sent without a key is kept under the ``idempotency_id`` it used (its result returns it, and
+        a timeout's message names it): repeating the call with that id as ``idempotency_key`` is then a
+        replay, and the id with other arguments is refused. A failure to keep it never fails the write."""
+        if not ctx.idempotency_used:
+            return
+        try:
+            keyed = await self.keys.open(ctx, tool.spec.name, args, key=ctx.idempotency_used)
+            keyed.log = log
+            if exc is None:
+                await keyed.succeeded()
+            else:
+                await keyed.failed(exc, writes_sent=1)
+        except Exception as problem:
+            log_.warning("could not keep the fingerprint of %s (%s)", tool.spec.name, type(problem).__name__)
 
     @staticmethod
     async def _replayed(ctx: ToolContext, tool: RegisteredTool, args: dict[str, Any], keyed: KeyedCall) -> Outcome:
@@ -72,4 +111,7 @@ class WriteGuard:
                 data = await tool.handler(ctx, args)
         except writeplan.ReplayUnavailable as exc:
             raise ToolError(replay_unavailable(str(args["idempotency_key"]), keyed.fingerprint, str(exc))) from None
+        except SageNotFoundError as exc:
+            gone = f"Sage no longer has {exc.path}: it was deleted since"
+            raise ToolError(replay_unavailable(str(args["idempotency_key"]), keyed.fingerprint, gone)) from None
         return {**data, "replayed": True}

@@ -155,12 +155,13 @@ class KeyGuard:
         self.store = store
         self.clock = clock
 
-    async def open(self, ctx: ToolContext, tool: str, args: Mapping[str, Any]) -> KeyedCall:
-        """Claim the key for this call, or find the call that used it first.
+    async def open(self, ctx: ToolContext, tool: str, args: Mapping[str, Any], key: str | None = None) -> KeyedCall:
+        """Claim the key (the call's ``idempotency_key`` unless given) for this call, or find the call that
+        used it first.
 
         Raises :class:`KeyRefused` when the key was used with other arguments.
         """
-        key = str(args["idempotency_key"])
+        key = key or str(args["idempotency_key"])
         business = ctx.scope.id if ctx.scope else ""
         scope = f"{await login_id(ctx)}|{business}"
         now = self.clock()

@@ -17,6 +17,7 @@ Knows nothing about MCP or tools: only Sage paths and bodies.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -55,20 +56,27 @@ class ReplayUnavailable(Exception):
 
 @dataclass
 class Replay:
-    """Writes are not sent: the n-th write reads the n-th record the original call wrote."""
+    """Writes are not sent: each reads the record the original call wrote to the same collection (the
+    same record when the write names one), so a repeat that skips a step (a contact found this time
+    instead of created) still reads the right records."""
 
     records: list[str | None]
-    answered: int = 0
+    used: set[int] = field(default_factory=set)
 
     def next_path(self, method: str, path: str) -> str:
-        step = self.answered
-        self.answered += 1
-        known = self.records[step] if step < len(self.records) else None
-        if known is None:
-            raise ReplayUnavailable(
-                f"the original call made no record at step {step + 1} ({method} {path.split('?', 1)[0]})"
-            )
-        return known
+        parts = [p for p in path.split("?", 1)[0].strip("/").split("/") if p]
+        named = f"/{parts[0]}/{parts[1]}" if len(parts) >= 2 else None
+        same_collection = [
+            i
+            for i, known in enumerate(self.records)
+            if known is not None and i not in self.used and parts and known.split("/")[1] == parts[0]
+        ]
+        exact = [i for i in same_collection if self.records[i] == named]
+        chosen = (exact or same_collection)[:1]
+        if not chosen:
+            raise ReplayUnavailable(f"the original call wrote no record for {method} {path.split('?', 1)[0]}")
+        self.used.add(chosen[0])
+        return str(self.records[chosen[0]])
 
 
 class DryRunStop(Exception):
@@ -120,5 +128,6 @@ def local_write(path: str, size: int, *, overwrite: bool) -> None:
     """Called before a tool writes a local file: a dry run notes it and stops there."""
     mode = _mode.get()
     if isinstance(mode, DryRun):
-        mode.planned = PlannedWrite("WRITE FILE", path, {"overwrite": overwrite}, {"bytes": size})
+        replaces = os.path.lexists(path)
+        mode.planned = PlannedWrite("WRITE FILE", path, {"overwrite": overwrite, "replaces": replaces}, {"bytes": size})
         raise DryRunStop(f"{path} not written (dry run)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -94,31 +95,31 @@ _COLUMNS = "scope, key, digest, tool, summary, arguments, created_at, expires_at
 class SqliteFingerprintStore:
     """Fingerprints in an sqlite file (mode 0600) in the data dir.
 
-    Each operation opens its own connection in a worker thread (the event loop never waits on the
-    disk) and runs as one ``BEGIN IMMEDIATE`` transaction, so two processes sharing the data dir
-    see one first use per key.
+    One connection (WAL journal), used by one worker thread at a time so the event loop never waits on
+    the disk; each operation is one ``BEGIN IMMEDIATE`` transaction, so two processes sharing the data
+    dir see one first use per key.
     """
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._clock = clock
-        self._ready = False
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        if not self._ready:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
-            self._ready = True
-        return conn
+            self._conn = conn
+        return self._conn
 
     def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._connect()
-        try:
+        with self._lock:
+            conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 out = work(conn)
@@ -127,8 +128,12 @@ class SqliteFingerprintStore:
                 raise
             conn.execute("COMMIT")
             return out
-        finally:
-            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     @staticmethod
     def _row(row: tuple[object, ...] | None) -> Fingerprint | None:
