@@ -159,6 +159,12 @@ class Replica:
                 raise RuntimeError(f"replica on {self.port} did not start:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.05)
 
+    def ensure_running(self) -> None:
+        """Start it again if it is not running (after a test killed it)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+            self.wait_ready()
+
     def kill(self) -> None:
         """SIGKILL: no cleanup at all, as a crashed machine."""
         if self.proc is not None and self.proc.poll() is None:
@@ -194,7 +200,8 @@ def replica_env(
             "SAGE_MCP_ENCRYPTION_KEY": ENCRYPTION_KEY,
             "SAGE_MCP_LOCK_TTL": "2",
             "SAGE_MCP_INSECURE_CLIENT_METADATA": "1",
-            "SAGE_MCP_CALL_TIMEOUT": "30",
+            "SAGE_MCP_CALL_TIMEOUT": "90",
+            "SAGE_MCP_LIMIT_WAIT": "60",
         }
     )
     env.update(extra)
