@@ -225,6 +225,42 @@ async def test_concurrency_never_exceeds_the_configured_limit(
     assert metric_total(replicas, "sage_mcp_limit_waits_total") > 0, "calls queued for a slot instead"
 
 
+async def test_one_users_bulk_work_does_not_starve_another(
+    replicas: list[Replica], user_a: dict[str, Any], hosted_sandbox: SandboxServer, redis_server: RedisServer
+) -> None:
+    """User A keeps 60 calls going at once; user B's one call is answered while A's are still queued,
+    because A may hold only its share of Sage's limit and the rest stays free for others."""
+    token_b = seed_other_user(hosted_sandbox, redis_server.url, replicas[0].url)
+    hosted_sandbox.app.faults.configure(latency=0.05)
+    done_a = 0
+    try:
+        async with (
+            mcp_client(replicas[0].url + "/mcp", user_a["access_token"]) as a0,
+            mcp_client(replicas[1].url + "/mcp", user_a["access_token"]) as a1,
+            mcp_client(replicas[1].url + "/mcp", token_b) as b,
+        ):
+            structured(await b.call_tool("get_business", {"business_id": FOREIGN_BUSINESS_ID}))
+
+            async def one_of_a(client: Any) -> None:
+                nonlocal done_a
+                structured(await client.call_tool("get_business", {"business_id": LEAD_BUSINESS_ID}))
+                done_a += 1
+
+            user_waits = 'sage_mcp_limit_waits_total{limit="user"}'
+            waits_before = metric_total(replicas, user_waits)
+            bulk = asyncio.gather(*(one_of_a((a0, a1)[i % 2]) for i in range(60)))
+            deadline = time.monotonic() + 30
+            while metric_total(replicas, user_waits) == waits_before:
+                assert time.monotonic() < deadline, "A's calls never reached its share of the limit"
+                await asyncio.sleep(0.02)  # A is at its share: its calls queue
+            structured(await b.call_tool("get_business", {"business_id": FOREIGN_BUSINESS_ID}))
+            answered_b_with_a_done = done_a
+            await bulk
+    finally:
+        hosted_sandbox.app.faults.configure(latency=0.0)
+    assert answered_b_with_a_done < 60, "B was answered while A's calls were still queued"
+
+
 async def test_daily_quota_exhausted_is_a_clear_error(
     replicas: list[Replica], user_a: dict[str, Any], redis_server: RedisServer
 ) -> None:
