@@ -82,3 +82,27 @@ def test_hosted_mode_refuses_to_start_without_what_it_needs(
         monkeypatch.setenv(name, value)
     assert main(["serve", "--hosted", *argv]) == 2
     assert says in capsys.readouterr().err
+
+
+async def test_metrics_can_require_a_token(redis_server: RedisServer) -> None:
+    import httpx2
+
+    from sage_mcp.config import Settings
+    from sage_mcp.http.hosted.app import build_hosted_app, plan_hosted
+    from sage_mcp.http.hosted.settings import HostedSettings
+
+    settings = Settings(client_id="id", client_secret="secret")  # type: ignore[arg-type]
+    hosted = HostedSettings(
+        public_url="http://127.0.0.1:9",
+        redis_url=redis_server.url,
+        encryption_key=Fernet.generate_key().decode(),  # type: ignore[arg-type]
+        metrics_token="metrics-secret-123",  # type: ignore[arg-type]
+    )
+    app = build_hosted_app(settings, hosted, plan_hosted(settings, hosted, "127.0.0.1"))
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:9") as http:
+        assert (await http.get("/metrics")).status_code == 401
+        assert (await http.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        shown = await http.get("/metrics", headers={"Authorization": "Bearer metrics-secret-123"})
+        assert shown.status_code == 200 and "sage_mcp_http_requests_total" in shown.text
+        assert (await http.get("/healthz")).status_code == 200

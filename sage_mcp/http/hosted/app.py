@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import hmac
 import logging
 import secrets
 import time
@@ -369,6 +370,14 @@ def build_hosted_app(
             return JSONResponse({"status": "ready", "redis": "ok"})
         return JSONResponse({"status": "not ready", "redis": "unreachable"}, status_code=503)
 
+    async def metrics_endpoint(request: Request) -> Response:
+        expected = hosted.metrics_token.get_secret_value()
+        if expected:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+        return metrics.render()
+
     app = server.streamable_http_app(
         stateless_http=True,
         json_response=True,
@@ -381,7 +390,7 @@ def build_hosted_app(
             Route("/oauth/sage/callback", provider.sage_callback, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics.endpoint, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
     )
     # The authorization server metadata, saying also that client ID metadata documents are accepted

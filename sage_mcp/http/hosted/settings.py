@@ -45,6 +45,9 @@ class HostedSettings(BaseSettings):
         default=False,
         description="Accept http://127.0.0.1 client ID metadata document URLs (local testing only)",
     )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""), description="When set, /metrics answers only requests bearing this token"
+    )
     replica: str = Field(default="", description="This replica's name in logs and metrics (default: host:port)")
 
     @field_validator("public_url")
