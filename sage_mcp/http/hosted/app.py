@@ -44,7 +44,7 @@ from sage_mcp.registry import Registry
 from sage_mcp.safety.confirm import TokenSigner
 from sage_mcp.sage.client import SageClient, call_budget
 from sage_mcp.sage.errors import AuthError, NotSignedInError, ReauthorizationRequired, SageError
-from sage_mcp.sage.tokens import TokenManager
+from sage_mcp.sage.tokens import StoredLogin, TokenManager
 from sage_mcp.server import AuditLog, create_server
 from sage_mcp.stores.redis import (
     RedisAuditLog,
@@ -75,11 +75,7 @@ CLIENT_CACHE = 256
 
 
 class HostedTokenManager(TokenManager):
-    """The token manager of one hosted user: counts refreshes, and says how to sign in again here."""
-
-    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.metrics = metrics
+    """The token manager of one hosted user: says how to sign in again *here* (not `sage-mcp auth login`)."""
 
     async def access_token(self) -> str:
         try:
@@ -97,7 +93,7 @@ class HostedTokenManager(TokenManager):
         except NotSignedInError:
             raise NotSignedInError(NOT_SIGNED_IN) from None
 
-    async def login(self) -> Any:
+    async def login(self) -> StoredLogin:
         try:
             return await super().login()
         except NotSignedInError:
@@ -230,6 +226,7 @@ class Users:
         self.metrics = metrics
         self._clients: collections.OrderedDict[str, HostedSageClient] = collections.OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
+        self._retired: set[SageClient] = set()
         self.audit_writes: set[asyncio.Task[None]] = set()
 
     def client(self, user_id: str) -> HostedSageClient:
@@ -245,9 +242,7 @@ class Users:
             gate=SageGate(self.limiter, user_id, self.hosted, self.metrics),
         )
         client.metrics = self.metrics
-        client.tokens = HostedTokenManager(
-            store, client._refresh, leeway=self.settings.token_refresh_leeway, metrics=self.metrics
-        )
+        client.tokens = HostedTokenManager(store, client._refresh, leeway=self.settings.token_refresh_leeway)
         self._clients[user_id] = client
         while len(self._clients) > CLIENT_CACHE:
             _, old = self._clients.popitem(last=False)
@@ -264,17 +259,27 @@ class Users:
         return StreamAudit(RedisAuditLog(self.state, user_id), self.audit_writes)
 
     def _close_later(self, client: SageClient) -> None:
-        task = asyncio.get_running_loop().create_task(client.aclose())
+        """Close a client no longer handed out once calls that still hold it are over (their deadline)."""
+        self._retired.add(client)
+
+        async def close() -> None:
+            await asyncio.sleep(self.settings.call_timeout + 5)
+            self._retired.discard(client)
+            await client.aclose()
+
+        task = asyncio.get_running_loop().create_task(close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
+        for task in self._closing:
+            task.cancel()
+        for client in [*self._clients.values(), *self._retired]:
             await client.aclose()
         self._clients.clear()
-        pending = self._closing | self.audit_writes
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        self._retired.clear()
+        if self.audit_writes:
+            await asyncio.gather(*self.audit_writes, return_exceptions=True)
 
 
 def plan_hosted(
