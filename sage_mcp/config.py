@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAGE_API_BASE_URL = "https://api.accounting.sage.com/v3.1"
@@ -94,6 +95,27 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_REPORT_CONCURRENCY", "report_concurrency"),
         description="Sage requests a report keeps in flight at once (Sage allows 150 per app)",
     )
+
+    no_confirm: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("SAGE_MCP_NO_CONFIRM", "no_confirm"),
+        description="Do not ask the user before irreversible writes (unattended automation only)",
+    )
+    confirm_above: Decimal | None = Field(
+        default=None,
+        ge=0,
+        validation_alias=AliasChoices("SAGE_MCP_CONFIRM_ABOVE", "confirm_above"),
+        description="Also ask the user before any write whose amounts total more than this",
+    )
+
+    @field_validator("confirm_above", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def fingerprint_store_path(self) -> Path:
+        return self.data_dir / "fingerprints.sqlite"
 
     @property
     def emulated_operation_set(self) -> frozenset[str] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -280,7 +280,10 @@ class Registry:
         *,
         read_only: bool = False,
         root: Path | None = None,
+        confirm_writes: bool = False,
     ) -> Registry:
+        """The tools of ``toolsets``. ``confirm_writes``: every write may need the user's confirmation
+        (an amount threshold is set), not only the destructive ones, so each takes ``confirmation_token``."""
         known, specs = load_catalogue(root)
         problems = check_pairing(specs, HANDLERS)
         if problems:
@@ -291,7 +294,9 @@ class Registry:
             if missing:
                 raise ConfigError(f"{TOOLSETS_FILE}: everyday tools of {name} not in it: {', '.join(sorted(missing))}")
         offered = [
-            spec
+            with_confirmation_token(spec)
+            if not spec.read_only and (confirm_writes or spec.annotations["destructiveHint"])
+            else spec
             for spec in specs
             if spec.toolset in chosen
             and not (read_only and not spec.read_only)
@@ -350,6 +355,22 @@ class Registry:
         known, _ = load_catalogue()
         offered = "; ".join(f"{t} ({known[t].description})" for t in self.toolsets if t in known)
         return f"{text}\nToolsets offered: {offered}." + (" Read-only: no writes." if self.read_only else "")
+
+
+#: Added to every tool a user may have to confirm: the token a preview hands out (kept tiny: it is in
+#: every tools/list).
+CONFIRMATION_TOKEN: dict[str, Any] = {"type": "string", "maxLength": 200}
+
+
+def with_confirmation_token(spec: ToolSpec) -> ToolSpec:
+    """``spec`` taking the optional ``confirmation_token`` a preview of the call hands out."""
+    schema = dict(spec.input_schema)
+    properties = dict(schema.get("properties") or {})
+    if "confirmation_token" in properties:
+        return spec
+    properties["confirmation_token"] = CONFIRMATION_TOKEN
+    schema["properties"] = properties
+    return replace(spec, input_schema=schema)
 
 
 @cache

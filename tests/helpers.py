@@ -21,6 +21,7 @@ def server_env(settings: Settings) -> dict[str, str]:
         "SAGE_REVOKE_URL": settings.revoke_url,
         "SAGE_DATA_DIR": str(settings.data_dir),
         "PYTHONUNBUFFERED": "1",
+        **({"SAGE_MCP_NO_CONFIRM": "1"} if settings.no_confirm else {}),
     }
 
 
