@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import sys
 from typing import Any
 
@@ -88,6 +89,8 @@ def _mcp_url(host: str, port: int) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.hosted:
+        return _serve_hosted(args)
     configure_logging(args.log_level)
     settings = _settings(args)
     security = _http_security(args, settings) if args.transport == "http" else None
@@ -108,6 +111,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for warning in security.warnings(args.port):
         _err(warning)
     run_http(server, security, args.port)
+    return 0
+
+
+def _serve_hosted(args: argparse.Namespace) -> int:
+    """Hosted multi-user mode: every user signs in with Sage through MCP OAuth; state in Redis."""
+    if args.transport != "http":
+        _err("sage-mcp: --hosted needs --transport http")
+        return 2
+    if args.unsafe_no_auth:
+        _err("sage-mcp: --hosted always authenticates users; drop --unsafe-no-auth")
+        return 2
+    try:
+        from sage_mcp.http.hosted import HostedSettings, run_hosted
+        from sage_mcp.http.hosted.app import build_hosted_app, plan_hosted
+        from sage_mcp.http.hosted.ops import configure_json_logging
+    except ImportError as exc:
+        _err(f"sage-mcp: hosted mode needs the 'hosted' extra: pip install 'sage-mcp[hosted]' ({exc.name} is missing)")
+        return 2
+    settings = _settings(args)
+    try:
+        hosted = HostedSettings()
+    except ValueError as exc:
+        _err(f"sage-mcp: {exc}")
+        return 2
+    replica = hosted.replica or f"{socket.gethostname()}:{args.port}"
+    hosted = hosted.model_copy(update={"replica": replica})
+    try:
+        security = plan_hosted(
+            settings, hosted, args.host, allowed_hosts=args.allowed_hosts, allowed_origins=args.allowed_origins
+        )
+        app = build_hosted_app(settings, hosted, security, _registry(settings))
+    except (HttpSetupError, ValueError) as exc:
+        _err(f"sage-mcp: {exc}")
+        return 2
+    _err(f"sage-mcp {__version__}: hosted, on {args.host}:{args.port}; users connect to {hosted.resource_url}")
+    configure_json_logging(args.log_level if args.log_level != "WARNING" else "INFO", replica)
+    run_hosted(app, args.host, args.port)
     return 0
 
 
@@ -443,6 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--hosted",
+        action="store_true",
+        help="multi-user: each user signs in with their own Sage account (MCP OAuth); state in Redis; "
+        "settings SAGE_MCP_PUBLIC_URL, SAGE_MCP_REDIS_URL, SAGE_MCP_ENCRYPTION_KEY ... (see README)",
+    )
     http_flags(p)
     common(p)
     p.set_defaults(func=cmd_serve)

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_ALLOWED_ORIGINS", "allowed_origins"),
         description="Comma-separated browser Origins the HTTP server accepts (default: loopback and the bound host)",
     )
+    emulated_operations: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SAGE_MCP_EMULATED_OPERATIONS", "emulated_operations"),
+        description="When Sage is an emulator that serves part of the API: its operations, comma-separated "
+        "`METHOD /path` (find_sage_endpoint marks the others); unset for real Sage",
+    )
     report_concurrency: int = Field(
         default=8,
         ge=1,
@@ -110,6 +116,13 @@ class Settings(BaseSettings):
     @property
     def fingerprint_store_path(self) -> Path:
         return self.data_dir / "fingerprints.sqlite"
+
+    @property
+    def emulated_operation_set(self) -> frozenset[str] | None:
+        """``{"GET /stock_items", ...}`` when Sage is an emulator serving only these, else ``None``."""
+        if self.emulated_operations is None:
+            return None
+        return frozenset(op.strip() for op in self.emulated_operations.split(",") if op.strip())
 
     @property
     def token_store_path(self) -> Path:

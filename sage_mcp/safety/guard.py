@@ -11,7 +11,7 @@ from mcp.types import CallToolResult, InputRequiredResult
 
 from sage_mcp.config import Settings
 from sage_mcp.registry import RegisteredTool
-from sage_mcp.safety.confirm import Answered, Asker, Confirmations, is_preview
+from sage_mcp.safety.confirm import Answered, Asker, Confirmations, TokenSigner, is_preview
 from sage_mcp.safety.keys import KeyedCall, KeyGuard, replay_unavailable
 from sage_mcp.sage import writeplan
 from sage_mcp.sage.client import CallBudget
@@ -30,9 +30,11 @@ def answered_pending(result: CallToolResult | InputRequiredResult) -> bool:
 
 
 class WriteGuard:
-    def __init__(self, fingerprints: FingerprintStore, settings: Settings) -> None:
+    def __init__(
+        self, fingerprints: FingerprintStore, settings: Settings, *, signer: TokenSigner | None = None
+    ) -> None:
         self.keys = KeyGuard(fingerprints)
-        self.confirmations = Confirmations(settings)
+        self.confirmations = Confirmations(settings, signer)
         self.fingerprints = fingerprints
 
     def close(self) -> None:

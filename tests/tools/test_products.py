@@ -51,7 +51,7 @@ async def test_get_product(client: Client) -> None:
     assert read["kind"] == "service" and read["sales_ledger_account"].endswith("(4000)")
     assert read["sales_tax_rate_id"] == "GB_STANDARD" and "purchase_ledger_account_id" not in read
     full = await ok(client, "get_product", {"product_id": service["id"], "kind": "service", "detail": "full"})
-    assert full["sales_rates"][0]["rate"] == "85.00" and full["kind"] == "service"
+    assert full["sales_rates"][0]["rate"] == "85.0" and full["kind"] == "service"
     missing = await err(client, "get_product", {"product_id": MISSING})
     assert "not a product or a service" in missing and "list_products" in missing
     assert "not a service of" in await err(client, "get_product", {"product_id": MISSING, "kind": "service"})
