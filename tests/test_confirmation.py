@@ -43,7 +43,7 @@ MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
 Answer = Callable[[ClientRequestContext, ElicitRequestParams], Awaitable[ElicitResult]]
 
 #: A destructive tool of the catalogue (chosen by its annotation, not its name, where the test allows).
-VOID = "void_sales_invoice"
+VOID = "void_invoice"
 
 
 def confirming(settings: Settings, **more: Any) -> Settings:
@@ -65,7 +65,7 @@ async def an_invoice(client: Client, price: str = "123.45") -> dict[str, Any]:
     customer = await a_customer(client)
     return await ok(
         client,
-        "create_sales_invoice",
+        "create_invoice",
         {
             "contact_id": customer["id"],
             "reference": f"CONF-{secrets.token_hex(4).upper()}",
@@ -75,7 +75,7 @@ async def an_invoice(client: Client, price: str = "123.45") -> dict[str, Any]:
 
 
 async def status(client: Client, invoice_id: str) -> str:
-    return str((await ok(client, "get_sales_invoice", {"invoice_id": invoice_id}))["status"])
+    return str((await ok(client, "list_invoices", {"id": invoice_id}))["items"][0]["status"])
 
 
 def deletes(sandbox: SandboxServer, invoice_id: str) -> int:
@@ -86,16 +86,14 @@ def test_the_void_tool_is_destructive_and_takes_a_confirmation_token() -> None:
     tool = Registry.build("all").get(VOID)
     assert tool is not None and tool.spec.annotations["destructiveHint"] is True
     assert tool.spec.input_schema["properties"]["confirmation_token"] == {"type": "string", "maxLength": 200}
-    every = Registry.build("all").list_tools()
+    every = Registry.build("all").tools.values()
     assert all(
-        ("confirmation_token" in t.input_schema["properties"]) == bool(t.annotations and t.annotations.destructive_hint)
+        ("confirmation_token" in t.spec.input_schema["properties"]) == t.spec.annotations["destructiveHint"]
         for t in every
-        if t.annotations and not t.annotations.read_only_hint
+        if not t.spec.read_only
     ), "only destructive tools take a token unless an amount threshold is set"
-    assert all(
-        "confirmation_token" not in t.input_schema["properties"]
-        for t in Registry.build("all", read_only=True).list_tools()
-    )
+    read_only = Registry.build("all", read_only=True).list_tools()
+    assert all("confirmation_token" not in t.input_schema["properties"] for t in read_only)
 
 
 @MODES
@@ -103,7 +101,7 @@ async def test_accepted_the_void_happens(settings: Settings, sandbox: SandboxSer
     answer, asked = answering("accept")
     async with Client(create_server(confirming(settings)), mode=mode, elicitation_callback=answer) as client:
         invoice = await an_invoice(client)
-        voided = await ok(client, VOID, {"invoice_id": invoice["id"], "reason": "Raised in error"})
+        voided = await ok(client, VOID, {"id": invoice["id"], "reason": "Raised in error"})
         assert voided["status"] == "VOID" and await status(client, invoice["id"]) == "VOID"
     assert len(asked) == 1, "the user was asked once"
     question = asked[0]
@@ -123,7 +121,7 @@ async def test_the_time_the_user_takes_does_not_count_against_the_call(settings:
     patient = confirming(settings, call_timeout=1.0)
     async with Client(create_server(patient), mode=mode, elicitation_callback=slow) as client:
         invoice = await an_invoice(client)
-        assert (await ok(client, VOID, {"invoice_id": invoice["id"], "reason": "Thought about it"}))["status"] == "VOID"
+        assert (await ok(client, VOID, {"id": invoice["id"], "reason": "Thought about it"}))["status"] == "VOID"
     assert len(asked) == 1
 
 
@@ -138,7 +136,7 @@ async def test_declined_nothing_is_sent(
     answer, asked = answering(action, confirmed)
     async with Client(create_server(confirming(settings)), mode=mode, elicitation_callback=answer) as client:
         invoice = await an_invoice(client)
-        refused = await err(client, VOID, {"invoice_id": invoice["id"], "reason": "Raised in error"})
+        refused = await err(client, VOID, {"id": invoice["id"], "reason": "Raised in error"})
         assert said in refused and "nothing changed" in refused
         assert await status(client, invoice["id"]) == "UNPAID", "the invoice is still there"
     assert len(asked) == 1 and deletes(sandbox, invoice["id"]) == 0
@@ -151,7 +149,7 @@ async def test_without_elicitation_a_preview_and_a_token_bound_to_the_call(
     async with Client(create_server(confirming(settings)), mode=mode) as client:
         invoice = await an_invoice(client)
         other = await an_invoice(client, "9.99")
-        args = {"invoice_id": invoice["id"], "reason": "Raised in error"}
+        args = {"id": invoice["id"], "reason": "Raised in error"}
         first = await client.call_tool(VOID, args)
         preview = text_of(first)
         assert first.is_error and first.structured_content is None, "an error carries no structured content"
@@ -162,7 +160,7 @@ async def test_without_elicitation_a_preview_and_a_token_bound_to_the_call(
         token = token_of(first)
         assert await status(client, invoice["id"]) == "UNPAID" and deletes(sandbox, invoice["id"]) == 0
 
-        elsewhere = await err(client, VOID, {**args, "invoice_id": other["id"], "confirmation_token": token})
+        elsewhere = await err(client, VOID, {**args, "id": other["id"], "confirmation_token": token})
         assert "issued for other arguments" in elsewhere
         reworded = await err(client, VOID, {**args, "reason": "Duplicate", "confirmation_token": token})
         assert "issued for other arguments" in reworded
@@ -173,10 +171,10 @@ async def test_without_elicitation_a_preview_and_a_token_bound_to_the_call(
         reused = await err(client, VOID, {**args, "confirmation_token": token})
         assert "already used" in reused and deletes(sandbox, invoice["id"]) == 1
 
-        late = token_of(await client.call_tool(VOID, {"invoice_id": other["id"], "reason": "Late"}))
+        late = token_of(await client.call_tool(VOID, {"id": other["id"], "reason": "Late"}))
         now = confirm.clock()
         monkeypatch.setattr(confirm, "clock", lambda: now + confirm.TOKEN_SECONDS + 1)
-        expired = await err(client, VOID, {"invoice_id": other["id"], "reason": "Late", "confirmation_token": late})
+        expired = await err(client, VOID, {"id": other["id"], "reason": "Late", "confirmation_token": late})
         assert "expired" in expired and await status(client, other["id"]) == "UNPAID"
 
 
@@ -190,7 +188,7 @@ def token_of(result: CallToolResult) -> str:
 @MODES
 async def test_writes_above_the_configured_amount_are_confirmed(settings: Settings, mode: str) -> None:
     async with Client(create_server(confirming(settings, confirm_above=Decimal("1000"))), mode=mode) as client:
-        schema = next(t for t in (await client.list_tools()).tools if t.name == "create_sales_invoice").input_schema
+        schema = next(t for t in (await client.list_tools()).tools if t.name == "create_invoice").input_schema
         assert "confirmation_token" in schema["properties"]
         small = await an_invoice(client, "999.99")
         assert small["total"] == "999.99", "at or under the amount: no question"
@@ -201,15 +199,15 @@ async def test_writes_above_the_configured_amount_are_confirmed(settings: Settin
             "reference": reference,
             "lines": [{"description": "Fit-out", "quantity": "3", "unit_price": "400.00", "tax_rate_id": "GB_ZERO"}],
         }
-        first = await client.call_tool("create_sales_invoice", args)
+        first = await client.call_tool("create_invoice", args)
         preview = text_of(first)
         assert "Amount: 1200.00" in preview and "more than 1000.00" in preview and "POST /sales_invoices" in preview
         assert re.search(r"Accounts: [^.]*\(4000\)", preview), "the accounts, by name"
         assert '"unit_price":"400.00"' in preview, "what would be sent"
-        assert (await ok(client, "list_sales_invoices", {"search": reference}))["total"] == 0
+        assert (await ok(client, "list_invoices", {"search": reference}))["total"] == 0
         made = await ok(
             client,
-            "create_sales_invoice",
+            "create_invoice",
             {**args, "confirmation_token": token_of(first)},
         )
         assert made["total"] == "1200.00"
@@ -221,7 +219,7 @@ async def test_no_confirm_voids_without_asking(settings: Settings, mode: str) ->
     unattended = settings.model_copy(update={"no_confirm": True})
     async with Client(create_server(unattended), mode=mode, elicitation_callback=answer) as client:
         invoice = await an_invoice(client)
-        assert (await ok(client, VOID, {"invoice_id": invoice["id"], "reason": "Batch clean-up"}))["status"] == "VOID"
+        assert (await ok(client, VOID, {"id": invoice["id"], "reason": "Batch clean-up"}))["status"] == "VOID"
     assert asked == []
 
 
@@ -282,7 +280,7 @@ async def test_asked_over_streamable_http(confirming_http: tuple[str, str], sand
         Client(streamable_http_client(url, http_client=http), mode=mode, elicitation_callback=answer) as client,
     ):
         invoice = await an_invoice(client)
-        assert (await ok(client, VOID, {"invoice_id": invoice["id"], "reason": "Wrong customer"}))["status"] == "VOID"
+        assert (await ok(client, VOID, {"id": invoice["id"], "reason": "Wrong customer"}))["status"] == "VOID"
     assert len(asked) == 1 and invoice["number"] in asked[0]
 
 
@@ -294,7 +292,7 @@ async def test_asked_over_stdio_in_both_eras(settings: Settings, sandbox: Sandbo
         answer, asked = answering(action)
         async with Client(params, mode=mode, elicitation_callback=answer) as client:
             invoice = await an_invoice(client)
-            result = await client.call_tool(VOID, {"invoice_id": invoice["id"], "reason": "Stdio"})
+            result = await client.call_tool(VOID, {"id": invoice["id"], "reason": "Stdio"})
             assert result.is_error is (action == "decline"), text_of(result)
             assert await status(client, invoice["id"]) == ("UNPAID" if action == "decline" else "VOID")
         assert len(asked) == 1
@@ -309,17 +307,17 @@ def test_cli_call_previews_when_nobody_can_be_asked_and_no_confirm_does_it(
         if key.startswith("SAGE_"):
             monkeypatch.setenv(key, value)
     monkeypatch.delenv("SAGE_MCP_NO_CONFIRM", raising=False)
-    assert main(["call", "--json", "list_sales_invoices", '{"status": "UNPAID", "items_per_page": 1}']) == 0
+    assert main(["call", "--json", "list_invoices", '{"statuses": ["UNPAID"], "items_per_page": 1}']) == 0
     invoice = json.loads(capsys.readouterr().out)["items"][0]
-    args = json.dumps({"invoice_id": invoice["id"], "reason": "Scripted"})
+    args = json.dumps({"id": invoice["id"], "reason": "Scripted"})
 
-    assert main(["call", "void_sales_invoice", args]) == 1, "piped, nobody can be asked: a preview"
+    assert main(["call", "void_invoice", args]) == 1, "piped, nobody can be asked: a preview"
     out, err_text = capsys.readouterr()
     assert "needs the user's confirmation" in out and invoice["number"] in out and "--no-confirm" in err_text
-    assert main(["call", "--json", "get_sales_invoice", json.dumps({"invoice_id": invoice["id"]})]) == 0
-    assert json.loads(capsys.readouterr().out)["status"] == "UNPAID"
+    assert main(["call", "--json", "list_invoices", json.dumps({"id": invoice["id"]})]) == 0
+    assert json.loads(capsys.readouterr().out)["items"][0]["status"] == "UNPAID"
 
-    assert main(["call", "--no-confirm", "--json", "void_sales_invoice", args]) == 0
+    assert main(["call", "--no-confirm", "--json", "void_invoice", args]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "VOID"
 
 
@@ -331,7 +329,9 @@ async def test_a_download_asks_only_when_it_would_replace_a_file(
     answer, asked = answering("decline")
     async with Client(create_server(settings), mode=mode, elicitation_callback=answer) as client:
         expense = await ok(
-            client, "record_other_payment", {"lines": [{"ledger_account_id": "7502", "total_amount": "18.00"}]}
+            client,
+            "record_payment",
+            {"type": "other_payment", "lines": [{"ledger_account_id": "7502", "total_amount": "18.00"}]},
         )
         receipt = tmp_path / "receipt.pdf"
         receipt.write_bytes(PDF)
@@ -353,7 +353,7 @@ async def test_a_download_asks_only_when_it_would_replace_a_file(
 async def test_the_inspector_cli_a_client_without_elicitation_gets_the_preview(settings: Settings) -> None:
     async with Client(create_server(settings)) as client:
         invoice = await an_invoice(client)
-    args = json.dumps({"invoice_id": invoice["id"], "reason": "Inspector"})
+    args = json.dumps({"id": invoice["id"], "reason": "Inspector"})
     called = _inspector(confirming(settings), "--method", "tools/call", "--tool-name", VOID, "--tool-args-json", args)
     assert called.returncode == 5, called.stderr  # an isError result
     result = json.loads(called.stdout)["result"]
