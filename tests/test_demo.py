@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx2
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from sage_mcp.registry import Registry
+from tests.client_shapes import REAL_TOKEN, problems, shapes
 
 pytestmark = pytest.mark.anyio
 
@@ -40,62 +40,21 @@ def _json_block(output: str, title: str) -> dict[str, Any]:
     return dict(json.loads(rest.split("\n\n", 1)[0]))
 
 
-HEADERS = {
-    "type": "object",
-    "properties": {"Authorization": {"type": "string", "pattern": "^Bearer [A-Za-z0-9_-]{32,}$"}},
-    "required": ["Authorization"],
-    "additionalProperties": False,
-}
-HTTP_ENTRY = {
-    "type": "object",
-    "properties": {"type": {"const": "http"}, "url": {"type": "string", "format": "uri"}, "headers": HEADERS},
-    "required": ["type", "url", "headers"],
-    "additionalProperties": False,
-}
-CURSOR_ENTRY = {
-    "type": "object",
-    "properties": {"url": {"type": "string"}, "headers": HEADERS},
-    "required": ["url", "headers"],
-    "additionalProperties": False,
-}
-STDIO_ENTRY = {
-    "type": "object",
-    "properties": {
-        "command": {"type": "string", "minLength": 1},
-        "args": {"type": "array", "items": {"type": "string"}},
-        "env": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-    "required": ["command", "args"],
-    "additionalProperties": False,
-}
-
-
-def _servers(key: str, entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {key: {"type": "object", "additionalProperties": entry, "minProperties": 1}},
-        "required": [key],
-        "additionalProperties": False,
-    }
-
-
-#: Each client's file shape: VS Code reads `servers` (an `mcpServers` block is ignored there); Cursor,
-#: Claude Desktop and Claude Code's .mcp.json read `mcpServers`; Claude Desktop's config file launches a process.
-SHAPES = {
-    "VS Code (.vscode/mcp.json):": _servers("servers", HTTP_ENTRY),
-    "Cursor (~/.cursor/mcp.json):": _servers("mcpServers", CURSOR_ENTRY),
-    "Any streamable-HTTP client": _servers("mcpServers", HTTP_ENTRY),
-    "Claude Desktop (claude_desktop_config.json": _servers("mcpServers", STDIO_ENTRY),
+#: The heading each config is printed under -> the client whose shape it must have.
+TITLES = {
+    "VS Code (.vscode/mcp.json):": "vscode",
+    "Cursor (~/.cursor/mcp.json):": "cursor",
+    "Any streamable-HTTP client": "http",
+    "Claude Desktop (claude_desktop_config.json": "claude_desktop",
 }
 
 
 def _printed_configs(output: str) -> dict[str, dict[str, Any]]:
     """Every config the demo printed, each validated against its client's shape."""
     configs = {}
-    for title, shape in SHAPES.items():
+    for title, client in TITLES.items():
         config = _json_block(output, title)
-        errors = [e.message for e in Draft202012Validator(shape, format_checker=FormatChecker()).iter_errors(config)]
-        assert not errors, (title, errors, config)
+        assert not (errors := problems(config, shapes(REAL_TOKEN)[client])), (title, errors, config)
         configs[title] = config
     return configs
 
