@@ -1,4 +1,4 @@
-"""``sage-mcp``: serve, demo, tools, call, sandbox.
+"""``sage-mcp``: serve, demo, tools, call, auth, doctor, sandbox.
 
 In stdio mode stdout carries the MCP protocol and nothing else; every message for people goes to
 stderr. Other commands print their results on stdout.
@@ -406,6 +406,23 @@ def cmd_auth_logout(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from sage_mcp.doctor import as_json, run_checks
+
+    configure_logging("CRITICAL")  # the checks report problems themselves
+    with contextlib.ExitStack() as stack:
+        settings = stack.enter_context(_demo(args)) if args.sandbox else _settings(args)
+        checks = asyncio.run(run_checks(settings, http=args.http))
+    if args.json:
+        print(json.dumps(as_json(checks), indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+        failed = sum(not c.ok for c in checks)
+        print(f"\n{failed} problem{'s' if failed != 1 else ''} found." if failed else "\nAll good.")
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     from sage_mcp.sandbox import SandboxConfig, serve
@@ -519,6 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the structured result as JSON")
     common(p)
     p.set_defaults(func=cmd_call)
+
+    p = sub.add_parser("doctor", help="check configuration, sign-in, reachability and businesses; say how to fix")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.add_argument("--http", action="store_true", help="also check the HTTP bearer token (checked once one exists)")
+    p.add_argument("--sandbox", action="store_true", help="check a demo sign-in to an embedded sandbox instead")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("auth", help="sign in to Sage, show or remove the stored login")
     asub = p.add_subparsers(dest="auth_command", required=True)

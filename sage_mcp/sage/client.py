@@ -423,6 +423,21 @@ class SageClient:
     async def get_user(self) -> dict[str, Any]:
         return dict(await self.get("/user") or {})
 
+    async def probe(self, url: str) -> tuple[int, str | None]:
+        """One unauthenticated GET of ``url`` (no token, no retry): its HTTP status and ``Date`` header.
+
+        For ``sage-mcp doctor``: any answer proves the endpoint is reachable; raises
+        :class:`SageConnectionError` or :class:`SageTimeoutError` when none comes.
+        """
+        try:
+            async with httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), follow_redirects=False) as bare:
+                resp = await bare.get(url, headers={"User-Agent": f"sage-mcp/{__version__}"})
+        except httpx2.TimeoutException:
+            raise SageTimeoutError(f"{url} did not answer within 10 s") from None
+        except httpx2.HTTPError as exc:
+            raise SageConnectionError(f"could not reach {url} ({type(exc).__name__})") from None
+        return resp.status_code, resp.headers.get("date")
+
 
 class BusinessClient:
     """A view of :class:`SageClient` scoped to one business: ``X-Business`` goes on every request."""
