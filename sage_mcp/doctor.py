@@ -114,9 +114,7 @@ def _sign_in(login: StoredLogin | None, now: float) -> Check:
         return Check("sign-in", True, f"refresh token expiry not stated by Sage; scope {scope}")
     left = tokens.refresh_expires_at - now
     if left <= 0:
-        return Check(
-            "sign-in", False, f"the refresh token expired {_duration(-left)} ago", "run `sage-mcp auth login`"
-        )
+        return Check("sign-in", False, f"the refresh token expired {_duration(-left)} ago", "run `sage-mcp auth login`")
     soon = "; renew it with `sage-mcp auth login` before then" if left < RENEW_WITHIN else ""
     return Check("sign-in", True, f"refresh token valid for {_duration(left)}{soon}; scope {scope}")
 
@@ -184,9 +182,7 @@ async def run_checks(settings: Settings, *, http: bool = False) -> list[Check]:
         else:
             checks.append(Check("Sage reachable", True, "token server and API answered"))
         if date is None:
-            checks.append(
-                Check("clock", False, "the token server sent no Date to compare with", "see Sage reachable")
-            )
+            checks.append(Check("clock", False, "the token server sent no Date to compare with", "see Sage reachable"))
         else:
             skew = time.time() - email.utils.parsedate_to_datetime(date).timestamp()
             checks.append(

@@ -64,3 +64,33 @@ def test_the_refusal_itself_works() -> None:
     probe = CHILD.split("import sage_mcp")[0] + "import fcntl\n"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "refused: not on Windows" in out.stderr
+
+
+# Starts the stdio server's machinery in a fresh interpreter, lists the tools through a client, then reports
+# which of the libraries that only a tool call needs were loaded on the way.
+LEAN_START = """
+import sys, anyio
+from mcp import Client
+from sage_mcp.cli import build_parser
+from sage_mcp.config import Settings
+from sage_mcp.server import create_server
+
+async def main():
+    async with Client(create_server(Settings(data_dir=sys.argv[1]))) as client:
+        tools = (await client.list_tools()).tools
+    print(len(tools), sorted(m for m in ("authlib", "jsonschema", "filelock") if m in sys.modules))
+
+anyio.run(main)
+"""
+
+
+def test_listing_tools_loads_neither_oauth_nor_schema_validation(tmp_path: Path) -> None:
+    """What `serve` needs to answer tools/list: not authlib, jsonschema or filelock (each is loaded by the first
+    call that needs it, as is the Sage HTTP client with its TLS context), so the server answers sooner."""
+    out = subprocess.run(
+        [sys.executable, "-c", LEAN_START, str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    count, loaded = out.stdout.split(" ", 1)
+    assert int(count) > 10
+    assert loaded.strip() == "[]", f"loaded before any tool call: {loaded.strip()}"

@@ -27,11 +27,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sage_mcp.sage.errors import AuthError, NotSignedInError, ReauthorizationRequired
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ class FileTokenStore:
     def _file_lock(self) -> FileLock:
         # A new lock object (its own file handle) per holder: two holders in one process, or on one
         # thread of an event loop, exclude each other just as two processes do.
+        from filelock import FileLock  # imported when first needed: it costs start-up time
+
         self.lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         return FileLock(self.lock_path, mode=0o600, thread_local=False)
 
@@ -200,6 +203,8 @@ class FileTokenStore:
 
     @contextlib.asynccontextmanager
     async def alock(self) -> AsyncIterator[None]:
+        from filelock import Timeout
+
         lock = self._file_lock()
         deadline = time.monotonic() + LOCK_TIMEOUT
         delay = 0.005
