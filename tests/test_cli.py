@@ -157,3 +157,16 @@ async def test_demo_offers_the_default_toolsets_and_honours_toolsets(tmp_path: P
     env["SAGE_MCP_TOOLSETS"] = "payments,tax"
     assert await _demo_tools(env) == set(Registry.build("payments,tax").tools)
     assert await _demo_tools(env, "--read-only") == set(Registry.build("payments,tax", read_only=True).tools)
+
+
+def test_make_demo_takes_a_port_and_flags() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    planned = subprocess.run(
+        ["make", "-n", "demo", "PORT=8123", "ARGS=--toolsets all --read-only"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert planned[-1].endswith("/sage-mcp demo --port 8123 --toolsets all --read-only"), planned

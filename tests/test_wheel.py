@@ -66,7 +66,7 @@ def _uv_env(tmp: Path) -> dict[str, str]:
         "UV_OFFLINE": "1",
         "UV_NO_INDEX": "1",
         "UV_FIND_LINKS": str(WHEELHOUSE),
-        "UV_PYTHON": shutil.which("python3.11") or sys.executable,
+        "UV_PYTHON": sys.executable,  # the interpreter the wheelhouse was downloaded for
         "XDG_DATA_HOME": str(tmp / "data"),
     }
 
