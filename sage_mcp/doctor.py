@@ -61,8 +61,10 @@ def _configuration(settings: Settings) -> Check:
     return Check("configuration", True, f"client id and secret set; {where}")
 
 
-def _token_store(store: FileTokenStore) -> tuple[Check, StoredLogin | None]:
+def _token_store(store: FileTokenStore, seeded: bool) -> tuple[Check, StoredLogin | None]:
     if not store.path.exists():
+        if seeded:
+            return Check("token store", True, f"none yet at {store.path}; SAGE_REFRESH_TOKEN seeds it"), None
         return (
             Check("token store", False, f"none at {store.path}", "run `sage-mcp auth login` to sign in to Sage"),
             None,
@@ -105,7 +107,9 @@ def _token_store(store: FileTokenStore) -> tuple[Check, StoredLogin | None]:
     return Check("token store", True, f"{store.path} (version {STORE_VERSION})"), login
 
 
-def _sign_in(login: StoredLogin | None, now: float) -> Check:
+def _sign_in(login: StoredLogin | None, now: float, seeded: bool) -> Check:
+    if login is None and seeded:
+        return Check("sign-in", True, "from SAGE_REFRESH_TOKEN (its expiry shows once it is used)")
     if login is None:
         return Check("sign-in", False, "no stored sign-in (see the token store)", "run `sage-mcp auth login`")
     tokens = login.tokens
@@ -155,8 +159,9 @@ async def run_checks(settings: Settings, *, http: bool = False) -> list[Check]:
     now = time.time()
     checks = [_configuration(settings)]
     store = FileTokenStore(settings.token_store_path)
-    store_check, login = _token_store(store)
-    checks += [store_check, _sign_in(login, now)]
+    seeded = settings.refresh_token is not None and bool(settings.refresh_token.get_secret_value())
+    store_check, login = _token_store(store, seeded)
+    checks += [store_check, _sign_in(login, now, seeded)]
 
     async with SageClient(settings, store=store) as sage:
         # Reachability and the clock: Sage's token server and API, no credentials needed.
@@ -196,14 +201,14 @@ async def run_checks(settings: Settings, *, http: bool = False) -> list[Check]:
 
         # Scope and businesses: a real call (it refreshes the access token if it must).
         businesses: list[dict[str, Any]] | None = None
-        if login is None:
+        if login is None and not seeded:
             checks.append(Check("businesses", False, "not signed in", "run `sage-mcp auth login`"))
         else:
             try:
                 businesses = await sage.list_businesses()
                 lead = await sage.lead_business_id()
                 current = sage.tokens.current
-                scope = (current.tokens.scope if current else "") or login.tokens.scope or "not stated"
+                scope = (current.tokens.scope if current else "") or "not stated"
                 names = {str(b.get("id")): b.get("name") or b.get("displayed_as") for b in businesses}
                 checks.append(
                     Check("businesses", True, f"{len(businesses)} (lead: {names.get(lead, lead)}); scope {scope}")

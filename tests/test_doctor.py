@@ -107,3 +107,14 @@ async def test_an_unreachable_sage_is_named(settings: Settings) -> None:
     }
     assert not checks["Sage reachable"].ok and "could not reach" in checks["Sage reachable"].detail
     assert not checks["clock"].ok and not checks["businesses"].ok
+
+
+def test_a_headless_refresh_token_counts_as_a_sign_in(settings: Settings, tmp_path: Path) -> None:
+    refresh = json.loads(settings.token_store_path.read_text())["tokens"]["refresh_token"]
+    env = server_env(settings) | {"SAGE_DATA_DIR": str(tmp_path / "fresh"), "SAGE_REFRESH_TOKEN": refresh}
+    out = _doctor(env, "--json")
+    checks = _by_name(out)
+    assert out.returncode == 0, checks
+    assert str(checks["token store"]["detail"]).endswith("SAGE_REFRESH_TOKEN seeds it")
+    assert checks["businesses"]["detail"] == "3 (lead: Hartley & Finch Ltd); scope full_access"
+    assert (tmp_path / "fresh" / "tokens.json").exists(), "the rotated token was kept, as serve would keep it"
