@@ -223,8 +223,12 @@ class FileTokenStore:
             lock.release()
 
 
-REAUTH_MESSAGE = "The Sage sign-in has expired or was revoked. Run `sage-mcp auth login` to sign in again."
-NOT_SIGNED_IN_MESSAGE = "No Sage sign-in is stored yet. Run `sage-mcp auth login` to sign in."
+#: How to run the command when the package is not installed (a client that starts it with uvx).
+UVX_HINT = " (or `uvx sage-accounting-mcp auth login` where it is not installed)"
+REAUTH_MESSAGE = (
+    "The Sage sign-in has expired or was revoked. Run `sage-mcp auth login` to sign in again" + UVX_HINT + "."
+)
+NOT_SIGNED_IN_MESSAGE = "No Sage sign-in is stored yet. Run `sage-mcp auth login` to sign in" + UVX_HINT + "."
 
 
 class TokenManager:
