@@ -7,6 +7,7 @@ the bearer token header; a stdio config needs none (the client launches the proc
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import sys
@@ -40,6 +41,11 @@ def launcher(argv0: str | None = None) -> list[str]:
 
 
 def shell_line(words: list[str]) -> str:
+    """``words`` quoted for this platform's usual shell (POSIX sh; on Windows, the C runtime's rules)."""
+    if os.name == "nt":
+        import subprocess
+
+        return subprocess.list2cmdline(words)
     return shlex.join(words)
 
 
