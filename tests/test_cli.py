@@ -170,3 +170,12 @@ def test_make_demo_takes_a_port_and_flags() -> None:
         check=True,
     ).stdout.splitlines()
     assert planned[-1].endswith("/sage-mcp demo --port 8123 --toolsets all --read-only"), planned
+
+
+def test_printed_configs_start_the_program_the_way_it_was_started(tmp_path: Path) -> None:
+    from sage_mcp.clients import launcher
+
+    uv_cache = "/home/me/.cache/uv/archive-v0/Xy12/bin/sage-accounting-mcp"
+    assert launcher(uv_cache) == ["uvx", "sage-accounting-mcp"], "uvx's cache is gone after the run: use uvx again"
+    assert launcher(str(tmp_path / "sage_mcp" / "__main__.py")) == [sys.executable, "-m", "sage_mcp"]
+    assert launcher(SAGE_MCP) == [SAGE_MCP], "an installed script by its absolute path (desktop apps lack PATH)"
