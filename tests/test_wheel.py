@@ -76,7 +76,7 @@ def test_wheel_and_sdist_carry_catalogue_spec_licence_and_changelog(dist: Path) 
     (wheel,) = dist.glob("sage_accounting_mcp-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "sage_mcp/tool_schemas/_toolsets.json" in names
-    assert "sage_mcp/tool_schemas/sales/create_sales_invoice.json" in names
+    assert "sage_mcp/tool_schemas/invoices/create_invoice.json" in names
     assert "sage_mcp/sage/openapi/sage-accounting-v3.1.openapi.json" in names
     assert "sage_mcp/py.typed" in names
     assert any(re.fullmatch(r"sage_accounting_mcp-[^/]+\.dist-info/licenses/LICENSE", n) for n in names)
