@@ -31,7 +31,7 @@ from mcp.types import (
 )
 from mcp_types.version import is_version_at_least
 
-from sage_mcp import __version__
+from sage_mcp import __version__, prompts, resources
 from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
@@ -293,7 +293,7 @@ def create_server(
             over_http=ctx.request is not None,
         )
 
-    return Server(
+    server = Server(
         SERVER_NAME,
         version=__version__,
         title="Sage Accounting",
@@ -303,6 +303,9 @@ def create_server(
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    resources.register(server, settings)
+    prompts.register(server, reg, settings)
+    return server
 
 
 async def serve_stdio(server: Server[dict[str, Any]]) -> None:
