@@ -34,7 +34,7 @@ from mcp.types import (
 
 from sage_mcp.config import Settings
 from sage_mcp.registry import Registry, load_catalogue
-from sage_mcp.resources import within_deadline
+from sage_mcp.resources import STATIC_TTL_MS, within_deadline
 from sage_mcp.sage.client import SageClient
 from sage_mcp.tools._base import BusinessScope, resolve_business
 
@@ -340,7 +340,7 @@ def register(server: Server[dict[str, Any]], registry: Registry, settings: Setti
     async def list_prompts(
         _ctx: ServerRequestContext[dict[str, Any]], _params: PaginatedRequestParams
     ) -> ListPromptsResult:
-        return ListPromptsResult(prompts=prompts.list())
+        return ListPromptsResult(prompts=prompts.list(), ttl_ms=STATIC_TTL_MS, cache_scope="public")
 
     async def get_prompt(ctx: ServerRequestContext[dict[str, Any]], params: GetPromptRequestParams) -> GetPromptResult:
         return await prompts.get(ctx.lifespan_context["sage"], params.name, params.arguments)

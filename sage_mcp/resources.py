@@ -63,6 +63,11 @@ MIME_TYPE = "application/json"
 #: A business id as it may appear in a URI (Sage's are 32 hex characters); anything else is refused unread.
 _URI = re.compile(r"^sage://businesses/(?P<business>[A-Za-z0-9_-]{1,64})/(?P<kind>[a-z-]{1,40})$")
 
+#: How long a 2026-07-28 client may cache ``resources/list`` (the login's businesses, which rarely change).
+#: Reads are never cached: they carry balances.
+LIST_TTL_MS = 60_000
+#: The templates and the prompt list are the same for every user and for the server's whole life.
+STATIC_TTL_MS = 3_600_000
 T = TypeVar("T")
 Reader = Callable[[ToolContext], Awaitable[dict[str, Any]]]
 
@@ -262,12 +267,15 @@ def register(server: Server[dict[str, Any]], settings: Settings) -> None:
     async def list_resources(
         ctx: ServerRequestContext[dict[str, Any]], _params: PaginatedRequestParams
     ) -> ListResourcesResult:
-        return ListResourcesResult(resources=await resources.list_resources(ctx.lifespan_context["sage"]))
+        listed = await resources.list_resources(ctx.lifespan_context["sage"])
+        return ListResourcesResult(resources=listed, ttl_ms=LIST_TTL_MS)
 
     async def list_templates(
         _ctx: ServerRequestContext[dict[str, Any]], _params: PaginatedRequestParams
     ) -> ListResourceTemplatesResult:
-        return ListResourceTemplatesResult(resource_templates=resources.templates())
+        return ListResourceTemplatesResult(
+            resource_templates=resources.templates(), ttl_ms=STATIC_TTL_MS, cache_scope="public"
+        )
 
     async def read_resource(
         ctx: ServerRequestContext[dict[str, Any]], params: ReadResourceRequestParams

@@ -31,7 +31,7 @@ from mcp.types import (
 )
 from mcp_types.version import is_version_at_least
 
-from sage_mcp import __version__, prompts, resources
+from sage_mcp import __version__, completion, prompts, resources
 from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
@@ -305,6 +305,7 @@ def create_server(
     )
     resources.register(server, settings)
     prompts.register(server, reg, settings)
+    completion.register(server, settings)
     return server
 
 

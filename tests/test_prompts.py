@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, MCPError
-from mcp.types import INVALID_PARAMS, TextContent
+from mcp.types import INVALID_PARAMS, PromptReference, ResourceTemplateReference, TextContent
 
 from sage_mcp.config import Settings
 from sage_mcp.demo import sandbox_settings
@@ -175,3 +175,22 @@ def test_inspector_cli_renders_a_prompt(settings: Settings) -> None:
     assert got.returncode == 0, got.stderr
     text = json.loads(got.stdout)["result"]["messages"][0]["content"]["text"]
     assert "more than 45 days overdue" in text and "`get_aged_debtors`" in text
+
+
+async def test_arguments_and_template_business_ids_complete(client: Client) -> None:
+    fern = await client.complete(PromptReference(name="vat_quarter"), {"name": "business_id", "value": "fern"})
+    assert fern.completion.values == [SECOND_BUSINESS_ID], "a business by part of its name"
+    by_id = await client.complete(
+        ResourceTemplateReference(uri="sage://businesses/{business_id}/tax-rates"),
+        {"name": "business_id", "value": LEAD_BUSINESS_ID[:6]},
+    )
+    assert by_id.completion.values == [LEAD_BUSINESS_ID]
+    names = await client.complete(PromptReference(name="connect_business"), {"name": "business_name", "value": ""})
+    assert {"Hartley & Finch Ltd", "Fern Studio"} <= set(names.completion.values)
+    last = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+    months = await client.complete(PromptReference(name="month_end_close"), {"name": "month", "value": ""})
+    assert months.completion.values[0] == last.strftime("%Y-%m") and len(months.completion.values) == 24
+    tone = await client.complete(PromptReference(name="chase_overdue_customers"), {"name": "tone", "value": "f"})
+    assert tone.completion.values == ["friendly", "firm", "final"]
+    nothing = await client.complete(PromptReference(name="vat_quarter"), {"name": "colour", "value": "r"})
+    assert nothing.completion.values == []

@@ -48,6 +48,12 @@ async def read(client: Client, uri: str) -> dict[str, Any]:
     return data
 
 
+async def test_resources_prompts_and_completions_are_advertised(client: Client) -> None:
+    capabilities = client.server_capabilities
+    assert capabilities.resources is not None and capabilities.prompts is not None
+    assert capabilities.completions is not None and capabilities.tools is not None
+
+
 async def test_resources_are_listed_for_every_business_of_the_login(client: Client, sandbox: SandboxServer) -> None:
     listed = (await client.list_resources()).resources
     businesses = raw_get(sandbox, "/businesses")["$items"]
