@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import INVALID_PARAMS
 
 from sage_mcp import resources
@@ -23,6 +24,7 @@ from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, SandboxServer
 from sage_mcp.server import create_server
 from tests.helpers import server_env
 from tests.test_transports import INSPECTOR, REPO
+from tests.test_transports import http_server as served_over_http
 
 pytestmark = pytest.mark.anyio
 
@@ -200,3 +202,21 @@ def test_inspector_cli_lists_resources(settings: Settings) -> None:
     uris = {r["uri"] for r in json.loads(listed.stdout)["result"]["resources"]}
     assert f"sage://businesses/{SECOND_BUSINESS_ID}/bank-accounts" in uris
     assert f"sage://businesses/{LEAD_BUSINESS_ID}/chart-of-accounts" in uris
+
+
+http_server = served_over_http  # the transports tests' fixture: this server under uvicorn, guarded
+
+
+async def test_over_streamable_http_in_both_eras(http_server: tuple[str, str]) -> None:
+    url, token = http_server
+    for mode in ("auto", "legacy"):
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+        ):
+            uri = f"sage://businesses/{SECOND_BUSINESS_ID}/bank-accounts"
+            assert uri in {str(r.uri) for r in (await client.list_resources()).resources}
+            assert (await read(client, uri))["business"]["name"] == "Fern Studio"
+            assert "f" * 32 in await refused(client, "sage://businesses/" + "f" * 32 + "/profile")
+            prompt = await client.get_prompt("vat_quarter", {"business_id": SECOND_BUSINESS_ID})
+            assert "Fern Studio" in prompt.messages[0].content.text  # type: ignore[union-attr]
