@@ -10,17 +10,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import INVALID_PARAMS
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
 
 from sage_mcp import resources
 from sage_mcp.config import Settings
 from sage_mcp.demo import sandbox_settings
 from sage_mcp.sage import pagination
-from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, SandboxServer
+from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, SandboxConfig, SandboxServer, running_sandbox
 from sage_mcp.server import create_server
 from tests.helpers import server_env
 from tests.test_transports import INSPECTOR, REPO
@@ -177,6 +178,30 @@ async def test_not_signed_in_says_how_to_sign_in(sandbox: SandboxServer, tmp_pat
             await client.list_resources()
         assert "sage-mcp auth login" in caught.value.message
         assert (await client.list_resource_templates()).resource_templates, "templates need no sign-in"
+
+
+async def test_a_slow_or_failing_sage_gives_a_clear_error_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    with running_sandbox(SandboxConfig()) as own:
+        settings = sandbox_settings(own, tmp_path, call_timeout=1.0, max_retries=1)
+        async with Client(create_server(settings), mode="legacy") as client:
+            uri = f"sage://businesses/{LEAD_BUSINESS_ID}/tax-rates"
+            assert (await read(client, uri))["total"] > 0
+            own.faults.configure(latency=2.0)  # twice the deadline
+            with pytest.raises(MCPError) as slow:
+                await client.read_resource(uri)
+            assert slow.value.code == INTERNAL_ERROR and "did not answer within 1 s" in slow.value.message
+            own.faults.configure(latency=0.0)
+            with anyio.fail_after(30):
+                while own.faults.in_flight:
+                    await anyio.sleep(0.01)
+            own.faults.script("503", "GET", "/bank_accounts", count=5)
+            with pytest.raises(MCPError) as failing:
+                await client.read_resource(f"sage://businesses/{LEAD_BUSINESS_ID}/bank-accounts")
+            message = failing.value.message
+            assert message.startswith(f"Cannot read sage://businesses/{LEAD_BUSINESS_ID}/bank-accounts: ")
+            assert "HTTP 503 on GET /bank_accounts" in message
+            own.faults.clear()
+            assert (await read(client, uri))["total"] > 0, "still serving"
 
 
 def test_inspector_cli_lists_resources(settings: Settings) -> None:
