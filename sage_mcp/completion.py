@@ -16,7 +16,7 @@ from mcp.types import CompleteRequestParams, CompleteResult, Completion, PromptR
 
 from sage_mcp.config import Settings
 from sage_mcp.prompts import load_prompts
-from sage_mcp.resources import within_deadline
+from sage_mcp.resources import SageFor, within_deadline
 from sage_mcp.sage.client import SageClient
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ async def business_values(sage: SageClient, settings: Settings, typed: str, *, n
     return out
 
 
-def register(server: Server[dict[str, Any]], settings: Settings) -> None:
+def register(server: Server[dict[str, Any]], settings: Settings, sage_for: SageFor) -> None:
     kinds = {(p.name, a.name): (a.kind, a.choices) for p in load_prompts().values() for a in p.arguments}
 
     async def complete(ctx: ServerRequestContext[dict[str, Any]], params: CompleteRequestParams) -> CompleteResult:
@@ -72,7 +72,7 @@ def register(server: Server[dict[str, Any]], settings: Settings) -> None:
         else:  # a resource template: its only variable is business_id
             kind, choices = ("business", ()) if params.argument.name == "business_id" else ("", ())
         if kind in ("business", "business_name"):
-            sage = ctx.lifespan_context["sage"]
+            sage = await sage_for(ctx)
             values = await business_values(sage, settings, typed, names=kind == "business_name")
         elif kind:
             values = [v for v in calendar_values(kind, choices, dt.date.today()) if v.startswith(typed.strip())]

@@ -34,7 +34,7 @@ from mcp.types import (
 
 from sage_mcp.config import Settings
 from sage_mcp.registry import Registry, load_catalogue
-from sage_mcp.resources import STATIC_TTL_MS, within_deadline
+from sage_mcp.resources import STATIC_TTL_MS, SageFor, within_deadline
 from sage_mcp.sage.client import SageClient
 from sage_mcp.tools._base import BusinessScope, resolve_business
 
@@ -333,7 +333,7 @@ class Prompts:
         return await within_deadline(self.settings, work, "Prompt argument business_id", {"argument": "business_id"})
 
 
-def register(server: Server[dict[str, Any]], registry: Registry, settings: Settings) -> None:
+def register(server: Server[dict[str, Any]], registry: Registry, settings: Settings, sage_for: SageFor) -> None:
     """Serve the prompts on ``server``, rendered for the tools ``registry`` offers."""
     prompts = Prompts(registry, settings)
 
@@ -343,7 +343,7 @@ def register(server: Server[dict[str, Any]], registry: Registry, settings: Setti
         return ListPromptsResult(prompts=prompts.list(), ttl_ms=STATIC_TTL_MS, cache_scope="public")
 
     async def get_prompt(ctx: ServerRequestContext[dict[str, Any]], params: GetPromptRequestParams) -> GetPromptResult:
-        return await prompts.get(ctx.lifespan_context["sage"], params.name, params.arguments)
+        return await prompts.get(await sage_for(ctx), params.name, params.arguments)
 
     server.add_request_handler("prompts/list", PaginatedRequestParams, list_prompts)
     server.add_request_handler("prompts/get", GetPromptRequestParams, get_prompt)

@@ -260,14 +260,26 @@ class BusinessResources:
         return await within_deadline(self.settings, work, f"Cannot read {uri}", {"uri": uri})
 
 
-def register(server: Server[dict[str, Any]], settings: Settings) -> None:
-    """Serve the business resources on ``server`` (whose lifespan context holds the ``sage`` client)."""
+SageFor = Callable[[ServerRequestContext[dict[str, Any]]], Awaitable[SageClient]]
+"""The Sage client of one request: the one its tool calls would use (the signed-in user's)."""
+
+
+def lifespan_sage(ctx: ServerRequestContext[dict[str, Any]]) -> SageClient:
+    """The process's Sage client (stdio and local HTTP: one user), from the server's lifespan."""
+    sage: SageClient | None = ctx.lifespan_context.get("sage")
+    if sage is None:
+        raise MCPError(INTERNAL_ERROR, "sage-mcp has no Sage client for this request; please report this.")
+    return sage
+
+
+def register(server: Server[dict[str, Any]], settings: Settings, sage_for: SageFor) -> None:
+    """Serve the business resources on ``server``, reading Sage with ``sage_for(request)``."""
     resources = BusinessResources(settings)
 
     async def list_resources(
         ctx: ServerRequestContext[dict[str, Any]], _params: PaginatedRequestParams
     ) -> ListResourcesResult:
-        listed = await resources.list_resources(ctx.lifespan_context["sage"])
+        listed = await resources.list_resources(await sage_for(ctx))
         return ListResourcesResult(resources=listed, ttl_ms=LIST_TTL_MS)
 
     async def list_templates(
@@ -280,7 +292,7 @@ def register(server: Server[dict[str, Any]], settings: Settings) -> None:
     async def read_resource(
         ctx: ServerRequestContext[dict[str, Any]], params: ReadResourceRequestParams
     ) -> ReadResourceResult:
-        data = await resources.read(ctx.lifespan_context["sage"], params.uri)
+        data = await resources.read(await sage_for(ctx), params.uri)
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         return ReadResourceResult(contents=[TextResourceContents(uri=params.uri, mime_type=MIME_TYPE, text=text)])
 

@@ -303,9 +303,14 @@ def create_server(
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
-    resources.register(server, settings)
-    prompts.register(server, reg, settings)
-    completion.register(server, settings)
+
+    async def sage_for(ctx: ServerRequestContext[dict[str, Any]]) -> SageClient:
+        """The Sage client resources, prompts and completions read with: the one tool calls use."""
+        return resources.lifespan_sage(ctx)
+
+    resources.register(server, settings, sage_for)
+    prompts.register(server, reg, settings, sage_for)
+    completion.register(server, settings, sage_for)
     return server
 
 
