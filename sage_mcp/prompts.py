@@ -136,18 +136,18 @@ class Offer:
         parts = []
         for title, shortened, needs in limited:
             said = [
-                "write access (this server is read-only)"
-                if n == "write"
-                else (f"the {n} toolset" if n else "a tool this version does not have")
+                "write access" if n == "write" else (f"the {n} toolset" if n else "a tool this version does not have")
                 for n in needs
             ]
             parts.append(f"{title} is {'shortened' if shortened else 'left out'} (it needs {' and '.join(said)})")
-        toolsets = list(dict.fromkeys(n for _, _, needs in limited for n in needs if n not in ("write", "")))
         text = "On this server, " + "; ".join(parts) + "."
+        if any("write" in needs for _, _, needs in limited):
+            text += " The server is read-only, so changes in Sage are left to me."
+        toolsets = list(dict.fromkeys(n for _, _, needs in limited for n in needs if n not in ("write", "")))
         if toolsets:
             text += (
-                f" Start sage-mcp with --toolsets default,{','.join(toolsets)} "
-                "(or set SAGE_MCP_TOOLSETS) to offer the full steps."
+                f" Starting sage-mcp with --toolsets default,{','.join(toolsets)} "
+                "(or SAGE_MCP_TOOLSETS) offers the full steps."
             )
         return text
 

@@ -135,7 +135,7 @@ async def test_every_tool_a_prompt_names_is_offered(toolsets: str, read_only: bo
             prompt = load_prompts()[name]
             shortened = any(not all(set(refs) & offered for refs in tool_references(s.text)) for s in prompt.steps)
             assert ("On this server" in text) == shortened, "a prompt says which steps it shortened or left out"
-            assert ("write access (this server is read-only)" in text) <= read_only
+            assert ("The server is read-only" in text) <= read_only
 
 
 def all_references(name: str) -> list[tuple[str, ...]]:
@@ -159,7 +159,7 @@ async def test_a_read_only_default_server_renders_for_its_own_tools(sandbox: San
             offered = {t.name for t in (await client.list_tools()).tools}
             text = await rendered(client, "month_end_close")
             assert tools_named(text) <= offered and "`get_trial_balance`" in text
-            assert "write access (this server is read-only)" in text
+            assert "(it needs write access)" in text and "The server is read-only" in text
             assert "`create_journal`" not in text and "for me to post in Sage" in text, "the fallback, not the write"
 
 
