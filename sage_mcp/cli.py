@@ -12,15 +12,19 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import sys
 from typing import Any
+
+from mcp.types import CallToolResult
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity, HttpSetupError, HttpToken, check_bind, plan_http, token_hint
 from sage_mcp.http.allow import host_name
 from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
-from sage_mcp.server import Dispatcher, configure_logging, create_server, run_http, run_stdio
+from sage_mcp.safety.confirm import terminal_asker
+from sage_mcp.server import Dispatcher, configure_logging, confirms_every_write, create_server, run_http, run_stdio
 
 
 def _err(*parts: object) -> None:
@@ -33,13 +37,17 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
         values["toolsets"] = args.toolsets
     if getattr(args, "read_only", False):
         values["read_only"] = True
+    if getattr(args, "no_confirm", False):
+        values["no_confirm"] = True
     values.update(overrides)
     return Settings(**values)
 
 
 def _registry(settings: Settings) -> Registry:
     try:
-        return Registry.build(settings.toolsets, read_only=settings.read_only)
+        return Registry.build(
+            settings.toolsets, read_only=settings.read_only, confirm_writes=confirms_every_write(settings)
+        )
     except ConfigError as exc:
         _err(f"sage-mcp: {exc}")
         raise SystemExit(2) from None
@@ -51,6 +59,8 @@ def _demo(args: argparse.Namespace, **kwargs: Any) -> contextlib.AbstractContext
     overrides: dict[str, Any] = {"toolsets": getattr(args, "toolsets", None) or "all"}
     if getattr(args, "read_only", False):
         overrides["read_only"] = True
+    if getattr(args, "no_confirm", False):
+        overrides["no_confirm"] = True
     return running_demo(**kwargs, **overrides)
 
 
@@ -79,6 +89,8 @@ def _mcp_url(host: str, port: int) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.hosted:
+        return _serve_hosted(args)
     configure_logging(args.log_level)
     settings = _settings(args)
     security = _http_security(args, settings) if args.transport == "http" else None
@@ -99,6 +111,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for warning in security.warnings(args.port):
         _err(warning)
     run_http(server, security, args.port)
+    return 0
+
+
+def _serve_hosted(args: argparse.Namespace) -> int:
+    """Hosted multi-user mode: every user signs in with Sage through MCP OAuth; state in Redis."""
+    if args.transport != "http":
+        _err("sage-mcp: --hosted needs --transport http")
+        return 2
+    if args.unsafe_no_auth:
+        _err("sage-mcp: --hosted always authenticates users; drop --unsafe-no-auth")
+        return 2
+    try:
+        from sage_mcp.http.hosted import HostedSettings, run_hosted
+        from sage_mcp.http.hosted.app import build_hosted_app, plan_hosted
+        from sage_mcp.http.hosted.ops import configure_json_logging
+    except ImportError as exc:
+        _err(f"sage-mcp: hosted mode needs the 'hosted' extra: pip install 'sage-mcp[hosted]' ({exc.name} is missing)")
+        return 2
+    settings = _settings(args)
+    try:
+        hosted = HostedSettings()
+    except ValueError as exc:
+        _err(f"sage-mcp: {exc}")
+        return 2
+    replica = hosted.replica or f"{socket.gethostname()}:{args.port}"
+    hosted = hosted.model_copy(update={"replica": replica})
+    try:
+        security = plan_hosted(
+            settings, hosted, args.host, allowed_hosts=args.allowed_hosts, allowed_origins=args.allowed_origins
+        )
+        app = build_hosted_app(settings, hosted, security, _registry(settings))
+    except (HttpSetupError, ValueError) as exc:
+        _err(f"sage-mcp: {exc}")
+        return 2
+    _err(f"sage-mcp {__version__}: hosted, on {args.host}:{args.port}; users connect to {hosted.resource_url}")
+    configure_json_logging(args.log_level if args.log_level != "WARNING" else "INFO", replica)
+    run_hosted(app, args.host, args.port)
     return 0
 
 
@@ -183,7 +232,8 @@ async def _call(settings: Settings, registry: Registry, name: str, arguments: di
     from sage_mcp.sage.client import SageClient
 
     async with SageClient(settings) as sage:
-        result = await Dispatcher(registry, settings).call(sage, name, arguments)
+        result = await Dispatcher(registry, settings).call(sage, name, arguments, asker=terminal_asker())
+    assert isinstance(result, CallToolResult)  # only a 2026-era MCP client is answered with a question
     text = "\n".join(getattr(c, "text", "") for c in result.content)
     return result.is_error, text, result.structured_content
 
@@ -206,6 +256,11 @@ def cmd_call(args: argparse.Namespace) -> int:
         print(json.dumps(structured, indent=2))
     else:
         print(text)
+    if isinstance(structured, dict) and structured.get("confirmation_required"):
+        _err(
+            "sage-mcp call: this write needs confirmation and a token works only in the process that issued it; "
+            "run the command at a terminal to be asked, or pass --no-confirm (unattended use)."
+        )
     return 1 if is_error else 0
 
 
@@ -397,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--toolsets", help="comma-separated toolsets, `default` or `all` (env SAGE_MCP_TOOLSETS)")
         p.add_argument("--read-only", action="store_true", help="offer no tool that writes (env SAGE_MCP_READ_ONLY)")
+        p.add_argument(
+            "--no-confirm",
+            action="store_true",
+            help="do not ask the user before voids, deletes and other irreversible writes; for unattended "
+            "automation only (env SAGE_MCP_NO_CONFIRM)",
+        )
         p.add_argument("--log-level", default="WARNING", help="log level for stderr (default WARNING)")
 
     def http_flags(p: argparse.ArgumentParser) -> None:
@@ -422,6 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--hosted",
+        action="store_true",
+        help="multi-user: each user signs in with their own Sage account (MCP OAuth); state in Redis; "
+        "settings SAGE_MCP_PUBLIC_URL, SAGE_MCP_REDIS_URL, SAGE_MCP_ENCRYPTION_KEY ... (see README)",
+    )
     http_flags(p)
     common(p)
     p.set_defaults(func=cmd_serve)

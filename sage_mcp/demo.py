@@ -39,7 +39,7 @@ def sandbox_settings(
         revoke_url=sandbox.revoke_url,
         data_dir=data_dir,
         business_id=None,
-        **overrides,
+        **{"emulated_operations": ",".join(sandbox.emulated_operations()), **overrides},
     )
     tokens = TokenSet.from_response(sandbox.mint_tokens(scope=scope), time.time())
     FileTokenStore(settings.token_store_path).save(StoredLogin(tokens=tokens, business_id=pin, saved_at=time.time()))

@@ -53,7 +53,7 @@ from sage_mcp.sage.pagination import fetch_pages
 from sage_mcp.tools._base import ToolContext, ToolError, resolve_business
 from sage_mcp.tools._resource import ALL_PAGES_CAP
 from sage_mcp.tools.banking import list_bank_accounts
-from sage_mcp.tools.business import get_business, get_financial_settings
+from sage_mcp.tools.business import financial_settings, get_business
 from sage_mcp.tools.ledger import LEDGER_ACCOUNTS
 from sage_mcp.tools.tax import list_tax_rates
 
@@ -73,7 +73,7 @@ Reader = Callable[[ToolContext], Awaitable[dict[str, Any]]]
 
 
 async def _profile(ctx: ToolContext) -> dict[str, Any]:
-    business, settings = await asyncio.gather(get_business(ctx, {}), get_financial_settings(ctx, {}))
+    business, settings = await asyncio.gather(get_business(ctx, {}), financial_settings(ctx, {}))
     return {"profile": business, "financial_settings": settings}
 
 

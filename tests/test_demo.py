@@ -77,7 +77,7 @@ async def test_demo_command_serves_a_working_sandbox(tmp_path: Path) -> None:
             assert "Brightwater Consulting Ltd" in names
             customer = next(c for c in contacts.structured_content["items"] if c["type"] == "customer")
             created = await client.call_tool(
-                "create_sales_invoice",
+                "create_invoice",
                 {
                     "contact_id": customer["id"],
                     "lines": [
@@ -90,7 +90,7 @@ async def test_demo_command_serves_a_working_sandbox(tmp_path: Path) -> None:
             assert not created.is_error, created.content
             # 2.5 × 80.00 = 200.00 at the account's 20% → 40.00; 19.99 at 5% = 0.9995 → 1.00
             assert (invoice["net"], invoice["tax"], invoice["total"]) == ("219.99", "41.00", "260.99")
-            voided = await client.call_tool("void_sales_invoice", {"invoice_id": invoice["id"], "reason": "demo"})
+            voided = await client.call_tool("void_invoice", {"id": invoice["id"], "reason": "demo"})
             assert voided.structured_content["status"] == "VOID"
         output = (tmp_path / "demo.log").read_text()
         assert f"http://127.0.0.1:{port}/mcp" in output and "mcpServers" in output

@@ -81,7 +81,7 @@ async def test_vat_chasing_and_connection_prompts_use_their_arguments(client: Cl
     assert 'period "last_vat_period"' in await rendered(client, "vat_quarter")
     chase = await rendered(client, "chase_overdue_customers", {"days_overdue": "60", "tone": "Firm"})
     assert "more than 60 days overdue" in chase and "Draft one firm email" in chase
-    assert "`allocate_credit_note`" in chase and "`record_customer_receipt`" in chase
+    assert "`allocate_credit_note`" in chase and "`record_payment`" in chase
     connect = await rendered(client, "connect_business", {"business_name": "  Fern\nStudio "})
     assert "Find 'Fern Studio' among them" in connect and "sage-mcp auth login" in connect
 

@@ -21,6 +21,7 @@ from sage_mcp import resources
 from sage_mcp.config import Settings
 from sage_mcp.demo import sandbox_settings
 from sage_mcp.sage import pagination
+from sage_mcp.sage.client import SageClient
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SECOND_BUSINESS_ID, SandboxConfig, SandboxServer, running_sandbox
 from sage_mcp.server import create_server
 from tests.helpers import server_env
@@ -245,3 +246,20 @@ async def test_over_streamable_http_in_both_eras(http_server: tuple[str, str]) -
             assert "f" * 32 in await refused(client, "sage://businesses/" + "f" * 32 + "/profile")
             prompt = await client.get_prompt("vat_quarter", {"business_id": SECOND_BUSINESS_ID})
             assert "Fern Studio" in prompt.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_hosted_mode_reads_with_the_requests_own_sage_client(settings: Settings) -> None:
+    """With a per-request client (hosted mode: the signed-in user's), resources, prompts and completions
+    use that client, as tool calls do; there is no process-wide one."""
+    asked: list[str] = []
+    async with SageClient(settings) as users_client:
+
+        async def call_scope(ctx: Any) -> tuple[SageClient, None]:
+            asked.append("scope")
+            return users_client, None
+
+        async with Client(create_server(settings, call_scope=call_scope), mode="legacy") as client:
+            assert (await read(client, f"sage://businesses/{SECOND_BUSINESS_ID}/tax-rates"))["total"] > 0
+            prompt = await client.get_prompt("vat_quarter", {"business_id": SECOND_BUSINESS_ID})
+            assert "Fern Studio" in prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert len(asked) == 2

@@ -28,7 +28,7 @@ def test_wheel_installs_into_a_fresh_venv_and_lists_tools(tmp_path: Path) -> Non
     (wheel,) = dist.glob("sage_mcp-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "sage_mcp/tool_schemas/_toolsets.json" in names
-    assert "sage_mcp/tool_schemas/sales/create_sales_invoice.json" in names
+    assert "sage_mcp/tool_schemas/invoices/create_invoice.json" in names
     assert "sage_mcp/sage/openapi/sage-accounting-v3.1.openapi.json" in names
 
     venv = tmp_path / "venv"
@@ -62,4 +62,4 @@ def test_wheel_installs_into_a_fresh_venv_and_lists_tools(tmp_path: Path) -> Non
     )
     assert listed.returncode == 0, listed.stderr
     expected = len(Registry.build().tools)
-    assert "create_sales_invoice" in listed.stdout and f"{expected} tools" in listed.stdout
+    assert "create_invoice" in listed.stdout and f"{expected} tools" in listed.stdout
