@@ -11,14 +11,16 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker
 from mcp.types import Tool, ToolAnnotations
 
 from sage_mcp.tools import HANDLERS, Handler
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 TOOLSETS_FILE = "_toolsets.json"
 #: Toolsets of earlier versions, still accepted by their old names.
@@ -165,8 +167,12 @@ def mentioned_tools(text: str) -> set[str]:
 class RegisteredTool:
     spec: ToolSpec
     handler: Handler
-    validator: Draft202012Validator
     mcp_tool: Tool
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        """The argument validator, made on the tool's first call (so jsonschema is not loaded to start)."""
+        return _validator(self.spec.name, json.dumps(self.spec.input_schema, sort_keys=True))
 
 
 def load_spec(path: Path, toolset: str) -> ToolSpec:
@@ -307,7 +313,6 @@ class Registry:
             spec.name: RegisteredTool(
                 spec=spec,
                 handler=HANDLERS[spec.name],
-                validator=_validator(spec.name, json.dumps(spec.input_schema, sort_keys=True)),
                 mcp_tool=spec.to_mcp(names),
             )
             for spec in offered
@@ -375,10 +380,12 @@ def with_confirmation_token(spec: ToolSpec) -> ToolSpec:
 
 @cache
 def _validator(name: str, schema_json: str) -> Draft202012Validator:
+    """A validator for one input schema. The schemas themselves are checked against the Draft 2020-12
+    metaschema by the test suite (tests/test_catalogue.py), not at every start."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     del name  # part of the cache key only
-    schema = json.loads(schema_json)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
 
 
 def catalogue_markdown(root: Path | None = None) -> str:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sized
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import ValidationError
 from mcp.types import CallToolResult, TextContent
 
 from sage_mcp.excerpt import excerpt
@@ -29,6 +28,9 @@ from sage_mcp.sage.errors import (
     SageValidationError,
 )
 from sage_mcp.tools._base import ToolError
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 # Sage's field names that our tools rename.
 _SOURCE_RENAMES = (

@@ -30,12 +30,10 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import httpx2
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
@@ -61,6 +59,9 @@ from sage_mcp.sage.errors import (
 )
 from sage_mcp.sage.pagination import MAX_ITEMS_PER_PAGE, iter_pages
 from sage_mcp.sage.tokens import REAUTH_MESSAGE, FileTokenStore, TokenManager, TokenStore
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = logging.getLogger(__name__)
 
@@ -206,16 +207,8 @@ class SageClient:
         self.settings = settings
         self._gate = gate
         self.base_url = settings.api_base_url.rstrip("/")
-        self._http = AsyncOAuth2Client(
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            token_endpoint_auth_method="client_secret_post",
-            revocation_endpoint_auth_method="client_secret_post",
-            timeout=httpx2.Timeout(settings.timeout, connect=10.0),
-            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
-            headers={"User-Agent": f"sage-mcp/{__version__}"},
-            **({"transport": transport} if transport is not None else {}),
-        )
+        self._transport = transport
+        self._http_client: AsyncOAuth2Client | None = None
         bootstrap = settings.refresh_token.get_secret_value() if settings.refresh_token else None
         self.tokens = tokens or TokenManager(
             store or FileTokenStore(settings.token_store_path),
@@ -236,12 +229,34 @@ class SageClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def _http(self) -> AsyncOAuth2Client:
+        """The pooled client, made on first use: authlib and the TLS context cost start-up time that
+        ``tools/list`` never needs."""
+        if self._http_client is None:
+            from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+            self._http_client = AsyncOAuth2Client(
+                client_id=self.settings.client_id,
+                client_secret=self.settings.client_secret.get_secret_value(),
+                token_endpoint_auth_method="client_secret_post",
+                revocation_endpoint_auth_method="client_secret_post",
+                timeout=httpx2.Timeout(self.settings.timeout, connect=10.0),
+                limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
+                headers={"User-Agent": f"sage-mcp/{__version__}"},
+                **({"transport": self._transport} if self._transport is not None else {}),
+            )
+        return self._http_client
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http_client is not None:
+            await self._http_client.aclose()
 
     # -- OAuth -----------------------------------------------------------------------------
 
     async def _refresh(self, refresh_token: str) -> Mapping[str, Any]:
+        from authlib.integrations.base_client import OAuthError
+
         try:
             token = await self._http.refresh_token(self.settings.token_url, refresh_token=refresh_token)
         except OAuthError as exc:
@@ -256,6 +271,8 @@ class SageClient:
 
     async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> dict[str, Any]:
         """Swap an authorization code for tokens (the last step of a login)."""
+        from authlib.integrations.base_client import OAuthError
+
         extra: dict[str, str] = {"code_verifier": code_verifier} if code_verifier else {}
         try:
             token = await self._http.fetch_token(
@@ -507,6 +524,21 @@ class SageClient:
 
     async def get_user(self) -> dict[str, Any]:
         return dict(await self.get("/user") or {})
+
+    async def probe(self, url: str) -> tuple[int, str | None]:
+        """One unauthenticated GET of ``url`` (no token, no retry): its HTTP status and ``Date`` header.
+
+        For ``sage-mcp doctor``: any answer proves the endpoint is reachable; raises
+        :class:`SageConnectionError` or :class:`SageTimeoutError` when none comes.
+        """
+        try:
+            async with httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), follow_redirects=False) as bare:
+                resp = await bare.get(url, headers={"User-Agent": f"sage-mcp/{__version__}"})
+        except httpx2.TimeoutException:
+            raise SageTimeoutError(f"{url} did not answer within 10 s") from None
+        except httpx2.HTTPError as exc:
+            raise SageConnectionError(f"could not reach {url} ({type(exc).__name__})") from None
+        return resp.status_code, resp.headers.get("date")
 
 
 class BusinessClient:

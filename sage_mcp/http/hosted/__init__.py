@@ -1,7 +1,7 @@
 """Hosted mode (``serve --transport http --hosted``): many users, each signed in with their own Sage
 account through the MCP authorization flow, on stateless replicas sharing state through Redis.
 
-Needs the optional extra ``hosted`` (``pip install 'sage-mcp[hosted]'``: redis, cryptography,
+Needs the optional extra ``hosted`` (``pip install 'sage-accounting-mcp[hosted]'``: redis, cryptography,
 prometheus-client). See :mod:`.app` for what a replica serves and :mod:`.provider` for the sign-in.
 """
 
