@@ -35,6 +35,7 @@ from mcp_types.version import is_version_at_least
 
 from sage_mcp import __version__, completion, prompts, resources
 from sage_mcp.config import Settings
+from sage_mcp.excerpt import excerpt
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
@@ -143,7 +144,7 @@ class Dispatcher:
             return failure(elsewhere)
         if tool is None:
             available = ", ".join(self.registry.tools) or "none"
-            return failure(f"Unknown tool {name!r}. Available tools: {available}.")
+            return failure(f"Unknown tool {excerpt(name)}. Available tools: {available}.")
         args = group_arguments(tool.spec.input_schema, dict(arguments or {}))
         errors = list(tool.validator.iter_errors(args))
         if errors:

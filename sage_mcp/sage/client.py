@@ -37,7 +37,7 @@ import httpx2
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
-from sage_mcp.money import to_wire_number
+from sage_mcp.money import MoneyError, to_wire_number
 from sage_mcp.sage import writeplan
 from sage_mcp.sage.errors import (
     AuthError,
@@ -567,14 +567,18 @@ class BusinessClient:
         return resp.content
 
 
-def to_wire(value: Any) -> Any:
-    """Body ready for JSON: ``Decimal`` amounts become JSON numbers with exactly the same digits."""
+def to_wire(value: Any, where: str = "") -> Any:
+    """Body ready for JSON: ``Decimal`` amounts become JSON numbers with exactly the same digits. An amount
+    that cannot be is refused naming where it sits in the body (``sales_invoice.invoice_lines[0].unit_price``)."""
     if isinstance(value, Decimal):
-        return to_wire_number(value)
+        try:
+            return to_wire_number(value)
+        except MoneyError as exc:
+            raise MoneyError(f"{where or 'amount'}: {exc}; give at most 15 significant digits") from None
     if isinstance(value, Mapping):
-        return {k: to_wire(v) for k, v in value.items()}
+        return {k: to_wire(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [to_wire(v) for v in value]
+        return [to_wire(v, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
 
 

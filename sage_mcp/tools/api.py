@@ -1,4 +1,5 @@
-"""The long tail: any of Sage's 292 operations, checked against Sage's own spec before anything is sent."""
+"""The long tail: any of Sage's 292 operations (and the Reporting API's trial balance), checked against
+Sage's own spec before anything is sent."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
+from sage_mcp.excerpt import excerpt
 from sage_mcp.sage import spec
 from sage_mcp.sage.idempotency import supports_idempotency, with_idempotency_id
 from sage_mcp.tools._base import ToolContext, ToolError, idempotency_id
@@ -145,11 +147,11 @@ def _check_query(operation: Mapping[str, Any], template: str, query: Mapping[str
             raise ToolError(f"query.{name} is not a parameter of {template}; allowed: {allowed}")
         kind = param.get("type")
         if kind == "integer" and not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-            raise ToolError(f"query.{name} must be an integer, got {value!r}")
+            raise ToolError(f"query.{name} must be an integer, got {excerpt(value)}")
         if kind == "boolean" and not (isinstance(value, bool) or value in ("true", "false")):
-            raise ToolError(f"query.{name} must be true or false, got {value!r}")
+            raise ToolError(f"query.{name} must be true or false, got {excerpt(value)}")
         if param.get("enum") and str(value) not in [str(e) for e in param["enum"]]:
-            raise ToolError(f"query.{name} must be one of {', '.join(map(str, param['enum']))}, got {value!r}")
+            raise ToolError(f"query.{name} must be one of {', '.join(map(str, param['enum']))}, got {excerpt(value)}")
         out[name] = value
     return out
 
