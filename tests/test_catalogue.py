@@ -214,9 +214,11 @@ def test_default_is_the_everyday_tools_and_naming_a_toolset_brings_all_of_it() -
         "find_sage_endpoint",
         "sage_api_get",
         "sage_api_write",
+        "get_business",
+        "list_tax_rates",
     }
     assert everyday <= set(default.tools)
-    assert {"delete_contact", "find_contact", "allocate_credit_note", "list_tax_rates"}.isdisjoint(default.tools)
+    assert {"delete_contact", "find_contact", "allocate_credit_note", "list_tax_schemes"}.isdisjoint(default.tools)
     contacts = Registry.build("default,contacts,payments")
     assert {"delete_contact", "find_contact", "allocate_credit_note", "list_payments"} <= set(contacts.tools)
     assert set(Registry.build("all").tools) == {s.name for s in SPECS}

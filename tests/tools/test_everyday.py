@@ -292,14 +292,15 @@ async def test_a_tool_of_another_toolset_names_the_toolset_and_the_flag(settings
     default = settings.model_copy(update={"toolsets": "default"})
     async with Client(create_server(default)) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert "list_tax_rates" not in names and "record_payment" in names
-        message = await err(client, "list_tax_rates", {})
-        assert "'tax' toolset" in message and "--toolsets default,tax" in message and "SAGE_MCP_TOOLSETS" in message
+        assert "list_products" not in names and "record_payment" in names
+        message = await err(client, "list_products", {})
+        assert "'products' toolset" in message and "--toolsets default,products" in message
+        assert "SAGE_MCP_TOOLSETS" in message
         unknown = await err(client, "no_such_tool", {})
         assert "Unknown tool" in unknown
         instructions = client.instructions or ""
         assert "list_contacts" in instructions and "get_aged_debtors" in instructions
-        assert "Toolsets offered:" in instructions and "tax (" not in instructions
+        assert "Toolsets offered:" in instructions and "products (" not in instructions
     narrow = settings.model_copy(update={"toolsets": "invoices,reports"})
     async with Client(create_server(narrow)) as client:
         instructions = client.instructions or ""
