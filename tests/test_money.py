@@ -112,6 +112,30 @@ def test_a_refusal_names_the_field_it_came_from() -> None:
     assert str(unnamed.value).startswith("'abc'") or str(unnamed.value).startswith("abc")
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (10**15, "unit_price: 1000000000000000 is too large for an amount (at most 15 digits before the point)"),
+        ("1e3", 'unit_price: \'1e3\' is not a decimal number such as "12.50"'),
+        (Decimal("NaN"), "unit_price: Decimal('NaN') is not a finite number"),
+        (
+            "-1000000000000000",
+            "unit_price: '-1000000000000000' is too large for an amount (at most 15 digits before the point)",
+        ),
+    ],
+)
+def test_each_refusal_names_the_field_the_value_and_the_reason_in_full(raw: object, message: str) -> None:
+    with pytest.raises(MoneyError) as refused:
+        to_decimal(raw, field="unit_price")
+    assert str(refused.value) == message
+
+
+def test_rounding_refusal_quotes_the_figure() -> None:
+    with pytest.raises(MoneyError) as refused:
+        round_money(Decimal("2E+15"))
+    assert str(refused.value) == "Decimal('2E+15') is too large for an amount (at most 15 digits before the point)"
+
+
 def test_a_64_character_amount_is_read_and_a_65_character_one_refused() -> None:
     longest = "0." + "1" * 62
     assert to_decimal(longest) == Decimal(longest)
