@@ -51,7 +51,7 @@ MODULES = (
     Module("idempotency", ("sage_mcp/sage/idempotency.py",), ("tests/test_idempotency.py",)),
     Module("errors", ("sage_mcp/sage/errors.py",), ("tests/test_errors.py",)),
     Module("pagination", ("sage_mcp/sage/pagination.py",), ("tests/test_pagination.py",)),
-    Module("tokens", ("sage_mcp/sage/tokens.py",), ("tests/test_tokens.py", "tests/test_auth.py")),
+    Module("tokens", ("sage_mcp/sage/tokens.py",), ("tests/test_tokens.py", "tests/test_token_lifecycle.py")),
     Module("tools_base", ("sage_mcp/tools/_base.py",), ("tests/test_tools_base.py", "tests/tools/test_api_paths.py")),
     Module(
         "sandbox_ledger",
