@@ -164,6 +164,9 @@ def test_the_summary_leaves_out_the_base_source_an_empty_code_and_a_missing_requ
 
 
 def test_a_bare_error_says_no_details_were_given() -> None:
+    bare = error_from_response(500, None)
+    assert str(bare) == "Sage returned HTTP 500: no details given"
+    assert (bare.method, bare.path, bare.request_id, bare.retry_after) == ("", "", None, None)
     assert str(error_from_response(500, None, method="GET", path="/contacts")) == (
         "Sage returned HTTP 500 on GET /contacts: no details given"
     )
@@ -172,7 +175,9 @@ def test_a_bare_error_says_no_details_were_given() -> None:
 def test_retry_later_says_how_long_sage_asked_to_wait() -> None:
     err = SageRetryLaterError(429, [], method="GET", path="/contacts", retry_after=90.4)
     assert str(err) == "Sage asks to retry after 90 s (HTTP 429 on GET /contacts)"
-    assert str(SageRetryLaterError(503, [])) == "Sage asks to retry after a while (HTTP 503)"
+    later = SageRetryLaterError(503, [])
+    assert str(later) == "Sage asks to retry after a while (HTTP 503)"
+    assert (later.method, later.path, later.retry_after) == ("", "", None)
 
 
 def test_an_answer_for_another_business_names_both() -> None:

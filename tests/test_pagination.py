@@ -207,5 +207,5 @@ def test_a_bare_array_is_one_whole_page() -> None:
 
 @pytest.mark.parametrize("raw", ["text", 3, None])
 def test_an_answer_that_is_not_a_list_page_is_refused(raw: Any) -> None:
-    with pytest.raises(ValueError, match="not a list page"):
+    with pytest.raises(ValueError, match="^Sage returned something that is not a list page$"):
         Page.from_envelope(raw)
