@@ -118,6 +118,18 @@ def test_the_only_business_is_used_without_a_pin_or_a_notice_even_when_not_signe
 def test_no_business_at_all_is_an_error() -> None:
     with pytest.raises(ToolError, match="^this Sage login has no businesses$"):
         resolve(FakeSage([]))
+    with pytest.raises(ToolError, match="Available: none. Call list_businesses"):
+        resolve(FakeSage([]), "b-lead")
+
+
+def test_a_business_is_called_by_its_name_before_its_displayed_as() -> None:
+    both = {"id": "b-both", "name": "Both Ltd", "displayed_as": "Both Ltd (UK)"}
+    assert resolve(FakeSage([both]), "b-both").name == "Both Ltd"
+    ctx = _context(FakeSage([LEAD, both]), BusinessScope("c", "b-lead", "Lead Ltd"))  # type: ignore[arg-type]
+    assert [s.name for s in asyncio.run(resolve_businesses(ctx, ["b-both"]))] == ["Both Ltd"]
+    empty = _context(FakeSage([]), BusinessScope("c", "b-lead", "Lead Ltd"))  # type: ignore[arg-type]
+    with pytest.raises(ToolError, match="^b-x is not a business of this Sage login. Available: none.$"):
+        asyncio.run(resolve_businesses(empty, ["b-x"]))
 
 
 def test_with_several_businesses_and_no_pin_a_write_refuses_and_lists_them() -> None:
@@ -318,6 +330,8 @@ SCORES = [
     ("bank", "Bank Current Account", 0.87),
     ("jon smith", "John Smith & Sons", 0.823),
     ("Sales - Products", "Sales Type A", 0.538),
+    ("The Acme", "Acme Widgets Ltd", 0.855),  # words that say little are left out of the comparison
+    ("acme widgets trading", "Acme", 0.432),  # more words than the name has
     ("zebra", "Acme Widgets", 0.19),  # nothing in common
     ("", "Acme", 0.0),
     ("Acme", "!!!", 0.0),
@@ -332,6 +346,7 @@ def test_similarity_scores(query: str, text: str, score: float) -> None:
 def test_only_the_same_words_score_one() -> None:
     assert similarity("Acme Widgets", "Acme Widgets Ltd") < 1.0
     assert similarity("Acme Widgets Ltd", "acme-widgets ltd") == 1.0
+    assert similarity("x" * 150 + "a", "x" * 150 + "b") == 0.99, "nearly the same is still not the same"
 
 
 def _project(r: dict[str, Any]) -> dict[str, Any]:
