@@ -195,12 +195,30 @@ def test_the_store_file_is_private_in_a_private_folder_and_replaced_whole(tmp_pa
     assert sorted(p.name for p in path.parent.iterdir()) == ["tokens.json"]
 
 
-def test_the_lock_file_sits_next_to_the_store(tmp_path: Path) -> None:
-    store = FileTokenStore(tmp_path / "sub" / "tokens.json")
-    assert store.lock_path == tmp_path / "sub" / "tokens.json.lock"
+def test_the_lock_file_sits_next_to_the_store_in_a_private_folder(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "a" / "b" / "tokens.json")
+    assert store.lock_path == tmp_path / "a" / "b" / "tokens.json.lock"
     with store.lock():
         assert store.lock_path.exists()
+    assert stat.S_IMODE(os.stat(store.lock_path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(store.lock_path.parent).st_mode) == 0o700
+
+
+def test_a_save_that_fails_keeps_the_old_login_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = seed(tmp_path / "tokens.json", business="b-old")
+
+    def broken_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_disk)
+    with pytest.raises(OSError, match="No space left"):
+        store.save(StoredLogin(TokenSet("new", "r-new", NOW), business_id="b-new"))
+    monkeypatch.undo()
+    loaded = store.load()
+    assert loaded is not None and loaded.business_id == "b-old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.json"]
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"version": 1}', '{"version": 1, "tokens": {"access_token": "a"}}'])
@@ -287,6 +305,38 @@ def test_the_managers_own_leeway_decides_when_to_refresh(tmp_path: Path) -> None
         assert await manager.renew_after_rejection("other-token") == "a0"
         clock.now += 25  # 5 s left
         assert await manager.access_token() == "a1"
+
+    run(flow())
+    assert sage.calls == 1
+
+
+def test_a_leeway_longer_than_the_default_refreshes_earlier(tmp_path: Path) -> None:
+    clock = Clock()
+    store = seed(tmp_path / "tokens.json", access_left=300)
+    sage = FakeSage(clock)
+    manager = TokenManager(store, sage.refresh, clock=clock, leeway=120)
+
+    async def flow() -> None:
+        assert await manager.access_token() == "a0"
+        clock.now += 210  # 90 s left: inside a 120 s leeway
+        assert await manager.access_token() == "a1"
+        clock.now += 210
+        assert await manager.renew_after_rejection("a0") == "a2"
+
+    run(flow())
+    assert sage.calls == 2 and manager.refresh_count == 2
+
+
+def test_a_late_rejection_of_an_old_token_is_answered_from_memory(tmp_path: Path) -> None:
+    clock = Clock()
+    store = seed(tmp_path / "tokens.json")
+    sage = FakeSage(clock)
+    manager = TokenManager(store, sage.refresh, clock=clock)
+
+    async def flow() -> None:
+        assert await manager.access_token() == "a1"
+        store.delete()
+        assert await manager.renew_after_rejection("a0") == "a1"
 
     run(flow())
     assert sage.calls == 1
@@ -385,10 +435,10 @@ def test_a_sign_in_close_to_expiry_warns_once_per_refresh_token(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = Clock()
-    store = seed(tmp_path / "tokens.json", access_left=300, refresh_left=2.5 * DAY)
+    store = seed(tmp_path / "tokens.json", access_left=300, refresh_left=2.45 * DAY)
     manager = TokenManager(store, FakeSage(clock).refresh, clock=clock)
     with caplog.at_level(logging.WARNING, logger="sage_mcp.sage.tokens"):
-        run(manager.renew_after_rejection("stale"))  # adopts the stored login: 2.5 days left
+        run(manager.renew_after_rejection("stale"))  # adopts the stored login: 2.45 days left
         manager._current = None
         run(manager.renew_after_rejection("stale"))  # the same refresh token: no second warning
     assert [r.getMessage() for r in caplog.records] == [
