@@ -116,7 +116,7 @@ def test_a_refusal_names_the_field_it_came_from() -> None:
     ("raw", "message"),
     [
         (10**15, "unit_price: 1000000000000000 is too large for an amount (at most 15 digits before the point)"),
-        ("1e3", 'unit_price: \'1e3\' is not a decimal number such as "12.50"'),
+        ("1e3", "unit_price: '1e3' is not a decimal number such as \"12.50\""),
         (Decimal("NaN"), "unit_price: Decimal('NaN') is not a finite number"),
         (
             "-1000000000000000",
@@ -227,9 +227,7 @@ def test_decimal_str_defaults_to_two_places() -> None:
         (0, "0.00", "0"),
     ],
 )
-def test_sage_amounts_and_rates_are_shown_as_decimal_strings(
-    raw: object, amount: str | None, rate: str | None
-) -> None:
+def test_sage_amounts_and_rates_are_shown_as_decimal_strings(raw: object, amount: str | None, rate: str | None) -> None:
     assert format_amount(raw) == amount
     assert format_decimal(raw) == rate
 

@@ -108,9 +108,7 @@ def test_every_request_asks_for_full_pages_and_keeps_the_callers_filters() -> No
     sage = FakeSage(450)
     asyncio.run(fetch_pages(sage, "/contacts", {"search": "acme", "page": 7}, max_items=1_000))
     assert [path for path, _ in sage.requests] == ["/contacts"] * 3
-    assert [p for _, p in sage.requests] == [
-        {"search": "acme", "items_per_page": 200, "page": n} for n in (1, 2, 3)
-    ]
+    assert [p for _, p in sage.requests] == [{"search": "acme", "items_per_page": 200, "page": n} for n in (1, 2, 3)]
 
 
 def test_a_list_that_ends_early_is_not_read_past_its_last_page() -> None:
@@ -207,5 +205,5 @@ def test_a_bare_array_is_one_whole_page() -> None:
 
 @pytest.mark.parametrize("raw", ["text", 3, None])
 def test_an_answer_that_is_not_a_list_page_is_refused(raw: Any) -> None:
-    with pytest.raises(ValueError, match="^Sage returned something that is not a list page$"):
+    with pytest.raises(ValueError, match=r"^Sage returned something that is not a list page$"):
         Page.from_envelope(raw)

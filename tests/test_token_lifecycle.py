@@ -120,7 +120,7 @@ def test_a_token_response_without_a_required_field_is_an_auth_error_naming_it(mi
 
 
 def test_an_unreadable_lifetime_is_an_auth_error() -> None:
-    with pytest.raises(AuthError, match="^Sage's token response lacked a required field"):
+    with pytest.raises(AuthError, match=r"^Sage's token response lacked a required field"):
         TokenSet.from_response({**FULL, "expires_in": "soon"}, NOW)
 
 

@@ -116,9 +116,9 @@ def test_the_only_business_is_used_without_a_pin_or_a_notice_even_when_not_signe
 
 
 def test_no_business_at_all_is_an_error() -> None:
-    with pytest.raises(ToolError, match="^this Sage login has no businesses$"):
+    with pytest.raises(ToolError, match=r"^this Sage login has no businesses$"):
         resolve(FakeSage([]))
-    with pytest.raises(ToolError, match="Available: none. Call list_businesses"):
+    with pytest.raises(ToolError, match=r"Available: none\. Call list_businesses"):
         resolve(FakeSage([]), "b-lead")
 
 
@@ -128,7 +128,7 @@ def test_a_business_is_called_by_its_name_before_its_displayed_as() -> None:
     ctx = _context(FakeSage([LEAD, both]), BusinessScope("c", "b-lead", "Lead Ltd"))  # type: ignore[arg-type]
     assert [s.name for s in asyncio.run(resolve_businesses(ctx, ["b-both"]))] == ["Both Ltd"]
     empty = _context(FakeSage([]), BusinessScope("c", "b-lead", "Lead Ltd"))  # type: ignore[arg-type]
-    with pytest.raises(ToolError, match="^b-x is not a business of this Sage login. Available: none.$"):
+    with pytest.raises(ToolError, match=r"^b-x is not a business of this Sage login\. Available: none\.$"):
         asyncio.run(resolve_businesses(empty, ["b-x"]))
 
 
@@ -207,9 +207,9 @@ def test_unknown_businesses_in_a_group_are_named(wanted: list[str], message: str
 
 def test_a_tool_without_a_business_says_so() -> None:
     ctx = _context(FakeSage([LEAD]), tool="list_businesses")
-    with pytest.raises(RuntimeError, match="^list_businesses is not business-scoped$"):
+    with pytest.raises(RuntimeError, match=r"^list_businesses is not business-scoped$"):
         _ = ctx.business
-    with pytest.raises(RuntimeError, match="^list_businesses is not business-scoped$"):
+    with pytest.raises(RuntimeError, match=r"^list_businesses is not business-scoped$"):
         asyncio.run(resolve_businesses(ctx, ["b-lead"]))
 
 
