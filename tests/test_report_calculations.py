@@ -1,0 +1,289 @@
+"""Trial balance, profit and loss and balance sheet over arbitrary balanced books: every total is the sum of
+the rows shown plus the rows counted in ``more``, the trial balance and the balance sheet balance, and the
+P&L's net profit is the credits minus debits of every P&L account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sage_mcp.money import money
+from sage_mcp.reports import statements
+from sage_mcp.reports.ledger import AccountLine, Ledger, from_balances, from_trial_balance
+
+PROPERTY = settings(max_examples=80, deadline=None, derandomize=True, database=None)
+START, END = dt.date(2026, 4, 1), dt.date(2027, 3, 31)
+D = Decimal
+
+#: (code, name, type, group): one account of every section, and one of no known type.
+CHART = [
+    ("10", "Plant", "FIXED_ASSETS", "ASSETS"),
+    ("1100", "Debtors", "CURRENT_ASSETS", "ASSETS"),
+    ("1200", "Bank", "BANK", "ASSETS"),
+    ("2100", "Creditors", "CURRENT_LIABILITY", "LIABILITIES"),
+    ("2300", "Loan", "FUTURE_LIABILITY", "LIABILITIES"),
+    ("3000", "Capital", "EQUITY", "EQUITY"),
+    ("4000", "Sales", "SALES", "INCOME"),
+    ("4900", "Interest received", "OTHER_INCOME", "INCOME"),
+    ("5000", "Purchases", "DIRECT_EXPENSES", "EXPENDITURE"),
+    ("7100", "Rent", "OVERHEADS", "EXPENDITURE"),
+    ("7200", "Light and heat", "EXPENSES", "EXPENDITURE"),
+    ("8000", "Depreciation", "DEPRECIATION", "EXPENDITURE"),
+    ("9999", "Suspense", "MYSTERY", None),
+]
+PNL_CODES = {"4000", "4900", "5000", "7100", "7200", "8000"}
+
+pennies = st.integers(min_value=1, max_value=10**9).map(lambda c: D(c).scaleb(-2))
+#: A journal: an amount moved from one account to another, before the window or in it.
+journals = st.lists(
+    st.tuples(st.sampled_from(range(len(CHART))), st.sampled_from(range(len(CHART))), pennies, st.booleans()),
+    max_size=25,
+)
+
+
+def book(moves: list[tuple[int, int, Decimal, bool]]) -> Ledger:
+    """Balanced postings (debit one account, credit another) made into a ledger over START..END."""
+    lines = [AccountLine(f"id{i}", code, name, t, g) for i, (code, name, t, g) in enumerate(CHART)]
+    for debit, credit, value, before in moves:
+        if before:
+            lines[debit].opening += value
+            lines[credit].opening -= value
+        else:
+            lines[debit].debit += value
+            lines[credit].credit += value
+    for a in lines:
+        a.closing = a.opening + a.movement
+    return Ledger(START, END, "trial_balance", [a for a in lines if a.opening or a.debit or a.credit])
+
+
+def total_of(rows: list[dict[str, Any]], key: str) -> Decimal:
+    return sum((D(r[key]) for r in rows), D(0))
+
+
+@given(journals, st.one_of(st.none(), st.integers(min_value=0, max_value=6)))
+@PROPERTY
+def test_the_trial_balance_balances_and_its_rows_add_up(moves: list[Any], top: int | None) -> None:
+    ledger = book(moves)
+    tb = statements.trial_balance(ledger, with_period=True, top=top)
+    closing = [a.closing for a in ledger.lines]
+    debit = sum((c for c in closing if c > 0), D(0))
+    assert tb["balanced"] is True
+    assert tb["totals"] == {"debit": money(debit), "credit": money(debit), "difference": "0.00"}
+    assert tb["period_totals"] == {
+        "debit": money(sum((a.debit for a in ledger.lines), D(0))),
+        "credit": money(sum((a.credit for a in ledger.lines), D(0))),
+    }
+    assert tb["as_at"] == "2027-03-31" and tb["source"] == "trial_balance"
+    rows = [a for a in ledger.lines if a.closing or a.debit or a.credit]
+    assert tb["account_count"] == len(rows)
+    more = tb.get("more", {"accounts": 0, "debit": "0", "credit": "0"})
+    assert len(tb["accounts"]) + more["accounts"] == len(rows)
+    assert total_of(tb["accounts"], "debit") + D(more["debit"]) == debit
+    assert total_of(tb["accounts"], "credit") + D(more["credit"]) == debit
+    if top is not None and len(rows) > top:
+        assert len(tb["accounts"]) == top
+        shown = {r["code"] for r in tb["accounts"]}
+        smallest_shown = min((abs(a.closing) for a in rows if a.code in shown), default=None)
+        if smallest_shown is not None:
+            assert all(abs(a.closing) <= smallest_shown for a in rows if a.code not in shown)
+    else:
+        assert "more" not in tb
+    for row in tb["accounts"]:
+        a = next(x for x in ledger.lines if x.code == row["code"])
+        assert row == {
+            "code": a.code,
+            "name": a.name,
+            "debit": money(max(a.closing, D(0))),
+            "credit": money(max(-a.closing, D(0))),
+            "period_debit": money(a.debit),
+            "period_credit": money(a.credit),
+        }
+
+
+@given(journals, st.one_of(st.none(), st.integers(min_value=0, max_value=3)))
+@PROPERTY
+def test_net_profit_is_credits_minus_debits_of_the_pnl_accounts(moves: list[Any], top: int | None) -> None:
+    ledger = book(moves)
+    pnl = statements.profit_and_loss(ledger, None, top=top)
+    movement = {a.code: a.movement for a in ledger.lines}
+
+    def earned(*codes: str) -> Decimal:
+        return -sum((movement.get(c, D(0)) for c in codes), D(0))
+
+    expected = {
+        "sales": earned("4000"),
+        "other_income": earned("4900"),
+        "direct_expenses": -earned("5000"),
+        "gross_profit": earned("4000", "4900", "5000"),
+        "overheads": -earned("7100", "7200"),
+        "depreciation": -earned("8000"),
+        "net_profit": earned(*PNL_CODES),
+    }
+    assert pnl["summary"] == {k: money(v) for k, v in expected.items()}
+    assert statements.net_profit(ledger.lines) == expected["net_profit"]
+    for key, section in pnl["sections"].items():
+        more = section.get("more", {"accounts": 0, "total": "0"})
+        assert total_of(section["accounts"], "amount") + D(more["total"]) == D(section["total"])
+        assert D(section["total"]) == expected[key]
+        if top is not None:
+            assert len(section["accounts"]) <= top
+    assert "compare_summary" not in pnl
+
+
+@given(journals, journals)
+@PROPERTY
+def test_a_comparison_shows_both_windows_and_the_change(moves: list[Any], earlier: list[Any]) -> None:
+    now, then = book(moves), book(earlier)
+    pnl = statements.profit_and_loss(now, then, top=None)
+    alone_now = statements.profit_and_loss(now, None, top=None)["summary"]
+    alone_then = statements.profit_and_loss(then, None, top=None)["summary"]
+    assert pnl["summary"] == alone_now and pnl["compare_summary"] == alone_then
+    assert pnl["change"] == {k: money(D(alone_now[k]) - D(alone_then[k])) for k in statements.PNL_SUMMARY}
+    for section in pnl["sections"].values():
+        assert total_of(section["accounts"], "amount") == D(section["total"])
+        assert total_of(section["accounts"], "compare_amount") == D(section["compare_total"])
+
+
+@given(journals, st.one_of(st.none(), st.integers(min_value=0, max_value=3)))
+@PROPERTY
+def test_the_balance_sheet_balances_with_retained_and_current_earnings(moves: list[Any], top: int | None) -> None:
+    ledger = book(moves)
+    bs = statements.balance_sheet(ledger, top=top)
+    summary = {k: D(v) for k, v in bs["summary"].items()}
+    pnl_lines = [a for a in ledger.lines if a.code in PNL_CODES]
+    assert summary["retained_earnings"] == -sum((a.opening for a in pnl_lines), D(0))
+    assert summary["current_year_earnings"] == -sum((a.movement for a in pnl_lines), D(0))
+    assert bs["balanced"] is True and bs["difference"] == "0.00"
+    assert summary["total_assets"] == summary["fixed_assets"] + summary["current_assets"] + summary["bank"]
+    assert summary["total_liabilities"] == summary["current_liabilities"] + summary["long_term_liabilities"]
+    assert summary["total_equity"] == (
+        summary["equity_accounts"] + summary["retained_earnings"] + summary["current_year_earnings"]
+    )
+    assert summary["net_assets"] == summary["total_equity"]
+    closing = {a.code: a.closing for a in ledger.lines}
+    assert summary["bank"] == closing.get("1200", D(0))
+    assert summary["current_liabilities"] == -closing.get("2100", D(0))
+    assert summary.get("unclassified", D(0)) == closing.get("9999", D(0))
+    assert ("unclassified" in summary) == bool(closing.get("9999"))
+    assert summary["net_assets"] == summary["total_assets"] - summary["total_liabilities"] + summary.get(
+        "unclassified", D(0)
+    )
+    for section in bs["sections"].values():
+        more = section.get("more", {"total": "0"})
+        assert total_of(section["accounts"], "amount") + D(more["total"]) == D(section["total"])
+    assert [r["name"] for r in bs["sections"]["equity"]["accounts"][-2:]] == [
+        "Retained earnings (profit before this financial year)",
+        "Current-year earnings (profit this financial year)",
+    ]
+
+
+def test_an_unbalanced_ledger_says_so_with_the_difference() -> None:
+    lines = [
+        AccountLine("a", "1200", "Bank", "BANK", "ASSETS", closing=D("100.00"), debit=D("100.00")),
+        AccountLine("b", "4000", "Sales", "SALES", "INCOME", closing=D("-90.00"), credit=D("90.00")),
+    ]
+    ledger = Ledger(START, END, "ledger_accounts", lines, notes=["a note"])
+    tb = statements.trial_balance(ledger, with_period=False, top=None)
+    assert (tb["balanced"], tb["totals"]) == (False, {"debit": "100.00", "credit": "90.00", "difference": "10.00"})
+    assert "period_totals" not in tb and "period_debit" not in tb["accounts"][0]
+    assert tb["notes"] == ["a note"]
+    bs = statements.balance_sheet(ledger, top=None)
+    assert (bs["balanced"], bs["difference"]) == (False, "10.00")
+    assert bs["notes"] == ["a note"]
+
+
+def test_top_rows_keep_the_largest_in_nominal_order() -> None:
+    lines = [AccountLine(str(i), str(i), f"A{i}", "OVERHEADS", None) for i in range(5)]
+    rows = [(a, D(v)) for a, v in zip(lines, ["5", "-50", "1", "20", "-3"], strict=True)]
+    shown, left = statements.top_rows(rows, 2, lambda a, v: {"code": a.code, "v": str(v)})
+    assert shown == [{"code": "1", "v": "-50"}, {"code": "3", "v": "20"}]
+    assert [a.code for a, _ in left] == ["0", "2", "4"]
+    assert statements.more_of(left) == {"accounts": 3, "total": "3.00"}
+    everything, none = statements.top_rows(rows, 5, lambda a, v: {"code": a.code})
+    assert len(everything) == 5 and none == []
+
+
+def test_group_totals_add_one_currency_and_refuse_to_mix() -> None:
+    rows = [
+        {"currency": "GBP", "summary": {"net_profit": "10.50", "sales": "1"}},
+        {"currency": "GBP", "summary": {"net_profit": "-0.25"}},
+        {"error": "unreadable"},
+    ]
+    assert statements.group_total(rows, ["net_profit", "sales"]) == {
+        "currency": "GBP",
+        "businesses": 2,
+        "summary": {"net_profit": "10.25", "sales": "1.00"},
+        "note": "1 business(es) could not be read and are not in the total",
+    }
+    mixed = [{"currency": "GBP", "summary": {}}, {"currency": "EUR", "summary": {}}]
+    assert statements.group_total(mixed, ["net_profit"]) == {
+        "note": "no group total: the businesses report in different currencies (EUR, GBP); compare them side by side"
+    }
+    assert statements.group_total([{"error": "x"}], ["net_profit"]) == {
+        "note": "no group total: no business could be read"
+    }
+
+
+# -- reading Sage's figures into a ledger ----------------------------------------------------------------------
+
+
+def test_the_trial_balance_source_reads_sides_and_types_and_flags_odd_closings() -> None:
+    tb = {
+        "ledger_accounts": [
+            {
+                "id": "x1",
+                "displayed_as": "Bank Current (1200)",
+                "opening_balance": {"debit": "100.0", "credit": "0"},
+                "debit": "50",
+                "credit": "20",
+                "closing_balance": {"debit": "130", "credit": "0"},
+            },
+            {
+                "id": "x2",
+                "displayed_as": "Sales (4000)",
+                "opening_balance": {"debit": "0", "credit": "0"},
+                "debit": "0",
+                "credit": "30",
+                "closing_balance": {"debit": "0", "credit": "31"},
+            },
+            "not an account",
+        ]
+    }
+    chart = [{"id": "x2", "ledger_account_type": {"id": "SALES"}, "ledger_account_group": {"id": "INCOME"}}]
+    ledger = from_trial_balance(tb, chart, START, END)
+    bank, sales = ledger.lines
+    assert (bank.code, bank.name, bank.opening, bank.movement, bank.closing) == ("1200", "Bank Current", 100, 30, 130)
+    assert (sales.code, sales.section, sales.closing) == ("4000", "sales", D(-31))
+    assert bank.section == "unclassified" and not bank.in_pnl and sales.in_pnl
+    assert ledger.notes == [
+        "Sage's trial balance gives closing balances that are not opening + debits - credits for 4000 Sales"
+    ]
+    assert ledger.by_code("4000") is sales and ledger.by_id("x1") is bank and ledger.by_code("1") is None
+
+
+def test_the_balances_source_opens_with_everything_before_and_drops_empty_accounts() -> None:
+    period = [
+        {"id": "a", "nominal_code": 1200, "name": "Bank", "balance_details": {"debits": "10", "credits": "4"}},
+        {"id": "b", "nominal_code": 4000, "name": "Sales", "balance_details": {"debits": 0, "credits": 0}},
+        {"id": "c", "nominal_code": 30, "name": "Plant", "balance_details": None},
+    ]
+    before = [{"id": "a", "balance_details": {"debits": "100", "credits": "1"}}, {"id": "c", "balance_details": {}}]
+    ledger = from_balances(period, before, START, END)
+    assert [(a.code, a.opening, a.debit, a.credit, a.closing) for a in ledger.lines] == [
+        ("1200", D(99), D(10), D(4), D(105))
+    ]
+    assert ledger.source == "ledger_accounts"
+
+
+@pytest.mark.parametrize(
+    ("codes", "order"),
+    [(["4000", "30", "ABC", "1200"], ["30", "1200", "4000", "ABC"]), (["B", "A"], ["A", "B"])],
+)
+def test_accounts_are_listed_in_nominal_code_order(codes: list[str], order: list[str]) -> None:
+    lines = [AccountLine(c, c, c, None, None) for c in codes]
+    assert [a.code for a in sorted(lines, key=AccountLine.sort_key)] == order
