@@ -56,7 +56,11 @@ MODULES = (
     Module(
         "sandbox_ledger",
         ("sage_mcp/sandbox/ledger.py",),
-        ("tests/sandbox/test_sandbox_ledger.py", "tests/sandbox/test_sandbox_journals.py"),
+        (
+            "tests/sandbox/test_sandbox_postings.py",
+            "tests/sandbox/test_sandbox_ledger.py",
+            "tests/sandbox/test_sandbox_journals.py",
+        ),
     ),
     *(
         Module(f"reports_{name}", (f"sage_mcp/reports/{name}.py",), tests)
