@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sage_mcp.money import money
-from sage_mcp.reports import statements
+from sage_mcp.reports import aged, statements
 from sage_mcp.reports.ledger import AccountLine, Ledger, from_balances, from_trial_balance
 
 PROPERTY = settings(max_examples=80, deadline=None, derandomize=True, database=None)
@@ -287,3 +287,139 @@ def test_the_balances_source_opens_with_everything_before_and_drops_empty_accoun
 def test_accounts_are_listed_in_nominal_code_order(codes: list[str], order: list[str]) -> None:
     lines = [AccountLine(c, c, c, None, None) for c in codes]
     assert [a.code for a in sorted(lines, key=AccountLine.sort_key)] == order
+
+
+# -- ageing ------------------------------------------------------------------------------------------------
+
+
+AS_AT = dt.date(2026, 6, 30)
+boundary_lists = st.lists(st.integers(min_value=1, max_value=400), min_size=0, max_size=5, unique=True).map(sorted)
+
+
+@given(st.integers(min_value=-100, max_value=1_000), boundary_lists)
+@PROPERTY
+def test_each_day_count_falls_in_exactly_the_bucket_its_label_names(days: int, boundaries: list[int]) -> None:
+    labels = aged.bucket_labels(boundaries)
+    index = aged.bucket_index(days, boundaries)
+    label = labels[index]
+    assert len(labels) == len(boundaries) + 2
+    if label == "current":
+        assert days <= 0
+    elif label.endswith("+"):
+        assert days > int(label[:-1])
+    elif label == "overdue":
+        assert days >= 1 and not boundaries
+    else:
+        low, high = (int(x) for x in label.split("-"))
+        assert low <= days <= high
+
+
+def test_bucket_labels_and_their_checks() -> None:
+    assert aged.bucket_labels([30, 60, 90]) == ["current", "1-30", "31-60", "61-90", "90+"]
+    assert aged.bucket_labels([]) == ["current", "overdue"]
+    assert aged.check_boundaries(["30", 60]) == [30, 60]
+    for bad in ([], [0, 30], [30, 30], [60, 30]):
+        with pytest.raises(ValueError) as refused:
+            aged.check_boundaries(bad)
+        assert str(refused.value) == (
+            "buckets must be increasing whole numbers of days, each at least 1 (e.g. [30, 60, 90])"
+        )
+
+
+def item(contact: str, name: str, due: str, amount: str, kind: str = "invoice", number: str = "N") -> aged.OpenItem:
+    due_date = dt.date.fromisoformat(due)
+    return aged.OpenItem(kind, f"{contact}-{number}", number, contact, name, due_date, due_date, D(amount))
+
+
+ITEMS = [
+    item("c1", "beta", "2026-07-15", "100.00", number="1"),  # not yet due
+    item("c1", "beta", "2026-06-01", "50.00", number="2"),  # 29 days
+    item("c2", "Alpha", "2026-03-01", "150.00", number="3"),  # 121 days
+    item("c2", "Alpha", "2026-06-20", "-20.00", kind="credit_note", number="4"),  # 10 days
+    item("c3", "gamma", "2026-05-31", "-5.00", kind="payment_on_account", number="5"),  # 30 days
+]
+
+
+def test_ageing_totals_each_contact_by_bucket_largest_first() -> None:
+    rows = aged.age(ITEMS, AS_AT, [30, 60, 90])
+    assert [(r.contact_id, r.buckets, r.total) for r in rows] == [
+        ("c1", [D(100), D(50), D(0), D(0), D(0)], D(150)),
+        ("c2", [D(0), D(-20), D(0), D(0), D(150)], D(130)),
+        ("c3", [D(0), D(-5), D(0), D(0), D(0)], D(-5)),
+    ]
+    same = [item("c9", "b", "2026-06-30", "1"), item("c8", "B", "2026-06-30", "1"), item("c7", "a", "2026-06-30", "1")]
+    assert [r.contact_id for r in aged.age(same, AS_AT, [30])] == ["c7", "c8", "c9"]
+
+
+def test_the_aged_report_adds_up_and_reconciles_to_the_control_account() -> None:
+    control = aged.Account("la-1100", "1100", "Debtors Control", D("400.00"), D("125.00"))
+    data = aged.OpenItems(list(ITEMS), control, "contact payments", ["a note"])
+    report = aged.aged_report(aged.DEBTORS, data, AS_AT, [30, 60, 90], top=2)
+    assert report == {
+        "as_at": "2026-06-30",
+        "ledger": "debtors",
+        "total": "275.00",
+        "overdue": "175.00",
+        "buckets": {"current": "100.00", "1-30": "25.00", "31-60": "0.00", "61-90": "0.00", "90+": "150.00"},
+        "on_account": "-5.00",
+        "contacts": 3,
+        "rows": [
+            {
+                "contact_id": "c1",
+                "name": "beta",
+                "total": "150.00",
+                "buckets": {"current": "100.00", "1-30": "50.00"},
+                "oldest_days_overdue": 29,
+            },
+            {
+                "contact_id": "c2",
+                "name": "Alpha",
+                "total": "130.00",
+                "buckets": {"1-30": "-20.00", "90+": "150.00"},
+                "oldest_days_overdue": 121,
+            },
+        ],
+        "more": {"contacts": 1, "total": "-5.00"},
+        "reconciliation": {
+            "control_account": "1100 Debtors Control",
+            "control_account_id": "la-1100",
+            "control_balance": "275.00",
+            "aged_total": "275.00",
+            "difference": "0.00",
+            "reconciled": True,
+        },
+        "notes": ["a note", "payments on account from contact payments"],
+    }
+
+
+def test_one_contacts_aged_items_come_in_due_date_order() -> None:
+    data = aged.OpenItems([i for i in ITEMS if i.contact_id == "c1"], None, "contact payments")
+    report = aged.aged_report(aged.DEBTORS, data, AS_AT, [30], top=1, contact_id="c1")
+    assert report["items"] == [
+        {
+            "kind": "invoice",
+            "id": "c1-2",
+            "number": "2",
+            "date": "2026-06-01",
+            "due_date": "2026-06-01",
+            "days_overdue": 29,
+            "amount": "50.00",
+        }
+    ]
+    assert report["more"] == {"items": 1, "total": "100.00"}
+    assert "reconciliation" not in report and "rows" not in report
+    everything = aged.aged_report(aged.DEBTORS, data, AS_AT, [30], top=None, contact_id="c1")
+    assert [i["days_overdue"] for i in everything["items"]] == [29, 0] and "more" not in everything
+
+
+def test_creditors_reconcile_against_a_credit_balance_and_a_missing_control_says_not_reconciled() -> None:
+    control = aged.Account("la-2100", "2100", "Creditors", D("10.00"), D("110.00"))
+    assert aged.reconcile(aged.CREDITORS, D("90.00"), control) == {
+        "control_account": "2100 Creditors",
+        "control_account_id": "la-2100",
+        "control_balance": "100.00",
+        "aged_total": "90.00",
+        "difference": "10.00",
+        "reconciled": False,
+    }
+    assert aged.reconcile(aged.CREDITORS, D("90"), None) == {"reconciled": False, "aged_total": "90.00"}
