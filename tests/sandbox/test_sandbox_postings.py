@@ -164,6 +164,7 @@ def test_a_void_posts_the_mirror_image_dated_today_and_marks_the_transaction_del
         ("2026-05-05", "Voided: customer cancelled", "c-1", "sales_invoices", "inv-2")
     }
     assert {e["transaction_type_id"] for e in mirror} == {"SALES_INVOICE"}
+    assert [p.details for p in ledger.entries_of(ctx, made["id"])] == [""] * 3 + ["Voided: customer cancelled"] * 3
     record = ctx.store.get("b1", "transactions", made["id"])
     assert record is not None and record["deleted"] is True and record["updated_at"] == later.now_iso
     assert set(ledger.trial_balance(ctx).values()) == {D(0)}
