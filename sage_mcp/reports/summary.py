@@ -34,9 +34,10 @@ from sage_mcp.reports.fetch import Fetcher
 
 
 def _owed(data: OpenItems, today: dt.date) -> tuple[Decimal, Decimal]:
-    """(total, overdue) of the open items; overdue = invoices past their due date."""
+    """(total, overdue) of the open items; overdue = everything past its due date, credits and payments on
+    account included, exactly as the aged reports count it (their total less the current bucket)."""
     total = sum((i.amount for i in data.items), ZERO)
-    overdue = sum((i.amount for i in data.items if i.kind == "invoice" and i.days_overdue(today) > 0), ZERO)
+    overdue = sum((i.amount for i in data.items if i.days_overdue(today) > 0), ZERO)
     return total, overdue
 
 
