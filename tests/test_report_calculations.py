@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sage_mcp.money import money
-from sage_mcp.reports import aged, statements
+from sage_mcp.reports import activity, aged, statements
 from sage_mcp.reports.ledger import AccountLine, Ledger, from_balances, from_trial_balance
 
 PROPERTY = settings(max_examples=80, deadline=None, derandomize=True, database=None)
@@ -423,3 +423,70 @@ def test_creditors_reconcile_against_a_credit_balance_and_a_missing_control_says
         "reconciled": False,
     }
     assert aged.reconcile(aged.CREDITORS, D("90"), None) == {"reconciled": False, "aged_total": "90.00"}
+
+
+# -- account activity ------------------------------------------------------------------------------------------
+
+RAW_ENTRIES = [
+    {"date": "2026-05-02T00:00:00Z", "debit": "0", "credit": 40, "description": "", "displayed_as": "Rent May",
+     "transaction": {"displayed_as": "Other Payment 7"}},
+    {"date": "2026-05-01", "debit": "100.5", "credit": None, "description": "Receipt", "contact": {"name": "Acme"},
+     "transaction": {"displayed_as": "Customer Receipt 3"}},
+    {"date": "2026-05-01", "debit": "999", "credit": "0", "deleted": True},
+    {"date": "2026-05-03", "debit": "", "credit": "10", "transaction": {"name": "Journal 9"}},
+    {"date": "2026-05-03", "debit": "2", "credit": "0", "description": "x" * 130, "contact": {"displayed_as": "y" * 90},
+     "transaction": {"displayed_as": "z" * 90}},
+]  # fmt: skip
+
+
+def test_activity_runs_a_balance_through_the_live_entries_in_date_order() -> None:
+    line = AccountLine("la", "1200", "Bank", "BANK", "ASSETS", opening=D(50), debit=D("102.5"), credit=D(50))
+    line.closing = line.opening + line.movement
+    out = activity.activity(line, RAW_ENTRIES, opening=D(50), top=None)
+    assert {k: v for k, v in out.items() if k != "entries"} == {
+        "opening_balance": "50.00",
+        "debits": "102.50",
+        "credits": "50.00",
+        "closing_balance": "102.50",
+        "closing_side": "debit",
+        "entry_count": 4,
+        "reconciled": True,
+        "notes": ["1 entries of voided or deleted transactions left out (each is cancelled by its mirror entry)"],
+    }
+    assert out["entries"] == [
+        {
+            "date": "2026-05-01",
+            "debit": "100.50",
+            "credit": "0.00",
+            "balance": "150.50",
+            "details": "Receipt",
+            "contact": "Acme",
+            "transaction": "Customer Receipt 3",
+        },
+        {"date": "2026-05-02", "debit": "0.00", "credit": "40.00", "balance": "110.50", "details": "Rent May",
+         "transaction": "Other Payment 7"},
+        {"date": "2026-05-03", "debit": "0.00", "credit": "10.00", "balance": "100.50", "details": "Journal 9"},
+        {"date": "2026-05-03", "debit": "2.00", "credit": "0.00", "balance": "102.50", "details": "x" * 120,
+         "contact": "y" * 80, "transaction": "z" * 80},
+    ]  # fmt: skip
+
+
+def test_activity_that_disagrees_with_the_ledger_shows_the_ledgers_figures() -> None:
+    line = AccountLine("la", "1200", "Bank", "BANK", "ASSETS", opening=D(0), debit=D(100), credit=D(0), closing=D(100))
+    out = activity.activity(line, RAW_ENTRIES[:2], opening=D(0), top=1)
+    assert out["reconciled"] is False
+    assert out["ledger"] == {"debits": "100.00", "credits": "0.00", "closing_balance": "100.00"}
+    assert out["closing_side"] == "debit" and out["closing_balance"] == "60.50"
+    assert len(out["entries"]) == 1
+    assert out["more"] == {"entries": 1, "debits": "0.00", "credits": "40.00", "from_date": "2026-05-02"}
+    assert "notes" not in out
+
+
+def test_activity_without_a_ledger_line_checks_against_nothing_moving() -> None:
+    quiet = activity.activity(None, [], opening=D("-5"), top=3)
+    assert quiet["reconciled"] is True and quiet["closing_side"] == "credit" and quiet["entries"] == []
+    assert "ledger" not in quiet and "more" not in quiet
+    moved = activity.activity(None, RAW_ENTRIES[3:4], opening=D(0), top=None)
+    assert moved["reconciled"] is False
+    assert moved["ledger"] == {"debits": "0.00", "credits": "0.00", "closing_balance": "0.00"}
+    assert activity.activity(None, [], opening=D(0), top=None)["closing_side"] == "debit"
