@@ -71,7 +71,7 @@ MODULES = (
             ("aged", ("tests/reports/test_open_items_units.py", "tests/test_report_calculations.py")),
             ("vat", ("tests/reports/test_open_items_units.py", "tests/test_report_calculations.py")),
             ("activity", ("tests/reports/test_ledger_units.py", "tests/test_report_calculations.py")),
-            ("summary", ("tests/reports/test_open_items_units.py", "tests/test_report_calculations.py")),
+            ("summary", ("tests/test_report_calculations.py", "tests/reports/test_open_items_summary.py")),
         )
     ),
 )

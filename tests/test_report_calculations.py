@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sage_mcp.money import money
-from sage_mcp.reports import activity, aged, statements
+from sage_mcp.reports import activity, aged, statements, summary
 from sage_mcp.reports.ledger import AccountLine, Ledger, from_balances, from_trial_balance
 
 PROPERTY = settings(max_examples=80, deadline=None, derandomize=True, database=None)
@@ -490,3 +490,54 @@ def test_activity_without_a_ledger_line_checks_against_nothing_moving() -> None:
     assert moved["reconciled"] is False
     assert moved["ledger"] == {"debits": "0.00", "credits": "0.00", "closing_balance": "0.00"}
     assert activity.activity(None, [], opening=D(0), top=None)["closing_side"] == "debit"
+
+
+# -- business summary --------------------------------------------------------------------------------------------
+
+
+def test_the_latest_reconciliation_of_each_bank_account_newest_first() -> None:
+    recs = [
+        {"bank_account": {"id": "b1", "displayed_as": "Current"}, "statement_date": "2026-04-30",
+         "closing_balance": "10", "status": {"id": "RECONCILED"}},
+        {"bank_account": {"id": "b1", "displayed_as": "Current"}, "statement_date": "2026-05-31T00:00:00Z",
+         "closing_balance": None, "statement_end_balance": "20.5", "status": "DRAFT"},
+        {"bank_account": {"id": "b2", "displayed_as": "Savings"}, "statement_date": "2026-03-31",
+         "closing_balance": "7"},
+        {"bank_account": {"id": "b2", "displayed_as": "Savings"}, "statement_date": None, "closing_balance": "99"},
+        {"bank_account": {"id": "b2", "displayed_as": "Savings"}, "statement_date": "2026-01-31",
+         "closing_balance": "1"},
+    ]  # fmt: skip
+    assert summary._last_reconciliations(recs) == [
+        {"bank_account": "Current", "statement_date": "2026-05-31", "closing_balance": "20.50", "status": "DRAFT"},
+        {"bank_account": "Savings", "statement_date": "2026-03-31", "closing_balance": "7.00", "status": None},
+    ]
+
+
+def test_owed_and_overdue_count_as_the_aged_reports_do() -> None:
+    data = aged.OpenItems(list(ITEMS), None, "contact payments")
+    assert summary._owed(data, AS_AT) == (D("275.00"), D("175.00"))
+    assert summary._owed(aged.OpenItems([], None, ""), AS_AT) == (D(0), D(0))
+
+
+def test_the_summary_group_total_adds_every_figure_of_one_currency() -> None:
+    rows = [
+        {"currency": "GBP", "cash": "10.00", "owed_to_us": "5", "vat_owed": None},
+        {"currency": "GBP", "cash": "-2.50", "we_owe": "1.25", "vat_owed": "3"},
+        {"error": "unreadable"},
+    ]
+    assert summary.group_total(rows) == {
+        "currency": "GBP",
+        "businesses": 2,
+        "cash": "7.50",
+        "owed_to_us": "5.00",
+        "owed_to_us_overdue": "0.00",
+        "we_owe": "1.25",
+        "we_owe_overdue": "0.00",
+        "vat_owed": "3.00",
+        "note": "1 business(es) could not be read and are not in the total",
+    }
+    assert summary.group_total([{"currency": "GBP"}, {"currency": "EUR"}]) == {
+        "note": "no group total: the businesses report in different currencies (EUR, GBP); compare them side by side"
+    }
+    assert summary.group_total([{"error": "x"}]) == {"note": "no group total: no business could be read"}
+    assert "note" not in summary.group_total([{"currency": "GBP"}])
