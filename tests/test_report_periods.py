@@ -122,6 +122,7 @@ def test_vat_periods_hold_today_and_meet_the_one_before(
         assert months_between(this) == months_between(last) == size
         assert this.start.day == 1 and this.end.day == last_day(this.end.year, this.end.month)
         assert this.end.month % size == 0, "quarters end in March, June, September and December"
+        assert this.how == last.how == periods.vat_months(settings_)[1]
 
 
 def _fy(day: dt.date, year_end: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -146,6 +147,13 @@ def test_the_previous_period_is_as_long_and_ends_the_day_before(start: dt.date, 
     )
 
 
+def test_whole_months_across_a_year_end_compare_with_as_many_months_before() -> None:
+    winter = Period(dt.date(2025, 12, 1), dt.date(2026, 1, 31))
+    assert periods.comparison(winter, "previous_period") == Period(
+        dt.date(2025, 10, 1), dt.date(2025, 11, 30), "previous period"
+    )
+
+
 def test_whole_months_compare_with_whole_months() -> None:
     february = Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
     assert periods.comparison(february, "previous_period") == Period(
@@ -166,6 +174,9 @@ def test_an_unknown_comparison_or_word_names_the_choices() -> None:
     with pytest.raises(ValueError) as word:
         periods.resolve("fortnight", dt.date(2026, 1, 1))
     assert str(word.value) == "unknown period 'fortnight'; use one of " + ", ".join(periods.WORDS)
+    with pytest.raises(ValueError) as long_word:
+        periods.resolve("y" * 100, dt.date(2026, 1, 1))
+    assert str(long_word.value).startswith(f"unknown period {'y' * 40!r}; use one of this_month,")
 
 
 def test_a_period_cannot_end_before_it_starts_and_echoes_its_dates() -> None:
@@ -202,6 +213,8 @@ def test_dates_win_then_the_word_then_the_default() -> None:
     assert periods.choose(today, None, word="last_month").start == dt.date(2026, 4, 1)
     assert periods.choose(today, None).start == dt.date(2026, 5, 1)
     assert periods.choose(today, None, default="year_to_date").end == today
+    april_year = {"year_end_date": "2026-03-31"}
+    assert periods.choose(today, april_year, word="this_financial_year").start == dt.date(2026, 4, 1)
 
 
 @pytest.mark.parametrize(
@@ -238,6 +251,18 @@ def test_quarters_tile_the_financial_year(
     last = periods.resolve("last_quarter", dt.date.fromisoformat(today), settings_)
     assert (this.start.isoformat(), this.end.isoformat()) == this_quarter
     assert (last.start.isoformat(), last.end.isoformat()) == last_quarter
+
+
+@pytest.mark.parametrize(
+    ("day", "start", "end"),
+    [
+        ("2023-03-15", "2023-03-01", "2024-02-29"),  # the year ends on the leap day
+        ("2024-03-15", "2024-03-01", "2025-02-28"),  # the year before it ended on the leap day
+    ],
+)
+def test_a_28_february_year_end_stays_the_month_end_across_leap_years(day: str, start: str, end: str) -> None:
+    fy = periods.financial_year(dt.date.fromisoformat(day), dt.date(2023, 2, 28))
+    assert (fy.start.isoformat(), fy.end.isoformat()) == (start, end)
 
 
 def test_a_29_february_year_end_is_a_month_end() -> None:
