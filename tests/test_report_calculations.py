@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sage_mcp.money import money
-from sage_mcp.reports import activity, aged, statements, summary
+from sage_mcp.reports import activity, aged, statements, summary, vat
 from sage_mcp.reports.ledger import AccountLine, Ledger, from_balances, from_trial_balance
 
 PROPERTY = settings(max_examples=80, deadline=None, derandomize=True, database=None)
@@ -541,3 +541,203 @@ def test_the_summary_group_total_adds_every_figure_of_one_currency() -> None:
     }
     assert summary.group_total([{"error": "x"}]) == {"note": "no group total: no business could be read"}
     assert "note" not in summary.group_total([{"currency": "GBP"}])
+
+
+# -- VAT return ----------------------------------------------------------------------------------------------------
+
+Q_START, Q_END = dt.date(2026, 1, 1), dt.date(2026, 3, 31)
+SALES = vat.DocSet("sales_invoice", 1, True)
+SALES_CN = vat.DocSet("sales_credit_note", -1, True)
+PURCHASES = vat.DocSet("purchase_invoice", 1, False)
+
+
+def doc(number: str, date: str, net: str, tax: str, **extra: Any) -> dict[str, Any]:
+    gross = str(D(net) + D(tax))
+    return {"id": f"id-{number}", "invoice_number": number, "date": date, "net_amount": net, "tax_amount": tax,
+            "total_amount": gross, "status": {"id": "UNPAID"}, **extra}  # fmt: skip
+
+
+def test_invoice_basis_counts_documents_dated_in_the_period_and_leaves_out_no_vat_lines() -> None:
+    ret = vat.Return("standard", Q_START, Q_END)
+    no_vat_line = [{"tax_rate": {"id": "GB_NO_TAX"}, "net_amount": "30", "total_amount": "30"}]
+    vat.add_documents(
+        ret,
+        [
+            doc("S1", "2026-01-10", "100.00", "20.00"),
+            doc("S2", "2026-03-31", "130.00", "10.00", tax_analysis=no_vat_line),
+            doc("S3", "2026-04-01", "500.00", "100.00"),  # after the period
+            doc("S4", "2026-02-01", "900.00", "180.00", status={"id": "DRAFT"}),
+            doc("S5", "2026-02-01", "900.00", "180.00", status="VOID"),
+            doc("S6", "2026-02-01", "900.00", "180.00", deleted_at="2026-02-02"),
+        ],
+        SALES,
+    )
+    vat.add_documents(ret, [doc("C1", "2026-02-15", "10.00", "2.00")], SALES_CN)
+    vat.add_documents(ret, [doc("P1", "2026-01-20", "50.00", "10.00")], PURCHASES)
+    boxes = ret.boxes()
+    assert {k: boxes[k] for k in ("1", "2", "3", "4", "5", "6", "7", "8", "9")} == {
+        "1": D("28.00"), "2": D(0), "3": D("28.00"), "4": D("10.00"), "5": D("18.00"),
+        "6": D("190.00"), "7": D("50.00"), "8": D(0), "9": D(0),
+    }  # fmt: skip
+    assert (ret.posted_output, ret.posted_input) == (D("28.00"), D("10.00"))
+    assert [(e.box, e.kind, e.id, e.number, e.date, e.amount) for e in ret.entries if e.box == "1"] == [
+        ("1", "sales_invoice", "id-S1", "S1", "2026-01-10", D("20.00")),
+        ("1", "sales_invoice", "id-S2", "S2", "2026-03-31", D("10.00")),
+        ("1", "sales_credit_note", "id-C1", "C1", "2026-02-15", D("-2.00")),
+    ]
+
+
+def test_cash_basis_counts_the_paid_share_of_each_document_when_paid() -> None:
+    ret = vat.Return("cash", Q_START, Q_END)
+    paid = doc(
+        "S1",
+        "2025-12-20",
+        "100.00",
+        "20.00",
+        payments_allocations=[
+            {"date": "2026-01-05", "amount": "-60.00"},  # half of 120 paid in the period
+            {"date": "2026-04-05", "amount": "60.00"},  # the rest after it
+            "not an allocation",
+        ],
+    )
+    vat.add_documents(
+        ret, [paid, doc("S2", "2026-01-02", "0", "0", payments_allocations=[{"date": "2026-01-03"}])], SALES
+    )
+    assert [(e.box, e.id, e.number, e.date, e.amount) for e in ret.entries] == [
+        ("1", "id-S1", "S1", "2026-01-05", D("10.00")),
+        ("6", "id-S1", "S1", "2026-01-05", D("50.00")),
+    ]
+    assert ret.posted_output == D(0), "the document is dated before the period"
+
+
+def test_flat_rate_turnover_is_gross_sales_and_box_one_its_percentage() -> None:
+    ret = vat.Return("flat_rate_invoice", Q_START, Q_END, flat_rate=D("16.5"))
+    vat.add_documents(ret, [doc("S1", "2026-01-10", "1000.00", "200.00")], SALES)
+    vat.add_documents(ret, [doc("P1", "2026-01-10", "100.00", "20.00")], PURCHASES)
+    vat.apply_flat_rate(ret)
+    boxes = ret.boxes()
+    assert (boxes["1"], boxes["4"], boxes["6"], boxes["7"]) == (D("198.00"), D(0), D("1200.00"), D("100.00"))
+    flat = ret.entries[-1]
+    assert (flat.box, flat.kind, flat.number, flat.date) == (
+        "1",
+        "flat_rate",
+        "16.5% of turnover 1200.00",
+        "2026-03-31",
+    )
+    assert ret.notes[0].startswith("Flat rate scheme at 16.5%: box 1 is 16.5% of the VAT-inclusive turnover in box 6;")
+
+
+def test_other_payments_and_journals_reach_their_boxes() -> None:
+    ret = vat.Return("standard", Q_START, Q_END)
+    vat.add_other_payments(
+        ret,
+        [
+            {"id": "o1", "reference": "R1", "date": "2026-01-05", "transaction_type": {"id": "OTHER_RECEIPT"},
+             "net_amount": "50", "tax_amount": "10", "total_amount": "60"},
+            {"id": "o2", "reference": "R2", "date": "2026-01-06", "transaction_type": {"id": "OTHER_PAYMENT_REFUND"},
+             "net_amount": "20", "tax_amount": "4", "total_amount": "24"},
+            {"id": "o3", "date": "2026-01-07", "transaction_type": {"id": "OTHER_PAYMENT"}, "deleted_at": "x",
+             "net_amount": "1", "tax_amount": "1", "total_amount": "2"},
+        ],
+    )  # fmt: skip
+    accounts = vat.VatAccounts("la-2200", "la-2201", {"la-4000": "SALES", "la-7000": "OVERHEADS"})
+    vat.add_journals(
+        ret,
+        [
+            {"id": "j1", "reference": "J1", "date": "2026-02-01", "journal_lines": [
+                {"ledger_account": {"id": "la-2200"}, "credit": "3", "debit": "0", "include_on_tax_return": True},
+                {"ledger_account": {"id": "la-2201"}, "debit": "2", "credit": "0", "include_on_tax_return": True},
+                {"ledger_account": {"id": "la-4000"}, "credit": "15", "debit": "0", "include_on_tax_return": True},
+                {"ledger_account": {"id": "la-7000"}, "debit": "8", "credit": "0", "include_on_tax_return": True},
+                {"ledger_account": {"id": "la-2200"}, "credit": "5", "debit": "0"},
+                {"ledger_account": {"id": "la-2201"}, "debit": "1", "credit": "0"},
+                {"ledger_account": {"id": "la-9999"}, "debit": "100", "credit": "0"},
+                "not a line",
+            ]},
+            {"id": "j2", "date": "2025-12-31", "journal_lines": [
+                {"ledger_account": {"id": "la-2200"}, "credit": "99", "include_on_tax_return": True}]},
+        ],
+        accounts,
+    )  # fmt: skip
+    boxes = ret.boxes()
+    assert (boxes["1"], boxes["4"], boxes["6"], boxes["7"]) == (D("13"), D("-2"), D("65"), D("-12"))
+    assert (ret.posted_output, ret.posted_input) == (D("10"), D("-4"))
+    assert ret.excluded_journal_vat == D("4")
+    assert {(e.kind, e.number) for e in ret.entries} == {
+        ("other_receipt", "R1"), ("other_payment", "R2"), ("journal", "J1")
+    }  # fmt: skip
+
+
+BALANCES = [
+    {"id": "la-2200", "nominal_code": 2200, "name": "VAT on Sales", "control_name": "SALES_TAX",
+     "balance_details": {"credits": "30.00", "debits": "2.00"}},
+    {"id": "la-2201", "nominal_code": 2201, "name": "VAT on Purchases", "control_name": "PURCHASE_TAX",
+     "balance_details": {"debits": "10.00", "credits": "0"}},
+]  # fmt: skip
+
+
+def test_a_return_that_matches_the_ledger_is_reconciled_and_the_report_says_who_pays() -> None:
+    ret = vat.Return("standard", Q_START, Q_END)
+    vat.add_documents(ret, [doc("S1", "2026-01-10", "140.00", "28.00")], SALES)
+    vat.add_documents(ret, [doc("P1", "2026-01-20", "50.00", "10.00")], PURCHASES)
+    recon = vat.reconcile(ret, BALANCES)
+    assert recon == {
+        "sales_tax_account": "2200 VAT on Sales",
+        "sales_tax_movement": "28.00",
+        "purchase_tax_account": "2201 VAT on Purchases",
+        "purchase_tax_movement": "10.00",
+        "ledger_net": "18.00",
+        "return_net": "18.00",
+        "difference": "0.00",
+        "reconciled": True,
+    }
+    out = vat.report(ret, recon, top=None)
+    assert out["boxes"] == {"1": "28.00", "2": "0.00", "3": "28.00", "4": "10.00", "5": "18.00", "6": "140.00",
+                            "7": "50.00", "8": "0.00", "9": "0.00"}  # fmt: skip
+    assert (out["to_pay"], out["scheme"], out["from_date"], out["to_date"]) == (
+        "pay HMRC", "standard", "2026-01-01", "2026-03-31"
+    )  # fmt: skip
+    assert out["drill_down"]["1"] == {
+        "count": 1,
+        "items": [{"kind": "sales_invoice", "id": "id-S1", "number": "S1", "date": "2026-01-10", "amount": "28.00"}],
+    }
+    assert out["notes"] == ["Boxes 6 to 9 are entered in whole pounds on the return."]
+    assert "flat_rate_percentage" not in out
+
+
+def test_a_difference_is_explained_cause_by_cause() -> None:
+    ret = vat.Return("cash", Q_START, Q_END)
+    ret.posted_output = D("30.00")  # documents dated in the period hold 30.00 of VAT; 20.00 of it was paid
+    ret.add("1", "sales_invoice", {"id": "s"}, D("20.00"))
+    ret.excluded_journal_vat = D("1.50")
+    recon = vat.reconcile(ret, BALANCES)
+    assert (recon["difference"], recon["reconciled"]) == ("2.00", False)
+    assert recon["causes"] == [
+        {"cause": "cash accounting: VAT counts when paid, the ledger holds it from the document date",
+         "amount": "-10.00"},
+        {"cause": "journals on the VAT accounts not marked include_on_tax_return", "amount": "-1.50"},
+        {"cause": "other postings to the VAT accounts in the period (e.g. VAT paid to HMRC, corrections)",
+         "amount": "13.50"},
+    ]  # fmt: skip
+    assert vat.reconcile(ret, []) == {"reconciled": False, "note": "no VAT control accounts found"}
+
+
+def test_the_report_drills_into_the_largest_entries_first() -> None:
+    ret = vat.Return("flat_rate_cash", Q_START, Q_END, flat_rate=D("10"))
+    for n, amount in (("A", "5"), ("B", "-50"), ("C", "20")):
+        ret.add("6", "sales_invoice", {"id": n, "date": "2026-01-01"}, D(amount), n)
+    out = vat.report(ret, {"reconciled": True}, top=2, box="6")
+    assert out["flat_rate_percentage"] == "10"
+    assert out["drill_down"] == {
+        "6": {
+            "count": 3,
+            "items": [
+                {"kind": "sales_invoice", "id": "B", "number": "B", "date": "2026-01-01", "amount": "-50.00"},
+                {"kind": "sales_invoice", "id": "C", "number": "C", "date": "2026-01-01", "amount": "20.00"},
+            ],
+            "more": {"items": 1, "total": "5.00"},
+        }
+    }
+    assert out["to_pay"] == "nothing due"
+    ret.add("4", "purchase_invoice", {"id": "p"}, D("1"))
+    assert vat.report(ret, {}, top=None)["to_pay"] == "HMRC repays"
