@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in chosen:
             print(f"{m.name}: {' '.join(m.files)}\n    tests: {' '.join(m.tests)}")
         return 0
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True)
+    print(f"mutation scores of {commit.stdout.strip() or 'this checkout'} (mutmut, {args.jobs} at a time)", flush=True)
     rows = []
     for module in chosen:
         counts, elapsed = run(module, jobs=args.jobs, resume=args.resume, verbose=args.verbose)
