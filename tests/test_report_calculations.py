@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sage_mcp.money import money
@@ -25,7 +25,9 @@ CHART = [
     ("10", "Plant", "FIXED_ASSETS", "ASSETS"),
     ("1100", "Debtors", "CURRENT_ASSETS", "ASSETS"),
     ("1200", "Bank", "BANK", "ASSETS"),
+    ("1210", "Savings", "BANK", "ASSETS"),
     ("2100", "Creditors", "CURRENT_LIABILITY", "LIABILITIES"),
+    ("2200", "VAT", "CURRENT_LIABILITY", "LIABILITIES"),
     ("2300", "Loan", "FUTURE_LIABILITY", "LIABILITIES"),
     ("3000", "Capital", "EQUITY", "EQUITY"),
     ("4000", "Sales", "SALES", "INCOME"),
@@ -126,6 +128,9 @@ def test_net_profit_is_credits_minus_debits_of_the_pnl_accounts(moves: list[Any]
     }
     assert pnl["summary"] == {k: money(v) for k, v in expected.items()}
     assert statements.net_profit(ledger.lines) == expected["net_profit"]
+    labels = {"sales": "Sales", "other_income": "Other income", "direct_expenses": "Direct expenses",
+              "overheads": "Overheads", "depreciation": "Depreciation"}  # fmt: skip
+    assert {k: s["label"] for k, s in pnl["sections"].items()} == {k: labels[k] for k in pnl["sections"]}
     for key, section in pnl["sections"].items():
         more = section.get("more", {"accounts": 0, "total": "0"})
         assert total_of(section["accounts"], "amount") + D(more["total"]) == D(section["total"])
@@ -149,11 +154,26 @@ def test_a_comparison_shows_both_windows_and_the_change(moves: list[Any], earlie
         assert total_of(section["accounts"], "compare_amount") == D(section["compare_total"])
 
 
-@given(journals, st.one_of(st.none(), st.integers(min_value=0, max_value=3)))
+#: Bank and Savings up, Creditors and VAT owed, Sales earned, an opening Capital and Plant: every section in use.
+BUSY_BOOK = [
+    (2, 8, D("500.00"), False),
+    (3, 8, D("20.00"), False),
+    (11, 4, D("40.00"), False),
+    (11, 5, D("7.50"), False),
+    (0, 7, D("1000.00"), True),
+]
+
+
+@given(journals, st.sampled_from([None, 0, 1, 2]))
+@example(BUSY_BOOK, 1)
+@example(BUSY_BOOK, 0)
 @PROPERTY
 def test_the_balance_sheet_balances_with_retained_and_current_earnings(moves: list[Any], top: int | None) -> None:
     ledger = book(moves)
     bs = statements.balance_sheet(ledger, top=top)
+    if top is not None:
+        for key, section in bs["sections"].items():
+            assert len(section["accounts"]) <= top + (2 if key == "equity" else 0)
     summary = {k: D(v) for k, v in bs["summary"].items()}
     pnl_lines = [a for a in ledger.lines if a.code in PNL_CODES]
     assert summary["retained_earnings"] == -sum((a.opening for a in pnl_lines), D(0))
@@ -166,8 +186,8 @@ def test_the_balance_sheet_balances_with_retained_and_current_earnings(moves: li
     )
     assert summary["net_assets"] == summary["total_equity"]
     closing = {a.code: a.closing for a in ledger.lines}
-    assert summary["bank"] == closing.get("1200", D(0))
-    assert summary["current_liabilities"] == -closing.get("2100", D(0))
+    assert summary["bank"] == closing.get("1200", D(0)) + closing.get("1210", D(0))
+    assert summary["current_liabilities"] == -closing.get("2100", D(0)) - closing.get("2200", D(0))
     assert summary.get("unclassified", D(0)) == closing.get("9999", D(0))
     assert ("unclassified" in summary) == bool(closing.get("9999"))
     assert summary["net_assets"] == summary["total_assets"] - summary["total_liabilities"] + summary.get(
@@ -176,10 +196,30 @@ def test_the_balance_sheet_balances_with_retained_and_current_earnings(moves: li
     for section in bs["sections"].values():
         more = section.get("more", {"total": "0"})
         assert total_of(section["accounts"], "amount") + D(more["total"]) == D(section["total"])
-    assert [r["name"] for r in bs["sections"]["equity"]["accounts"][-2:]] == [
-        "Retained earnings (profit before this financial year)",
-        "Current-year earnings (profit this financial year)",
+    assert bs["sections"]["equity"]["accounts"][-2:] == [
+        {
+            "code": "",
+            "name": "Retained earnings (profit before this financial year)",
+            "amount": money(summary["retained_earnings"]),
+        },
+        {
+            "code": "",
+            "name": "Current-year earnings (profit this financial year)",
+            "amount": money(summary["current_year_earnings"]),
+        },
     ]
+    in_use = {a.section for a in ledger.lines if not a.in_pnl and a.closing}
+    assert set(bs["sections"]) == in_use | {"equity"}, "a section is shown when it holds a balance"
+    labels = {
+        "fixed_assets": "Fixed assets",
+        "current_assets": "Current assets",
+        "bank": "Bank and cash",
+        "current_liabilities": "Current liabilities",
+        "long_term_liabilities": "Long-term liabilities",
+        "equity": "Equity",
+        "unclassified": "Accounts of no known type (counted as assets)",
+    }
+    assert {key: section["label"] for key, section in bs["sections"].items()} == {k: labels[k] for k in bs["sections"]}
 
 
 def test_an_unbalanced_ledger_says_so_with_the_difference() -> None:
@@ -195,6 +235,30 @@ def test_an_unbalanced_ledger_says_so_with_the_difference() -> None:
     bs = statements.balance_sheet(ledger, top=None)
     assert (bs["balanced"], bs["difference"]) == (False, "10.00")
     assert bs["notes"] == ["a note"]
+
+
+def test_notes_of_both_windows_reach_the_pnl() -> None:
+    sales = AccountLine("s", "4000", "Sales", "SALES", "INCOME", credit=D(5), closing=D(-5))
+    now = Ledger(START, END, "trial_balance", [sales], notes=["now"])
+    then = Ledger(START, END, "trial_balance", [sales], notes=["then"])
+    assert statements.profit_and_loss(now, then, top=None)["notes"] == ["now", "then"]
+    assert statements.profit_and_loss(now, None, top=None)["notes"] == ["now"]
+    assert "notes" not in statements.profit_and_loss(book([]), book([]), top=None)
+
+
+def test_an_account_sage_lists_with_nothing_on_it_is_left_out_of_the_trial_balance() -> None:
+    zero = {"debit": "0", "credit": "0"}
+    tb = {
+        "ledger_accounts": [
+            {"id": "q", "displayed_as": "Dormant (9000)", "opening_balance": zero, "debit": "0", "credit": "0",
+             "closing_balance": zero},
+            {"id": "b", "displayed_as": "Bank (1200)", "opening_balance": zero, "debit": "5", "credit": "5",
+             "closing_balance": zero},
+        ]
+    }  # fmt: skip
+    ledger = from_trial_balance(tb, [], START, END)
+    assert [r["code"] for r in statements.trial_balance(ledger, with_period=True, top=None)["accounts"]] == ["1200"]
+    assert statements.trial_balance(ledger, with_period=False, top=None)["accounts"] == []
 
 
 def test_top_rows_keep_the_largest_in_nominal_order() -> None:
@@ -223,6 +287,12 @@ def test_group_totals_add_one_currency_and_refuse_to_mix() -> None:
     mixed = [{"currency": "GBP", "summary": {}}, {"currency": "EUR", "summary": {}}]
     assert statements.group_total(mixed, ["net_profit"]) == {
         "note": "no group total: the businesses report in different currencies (EUR, GBP); compare them side by side"
+    }
+    alone = [{"currency": "EUR", "summary": {"sales": "2"}}, {"currency": "EUR"}]
+    assert statements.group_total(alone, ["sales", "net_profit"]) == {
+        "currency": "EUR",
+        "businesses": 2,
+        "summary": {"sales": "2.00", "net_profit": "0.00"},
     }
     assert statements.group_total([{"error": "x"}], ["net_profit"]) == {
         "note": "no group total: no business could be read"
