@@ -4,7 +4,9 @@ P&L's net profit is the credits minus debits of every P&L account."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +16,9 @@ from hypothesis import strategies as st
 
 from sage_mcp.money import money
 from sage_mcp.reports import activity, aged, statements, summary, vat
-from sage_mcp.reports.ledger import AccountLine, Ledger, from_balances, from_trial_balance
+from sage_mcp.reports.fetch import Fetcher
+from sage_mcp.reports.ledger import AccountLine, Ledger, chart_entry, fetch_ledger, from_balances, from_trial_balance
+from sage_mcp.sage.errors import SageNotFoundError
 
 PROPERTY = settings(max_examples=80, deadline=None, derandomize=True, database=None)
 START, END = dt.date(2026, 4, 1), dt.date(2027, 3, 31)
@@ -811,3 +815,158 @@ def test_the_report_drills_into_the_largest_entries_first() -> None:
     assert out["to_pay"] == "nothing due"
     ret.add("4", "purchase_invoice", {"id": "p"}, D("1"))
     assert vat.report(ret, {}, top=None)["to_pay"] == "HMRC repays"
+
+
+# -- what the ledger reports ask Sage for ---------------------------------------------------------------------
+
+CHART_ATTRIBUTES = "nominal_code,name,displayed_as,ledger_account_type,ledger_account_group,control_name"
+
+
+class RecordingSage:
+    """Answers like Sage and records every request; ``trial_balance=False`` answers 404 there."""
+
+    def __init__(self, *, trial_balance: bool = True) -> None:
+        self.trial_balance = trial_balance
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        self.requests.append((path, dict(params or {})))
+        if path == "/trial_balance":
+            if not self.trial_balance:
+                raise SageNotFoundError(404, [], method="GET", path=path)
+            return {
+                "ledger_accounts": [
+                    {"id": "a1", "opening_balance": {"debit": "5", "credit": "0"}, "debit": "1", "credit": "0",
+                     "closing_balance": {"debit": "6", "credit": "0"}},
+                    {"id": "a2", "opening_balance": {"debit": "0", "credit": "5"}, "debit": "0", "credit": "1",
+                     "closing_balance": {"debit": "0", "credit": "6"}},
+                ]
+            }  # fmt: skip
+        if path == "/ledger_accounts/a2":
+            return {"id": "a2", "nominal_code": 4000, "name": "Sales", "ledger_account_type": {"id": "SALES"}}
+        if path == "/ledger_accounts":
+            if "balance_details" in str(params.get("attributes")):
+                before = params["to_date"] < "2026-04-01"
+                details = {"debits": "5", "credits": "0"} if before else {"debits": "1", "credits": "0"}
+                items = [{"id": "a1", "nominal_code": 1200, "name": "Bank", "balance_details": details}]
+            else:
+                items = [{"id": "a1", "nominal_code": 1200, "name": "Bank", "ledger_account_type": {"id": "BANK"}}]
+            return {"$items": items, "$total": len(items), "$next": None}
+        raise AssertionError(f"unexpected request {path}")
+
+
+def run_ledger(sage: RecordingSage, **kwargs: Any) -> tuple[Ledger, list[str]]:
+
+    said: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        said.append(str(message))
+
+    ledger = asyncio.run(fetch_ledger(Fetcher(sage, progress=progress), START, END, **kwargs))
+    return ledger, said
+
+
+def test_the_trial_balance_source_asks_for_the_window_and_the_chart_and_reads_missing_accounts_one_by_one() -> None:
+    sage = RecordingSage()
+    ledger, said = run_ledger(sage)
+    assert sorted(sage.requests, key=lambda r: r[0]) == [
+        ("/ledger_accounts", {"attributes": CHART_ATTRIBUTES, "show_control_accounts": "true", "items_per_page": 200,
+                              "page": 1}),
+        ("/ledger_accounts/a2", {"attributes": CHART_ATTRIBUTES}),
+        ("/trial_balance", {"from_date": "2026-04-01", "to_date": "2027-03-31"}),
+    ]  # fmt: skip
+    assert (ledger.source, ledger.start, ledger.end) == ("trial_balance", START, END)
+    assert [(a.code, a.name, a.section, a.opening, a.closing) for a in ledger.lines] == [
+        ("1200", "Bank", "bank", D(5), D(6)),
+        ("4000", "Sales", "sales", D(-5), D(-6)),
+    ]
+    assert said == ["fetched 1 of 1 ledger accounts"]
+
+
+def test_without_sages_trial_balance_the_balances_of_the_window_and_of_everything_before_are_read() -> None:
+    sage = RecordingSage(trial_balance=False)
+    ledger, said = run_ledger(sage)
+    balance_params = {
+        "show_balance_details": "true",
+        "exclude_deleted_entries": "true",
+        "show_control_accounts": "true",
+        "attributes": CHART_ATTRIBUTES + ",balance_details",
+        "items_per_page": 200,
+        "page": 1,
+    }
+    assert sorted(
+        (p, sorted(q.items())) for p, q in sage.requests if "balance_details" in str(q.get("attributes"))
+    ) == [
+        ("/ledger_accounts", sorted({**balance_params, "from_date": "1900-01-01", "to_date": "2026-03-31"}.items())),
+        ("/ledger_accounts", sorted({**balance_params, "from_date": "2026-04-01", "to_date": "2027-03-31"}.items())),
+    ]
+    assert (ledger.source, ledger.start, ledger.end) == ("ledger_accounts", START, END)
+    assert [(a.code, a.opening, a.debit, a.closing) for a in ledger.lines] == [("1200", D(5), D(1), D(6))]
+    assert said[-1] == "fetched 3 of 3 ledger account balances"
+
+
+def test_a_window_from_the_beginning_or_without_an_opening_reads_one_set_of_balances() -> None:
+    sage = RecordingSage(trial_balance=False)
+    ledger, _ = run_ledger(sage, opening=False)
+    assert [a.opening for a in ledger.lines] == [D(0)]
+    assert len([p for p, q in sage.requests if "balance_details" in str(q.get("attributes"))]) == 1
+
+
+def test_asking_for_the_trial_balance_where_sage_has_none_says_so() -> None:
+    with pytest.raises(ValueError, match=r"^Sage does not serve /trial_balance for this business$"):
+        run_ledger(RecordingSage(trial_balance=False), source="trial_balance")
+    sage = RecordingSage()
+    ledger, _ = run_ledger(sage, source="ledger_accounts")
+    assert ledger.source == "ledger_accounts"
+    assert "/trial_balance" not in [p for p, _ in sage.requests]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "name", "kinds"),
+    [
+        ({"id": 1, "nominal_code": 1200, "name": "Bank", "displayed_as": "Bank Current (1200)"}, "1200", "Bank", None),
+        ({"id": 1, "displayed_as": "Bank Current (1200)"}, "1200", "Bank Current", None),
+        ({"id": 1, "name": "Bank", "displayed_as": "Whatever (9)"}, "9", "Bank", None),
+        ({"id": 1, "nominal_code": 7, "displayed_as": "Odd (8)"}, "7", "Odd", None),
+        ({"id": 1, "displayed_as": "No code here"}, "", "No code here", None),
+        ({"id": 1}, "", "", None),
+        (
+            {"id": 1, "nominal_code": 2200, "name": "VAT", "ledger_account_type": {"id": "current_liability"},
+             "ledger_account_group": "liabilities", "control_name": {"id": "sales_tax"}},
+            "2200", "VAT", ("CURRENT_LIABILITY", "LIABILITIES", "SALES_TAX"),
+        ),
+        ({"id": 1, "name": "X", "ledger_account_type": "", "control_name": None}, "", "X", (None, None, None)),
+    ],
+)  # fmt: skip
+def test_a_chart_entry_reads_its_code_name_and_kinds(
+    raw: dict[str, Any], code: str, name: str, kinds: tuple[str | None, ...] | None
+) -> None:
+    line = chart_entry(raw)
+    assert (line.id, line.code, line.name) == ("1", code, name)
+    if kinds is not None:
+        assert (line.type, line.group, line.control) == kinds
+
+
+def test_odd_closings_are_named_up_to_five_then_an_ellipsis() -> None:
+    def row(n: int) -> dict[str, Any]:
+        return {"id": f"i{n}", "nominal_code": n, "name": f"A{n}", "opening_balance": None, "debit": "1",
+                "credit": "", "closing_balance": "0"}  # fmt: skip
+
+    five = from_trial_balance({"ledger_accounts": [row(n) for n in range(1, 6)]}, [], START, END)
+    assert five.notes == [
+        "Sage's trial balance gives closing balances that are not opening + debits - credits for "
+        "1 A1, 2 A2, 3 A3, 4 A4, 5 A5"
+    ]
+    six = from_trial_balance({"ledger_accounts": [row(n) for n in range(1, 7)]}, [], START, END)
+    assert six.notes[0].endswith("for 1 A1, 2 A2, 3 A3, 4 A4, 5 A5…")
+    assert from_trial_balance({}, [], START, END).lines == []
+
+
+def test_balances_of_an_account_that_moved_to_nothing_still_list_it() -> None:
+    period = [{"id": "a", "nominal_code": 1, "name": "A", "balance_details": {"debits": "5", "credits": "5"}}]
+    assert [a.code for a in from_balances(period, None, START, END).lines] == ["1"]
+    opened = [{"id": "a", "nominal_code": 1, "name": "A", "balance_details": {}}]
+    before = [{"id": "a", "balance_details": {"debits": "3", "credits": "0"}}]
+    assert [(a.opening, a.closing) for a in from_balances(opened, before, START, END).lines] == [(D(3), D(3))]
+    credit_only = [{"id": "a", "nominal_code": 1, "name": "A", "balance_details": {"credits": "2"}}]
+    assert [a.credit for a in from_balances(credit_only, None, START, END).lines] == [D(2)]
