@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sage_mcp.money import money
+from sage_mcp.money import MoneyError, money
 from sage_mcp.reports import activity, aged, statements, summary, vat
 from sage_mcp.reports.fetch import Fetcher
 from sage_mcp.reports.ledger import AccountLine, Ledger, chart_entry, fetch_ledger, from_balances, from_trial_balance
@@ -970,3 +970,15 @@ def test_balances_of_an_account_that_moved_to_nothing_still_list_it() -> None:
     assert [(a.opening, a.closing) for a in from_balances(opened, before, START, END).lines] == [(D(3), D(3))]
     credit_only = [{"id": "a", "nominal_code": 1, "name": "A", "balance_details": {"credits": "2"}}]
     assert [a.credit for a in from_balances(credit_only, None, START, END).lines] == [D(2)]
+
+
+def test_balances_given_as_bare_numbers_are_debit_positive_and_bad_amounts_name_their_field() -> None:
+    tb = {"ledger_accounts": [{"id": "a", "nominal_code": 1, "name": "A", "opening_balance": "2.5", "debit": "",
+                               "credit": "3.5", "closing_balance": -1}]}  # fmt: skip
+    ledger = from_trial_balance(tb, [], START, END)
+    (line,) = ledger.lines
+    assert (line.opening, line.debit, line.credit, line.closing) == (D("2.5"), D(0), D("3.5"), D(-1))
+    assert ledger.notes == [] and ledger.by_id("nope") is None and ledger.by_id("a") is line
+    bad = {"ledger_accounts": [{"id": "a", "opening_balance": {"debit": "lots"}}]}
+    with pytest.raises(MoneyError, match=r"^debit: 'lots' is not a decimal number"):
+        from_trial_balance(bad, [], START, END)
