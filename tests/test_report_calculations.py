@@ -982,3 +982,109 @@ def test_balances_given_as_bare_numbers_are_debit_positive_and_bad_amounts_name_
     bad = {"ledger_accounts": [{"id": "a", "opening_balance": {"debit": "lots"}}]}
     with pytest.raises(MoneyError, match=r"^debit: 'lots' is not a decimal number"):
         from_trial_balance(bad, [], START, END)
+
+
+# -- what an aged report counts as open -------------------------------------------------------------------------
+
+JUNE = dt.date(2026, 6, 30)
+
+
+def link(path: str, ident: str, name: str = "") -> dict[str, str]:
+    return {"id": ident, "displayed_as": name, "$path": f"/{path}/{ident}"}
+
+
+def open_item(kind: str, ident: str, number: str, contact: str, name: str, date: str, due: str, amount: str) -> Any:
+    return aged.OpenItem(kind, ident, number, contact, name, dt.date.fromisoformat(date), dt.date.fromisoformat(due),
+                         D(amount))  # fmt: skip
+
+
+def test_documents_open_now_read_sages_outstanding_amount_of_open_documents() -> None:
+    raws = [
+        {"id": "i1", "invoice_number": "SI-1", "contact": link("contacts", "c1", "Acme"), "date": "2026-06-01",
+         "due_date": "2026-06-15", "status": {"id": "PART_PAID"}, "outstanding_amount": "40.00"},
+        {"id": "i2", "displayed_as": "SI-2", "contact": link("contacts", "c2"), "contact_name": "Beta",
+         "date": "2026-06-02", "status": "UNPAID", "outstanding_amount": "10"},
+        {"id": "i3", "date": "2026-06-03", "status": {"id": "PAID"}, "outstanding_amount": "5"},
+        {"id": "i4", "date": "2026-07-03", "status": {"id": "UNPAID"}, "outstanding_amount": "5"},
+        {"id": "i5", "date": "2026-06-03", "status": {"id": "UNPAID"}, "outstanding_amount": "0"},
+        {"id": "i6", "status": {"id": "UNPAID"}, "outstanding_amount": "7"},
+    ]  # fmt: skip
+    assert aged.documents_open_now(raws, "invoice", JUNE) == [
+        open_item("invoice", "i1", "SI-1", "c1", "Acme", "2026-06-01", "2026-06-15", "40.00"),
+        open_item("invoice", "i2", "SI-2", "c2", "Beta", "2026-06-02", "2026-06-02", "10"),
+    ]
+    credit = {"id": "n1", "credit_note_number": "CN-1", "date": "2026-06-05", "due_date": "2026-07-05",
+              "status": {"id": "UNPAID"}, "outstanding_amount": "3"}  # fmt: skip
+    assert aged.documents_open_now([credit], "credit_note", JUNE) == [
+        open_item("credit_note", "n1", "CN-1", "", "(no contact)", "2026-06-05", "2026-06-05", "-3")
+    ]
+
+
+def test_a_payment_on_account_is_open_less_what_allocations_and_refunds_used_by_then() -> None:
+    poa = {"id": "p1", "reference": "POA-1", "total_amount": "100.00", "date": "2026-05-01",
+           "contact": link("contacts", "c1", "Acme")}  # fmt: skip
+    payments = [
+        {"id": "r1", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-05-01", "payment_on_account": poa},
+        {"id": "r2", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-07-01",
+         "payment_on_account": {**poa, "id": "p2", "date": "2026-07-01"}},
+        {"id": "r3", "transaction_type": {"id": "VENDOR_PAYMENT"}, "date": "2026-05-01",
+         "payment_on_account": {**poa, "id": "p3"}},
+        {"id": "r4", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-05-01", "payment_on_account": None},
+        {"id": "f1", "transaction_type": {"id": "CUSTOMER_REFUND"}, "date": "2026-06-01",
+         "allocated_artefacts": [{"artefact": link("unallocated_artefacts", "p1"), "amount": "-10.00"}]},
+        {"id": "f2", "transaction_type": {"id": "CUSTOMER_REFUND"}, "date": "2026-07-02",
+         "allocated_artefacts": [{"artefact": link("unallocated_artefacts", "p1"), "amount": "50.00"}]},
+    ]  # fmt: skip
+    allocations = [
+        {"date": "2026-06-10", "allocated_artefacts": [{"artefact": link("unallocated_artefacts", "p1"), "amount": 25},
+                                                        {"artefact": link("sales_invoices", "x"), "amount": 25}, "x"]},
+        {"date": None, "allocated_artefacts": [{"artefact": link("unallocated_artefacts", "p1"), "amount": 1}]},
+    ]  # fmt: skip
+    assert aged.payments_on_account_at(payments, allocations, aged.DEBTORS, JUNE) == [
+        open_item("payment_on_account", "p1", "POA-1", "c1", "Acme", "2026-05-01", "2026-05-01", "-65.00")
+    ]
+    used_up = [*allocations, {"date": "2026-06-20", "allocated_artefacts": [
+        {"artefact": link("unallocated_artefacts", "p1"), "amount": "65"}]}]  # fmt: skip
+    assert aged.payments_on_account_at(payments, used_up, aged.DEBTORS, JUNE) == []
+
+
+def test_unallocated_artefacts_are_split_by_side_and_dated() -> None:
+    raws = [
+        {"id": "u1", "reference": "R1", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-06-01",
+         "outstanding_amount": "30", "total_amount": "99", "contact": link("contacts", "c1", "Acme")},
+        {"id": "u2", "transaction_type": {"id": "VENDOR_PAYMENT"}, "date": "2026-06-01", "total_amount": "20"},
+        {"id": "u3", "artefact_type": {"id": "SALES_CREDIT_NOTE"}, "date": "2026-06-01", "total_amount": "5"},
+        {"id": "u4", "displayed_as": "Later", "date": "2026-07-01", "total_amount": "5"},
+        {"id": "u5", "transaction_type": {"id": "CUSTOMER_REFUND"}, "total_amount": "-8", "contact_name": "Bee"},
+        {"id": "u6", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-06-01", "outstanding_amount": "0",
+         "total_amount": "5"},
+    ]  # fmt: skip
+    assert aged.unallocated_now(raws, aged.DEBTORS, JUNE) == [
+        open_item("payment_on_account", "u1", "R1", "c1", "Acme", "2026-06-01", "2026-06-01", "-30"),
+        open_item("payment_on_account", "u5", "u5", "", "Bee", "2026-06-30", "2026-06-30", "-8"),
+    ]
+    assert [i.id for i in aged.unallocated_now(raws, aged.CREDITORS, JUNE)] == ["u2"]
+
+
+def test_a_payment_allocated_to_a_document_not_yet_dated_is_on_account_until_then() -> None:
+    payments = [
+        {"id": "r1", "reference": "REC-1", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-06-20",
+         "contact": link("contacts", "c1", "Acme"), "payment_on_account": link("unallocated_artefacts", "p9"),
+         "allocated_artefacts": [
+             {"artefact": link("sales_invoices", "known"), "amount": "10"},
+             {"artefact": link("sales_invoices", "future"), "amount": "-30", "discount": "2"},
+             {"artefact": link("unallocated_artefacts", "p9"), "amount": "4"},
+             {"artefact": link("unallocated_artefacts", "other"), "amount": "6"},
+             "not a line",
+         ]},
+        {"id": "f1", "transaction_type": {"id": "CUSTOMER_REFUND"}, "date": "2026-06-21",
+         "allocated_artefacts": [{"artefact": link("sales_credit_notes", "future-cn"), "amount": "7"}]},
+        {"id": "r2", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-07-02",
+         "allocated_artefacts": [{"artefact": link("sales_invoices", "future"), "amount": "1"}]},
+        {"id": "v1", "transaction_type": {"id": "VENDOR_PAYMENT"}, "date": "2026-06-02",
+         "allocated_artefacts": [{"artefact": link("purchase_invoices", "future"), "amount": "1"}]},
+    ]  # fmt: skip
+    assert aged.paid_ahead(payments, {"known"}, aged.DEBTORS, JUNE) == [
+        open_item("payment_on_account", "r1", "REC-1", "c1", "Acme", "2026-06-20", "2026-06-20", "-32"),
+        open_item("payment_on_account", "f1", "f1", "", "(no contact)", "2026-06-21", "2026-06-21", "7"),
+    ]
