@@ -1088,3 +1088,134 @@ def test_a_payment_allocated_to_a_document_not_yet_dated_is_on_account_until_the
         open_item("payment_on_account", "r1", "REC-1", "c1", "Acme", "2026-06-20", "2026-06-20", "-32"),
         open_item("payment_on_account", "f1", "f1", "", "(no contact)", "2026-06-21", "2026-06-21", "7"),
     ]
+
+
+# -- what the VAT return asks Sage for -------------------------------------------------------------------------
+
+ART = (
+    "date,status,contact,contact_name,invoice_number,credit_note_number,displayed_as,net_amount,tax_amount,"
+    "total_amount,tax_analysis"
+)
+
+
+class VatSage:
+    """A quarter's documents, other payments, journals and VAT accounts; records every request."""
+
+    def __init__(self, *, others: bool = True) -> None:
+        self.others = others
+        self.requests: dict[str, dict[str, Any]] = {}
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        self.requests[path] = {k: v for k, v in (params or {}).items() if k not in ("page", "items_per_page")}
+        items: list[dict[str, Any]] = []
+        if path == "/sales_invoices":
+            items = [
+                doc(
+                    "S1",
+                    "2026-01-10",
+                    "100.00",
+                    "20.00",
+                    payments_allocations=[{"date": "2026-02-01", "amount": "120.00"}],
+                )
+            ]
+        elif path == "/purchase_invoices":
+            items = [doc("P1", "2026-01-20", "50.00", "10.00")]
+        elif path in ("/other_payments", "/journals") and not self.others:
+            raise SageNotFoundError(404, [], method="GET", path=path)
+        elif path == "/other_payments":
+            items = [
+                {
+                    "id": "o1",
+                    "reference": "R1",
+                    "date": "2026-02-05",
+                    "transaction_type": {"id": "OTHER_RECEIPT"},
+                    "net_amount": "10",
+                    "tax_amount": "2",
+                    "total_amount": "12",
+                }
+            ]
+        elif path == "/journals":
+            items = [
+                {
+                    "id": "j1",
+                    "reference": "J1",
+                    "date": "2026-02-06",
+                    "journal_lines": [
+                        {
+                            "ledger_account": {"id": "la-2200"},
+                            "credit": "1",
+                            "debit": "0",
+                            "include_on_tax_return": True,
+                        },
+                        {
+                            "ledger_account": {"id": "la-4000"},
+                            "credit": "4",
+                            "debit": "0",
+                            "include_on_tax_return": True,
+                        },
+                    ],
+                }
+            ]
+        elif path == "/ledger_accounts":
+            items = [
+                *BALANCES,
+                {
+                    "id": "la-4000",
+                    "nominal_code": 4000,
+                    "name": "Sales",
+                    "ledger_account_type": {"id": "SALES"},
+                    "balance_details": {},
+                },
+            ]
+        return {"$items": items, "$total": len(items), "$next": None}  # fmt: skip
+
+
+def prepare(sage: VatSage, settings: Mapping[str, Any], **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    return asyncio.run(vat.prepare(Fetcher(sage), Q_START, Q_END, settings, **kwargs))
+
+
+def test_a_standard_return_reads_the_periods_documents_payments_journals_and_vat_accounts() -> None:
+    sage = VatSage()
+    ret, recon = prepare(sage, {"tax_scheme": {"id": "STANDARD"}})
+    period = {"from_date": "2026-01-01", "to_date": "2026-03-31"}
+    for kind in ("sales_invoices", "sales_credit_notes", "purchase_invoices", "purchase_credit_notes"):
+        assert sage.requests[f"/{kind}"] == {**period, "attributes": ART}
+    assert sage.requests["/other_payments"] == {
+        **period, "attributes": "transaction_type,date,reference,net_amount,tax_amount,total_amount,payment_lines"
+    }  # fmt: skip
+    assert sage.requests["/journals"] == {**period, "attributes": "date,reference,journal_lines"}
+    assert sage.requests["/ledger_accounts"] == {
+        **period, "show_balance_details": "true",
+        "attributes": "nominal_code,name,ledger_account_type,control_name,balance_details",
+    }  # fmt: skip
+    boxes = ret.boxes()
+    assert (ret.scheme, ret.flat_rate, ret.notes) == ("standard", None, [])
+    assert (boxes["1"], boxes["4"], boxes["6"], boxes["7"]) == (D(23), D(10), D(114), D(50))
+    assert recon["sales_tax_account"] == "2200 VAT on Sales" and recon["return_net"] == "13.00"
+
+
+def test_a_cash_return_asks_for_payments_up_to_the_period_end() -> None:
+    sage = VatSage(others=False)
+    ret, _ = prepare(sage, {"tax_scheme": {"id": "STANDARD"}}, scheme="cash")
+    assert sage.requests["/sales_invoices"] == {
+        "to_date": "2026-03-31", "show_payments_allocations": "true", "attributes": ART + ",payments_allocations"
+    }  # fmt: skip
+    assert ret.scheme == "cash"
+    assert [(e.box, e.number, e.amount) for e in ret.entries] == [("1", "S1", D(20)), ("6", "S1", D(100))]
+
+
+def test_a_flat_rate_return_needs_sages_percentage_and_an_unregistered_business_is_said_so() -> None:
+    ret, _ = prepare(VatSage(others=False), {"tax_scheme": {"id": "FLAT_RATE"}, "flat_rate_tax_percentage": "12.5"})
+    assert (ret.scheme, ret.flat_rate, ret.boxes()["1"], ret.boxes()["6"]) == (
+        "flat_rate_invoice", D("12.5"), D("15.00"), D("120.00")
+    )  # fmt: skip
+    with pytest.raises(ValueError) as refused:
+        prepare(VatSage(), {"tax_scheme": {"id": "FLAT_RATE_CASH"}, "flat_rate_tax_percentage": ""})
+    assert str(refused.value) == (
+        "the flat rate scheme needs the flat-rate percentage, which Sage's financial settings do not give"
+    )
+    unregistered, _ = prepare(VatSage(others=False), {"tax_scheme": {"id": "NOT_REGISTERED"}})
+    assert unregistered.scheme == "standard"
+    assert unregistered.notes == [
+        "Sage says this business is not VAT registered; figures are shown on the standard scheme."
+    ]
