@@ -1219,3 +1219,30 @@ def test_a_flat_rate_return_needs_sages_percentage_and_an_unregistered_business_
     assert unregistered.notes == [
         "Sage says this business is not VAT registered; figures are shown on the standard scheme."
     ]
+
+
+def test_activity_asks_for_the_accounts_entries_in_the_window_and_checks_the_closing_too() -> None:
+    said: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        said.append(str(message))
+
+    class Entries(RecordingSage):
+        async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+            self.requests.append((path, dict(params or {})))
+            return {"$items": [RAW_ENTRIES[1]], "$total": 1, "$next": None}
+
+    sage = Entries()
+    raws = asyncio.run(activity.fetch_entries(Fetcher(sage, progress=progress), "la-1", START, END))
+    assert sage.requests == [
+        ("/ledger_entries", {"ledger_account_id": "la-1", "from_date": "2026-04-01", "to_date": "2027-03-31",
+                             "attributes": "date,debit,credit,description,deleted,transaction,contact",
+                             "items_per_page": 200, "page": 1})
+    ]  # fmt: skip
+    assert said == ["fetched 1 of 1 ledger entries"]
+    line = AccountLine("la", "1200", "Bank", "BANK", "ASSETS", opening=D(0), debit=D("100.5"), closing=D(999))
+    out = activity.activity(line, raws, opening=D(0), top=1)
+    assert out["reconciled"] is False and out["ledger"]["closing_balance"] == "999.00"
+    assert "more" not in out and len(out["entries"]) == 1
+    with pytest.raises(MoneyError, match=r"^debit: 'x' is not a decimal number"):
+        activity.activity(None, [{"date": "2026-05-01", "debit": "x"}], opening=D(0), top=None)
