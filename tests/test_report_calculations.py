@@ -1246,3 +1246,128 @@ def test_activity_asks_for_the_accounts_entries_in_the_window_and_checks_the_clo
     assert "more" not in out and len(out["entries"]) == 1
     with pytest.raises(MoneyError, match=r"^debit: 'x' is not a decimal number"):
         activity.activity(None, [{"date": "2026-05-01", "debit": "x"}], opening=D(0), top=None)
+
+
+# -- what the aged reports ask Sage for ------------------------------------------------------------------------
+
+DOC_ATTRIBUTES = (
+    "contact,contact_name,date,due_date,status,invoice_number,credit_note_number,displayed_as,total_amount,"
+    "outstanding_amount"
+)
+PAYMENT_ATTRIBUTES = "transaction_type,date,reference,contact,allocated_artefacts,payment_on_account"
+CONTROL = {"id": "la-1100", "nominal_code": 1100, "name": "Debtors Control", "control_name": "DEBTORS",
+           "balance_details": {"debits": "500", "credits": "100"}}  # fmt: skip
+
+
+class AgedSage:
+    """Debtors in Sage's shapes; records each request's parameters (paging left out)."""
+
+    def __init__(self, *, unallocated: bool = True, control: bool = True, entries: list[Any] | None = None) -> None:
+        self.unallocated = unallocated
+        self.control = control
+        self.entries = entries or []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        self.requests.append((path, {k: v for k, v in (params or {}).items() if k not in ("page", "items_per_page")}))
+        items: list[Any] = []
+        status = (params or {}).get("status_id")
+        if path == "/sales_invoices" and status in (None, "UNPAID"):
+            items = [{"id": "i1", "invoice_number": "SI-1", "contact": {"id": "c1", "displayed_as": "Acme"},
+                      "date": "2026-05-01", "due_date": "2026-05-31", "status": {"id": "UNPAID"},
+                      "total_amount": "120", "outstanding_amount": "120"}]  # fmt: skip
+        elif path == "/unallocated_artefacts":
+            if not self.unallocated:
+                raise SageNotFoundError(404, [], method="GET", path=path)
+            items = [{"id": "u1", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-06-01",
+                      "outstanding_amount": "20", "contact": {"id": "c1", "displayed_as": "Acme"}}]  # fmt: skip
+        elif path == "/contact_payments":
+            items = [{"id": "r1", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-06-01",
+                      "payment_on_account": {"id": "p1", "total_amount": "20", "contact": {"id": "c1"}}}]  # fmt: skip
+        elif path == "/ledger_accounts":
+            items = [CONTROL] if self.control else []
+        elif path == "/ledger_entries":
+            items = self.entries
+        return {"$items": items, "$total": len(items), "$next": None}
+
+
+def open_items(sage: AgedSage, as_at: dt.date, **kwargs: Any) -> Any:
+    return asyncio.run(aged.fetch_open_items(Fetcher(sage), aged.DEBTORS, as_at, JUNE, **kwargs))
+
+
+def test_todays_aged_debtors_read_open_documents_by_status_and_unallocated_artefacts() -> None:
+    sage = AgedSage()
+    data = open_items(sage, JUNE, contact_id="c1")
+    contact = {"contact_id": "c1"}
+    assert sorted(sage.requests, key=str) == sorted(
+        [
+            *[(f"/{coll}", {"status_id": s, "attributes": DOC_ATTRIBUTES, **contact})
+              for s in ("UNPAID", "PART_PAID") for coll in ("sales_invoices", "sales_credit_notes")],
+            ("/unallocated_artefacts", {"attributes": "all", **contact}),
+            ("/ledger_accounts", {"show_balance_details": "true", "from_date": "1900-01-01", "to_date": "2026-06-30",
+                                  "attributes": "nominal_code,name,ledger_account_type,control_name,balance_details"}),
+        ],
+        key=str,
+    )  # fmt: skip
+    assert [(i.kind, i.id, i.amount) for i in data.items] == [
+        ("invoice", "i1", D(120)),
+        ("payment_on_account", "u1", D(-20)),
+    ]
+    assert data.control == aged.Account("la-1100", "1100", "Debtors Control", D(500), D(100))
+    assert (data.on_account_source, data.notes) == ("/unallocated_artefacts", [])
+
+
+def test_without_unallocated_artefacts_payments_on_account_come_from_payments_and_allocations() -> None:
+    sage = AgedSage(unallocated=False, control=False)
+    data = open_items(sage, JUNE)
+    asked = dict(sage.requests)
+    assert asked["/contact_payments"] == {"to_date": "2026-06-30", "attributes": PAYMENT_ATTRIBUTES}
+    assert asked["/contact_allocations"] == {
+        "transaction_type_id": "CUSTOMER_ALLOCATION", "attributes": "date,contact,allocated_artefacts"
+    }  # fmt: skip
+    assert [(i.kind, i.id, i.amount) for i in data.items] == [
+        ("invoice", "i1", D(120)),
+        ("payment_on_account", "p1", D(-20)),
+    ]
+    assert data.on_account_source == "/contact_payments and /contact_allocations"
+    assert data.control is None
+    assert data.notes == ["no debtors control account found; the total is not reconciled"]
+
+
+def test_aged_debtors_at_a_past_date_read_documents_with_their_allocations_up_to_then() -> None:
+    sage = AgedSage()
+    past = dt.date(2026, 5, 31)
+    data = open_items(sage, past, with_control=False)
+    asked = dict(sage.requests)
+    for coll in ("sales_invoices", "sales_credit_notes"):
+        assert asked[f"/{coll}"] == {"to_date": "2026-05-31", "show_payments_allocations": "true",
+                                     "attributes": DOC_ATTRIBUTES + ",payments_allocations"}  # fmt: skip
+    assert "/unallocated_artefacts" not in asked and "/ledger_accounts" not in asked
+    assert asked["/contact_payments"] == {"to_date": "2026-05-31", "attributes": PAYMENT_ATTRIBUTES}
+    assert [(i.kind, i.id, i.amount) for i in data.items] == [("invoice", "i1", D(120))]
+    assert (data.control, data.notes) == (None, [])
+
+
+def test_a_difference_from_the_control_account_is_explained_by_entries_without_a_contact() -> None:
+    entries = [
+        {"date": "2026-01-01", "debit": "30", "credit": "0", "description": "Opening balance"},
+        {"date": "2026-02-01", "debit": "0", "credit": "5", "transaction_type": {"displayed_as": "Journal"}},
+        {"date": "2026-02-02", "debit": "9", "credit": "0", "contact": {"id": "c1"}},
+        {"date": "2026-02-03", "debit": "4", "credit": "4"},
+    ]
+    sage = AgedSage(entries=entries)
+    recon = {"reconciled": False, "control_account_id": "la-1100", "difference": "40.00"}
+    asyncio.run(aged.explain_difference(Fetcher(sage), aged.DEBTORS, recon, JUNE))
+    assert sage.requests == [
+        ("/ledger_entries", {"ledger_account_id": "la-1100", "to_date": "2026-06-30",
+                             "attributes": "date,debit,credit,contact,transaction_type,description,deleted"})
+    ]  # fmt: skip
+    assert recon["causes"] == [
+        {"cause": "posted to the control account without a customer or supplier (journals, opening balances)",
+         "amount": "25.00", "examples": ["2026-01-01 Opening balance: 30.00", "2026-02-01 Journal: -5.00"]},
+        {"cause": "not explained by entries without a contact; check allocations dated after the as-at date",
+         "amount": "15.00"},
+    ]  # fmt: skip
+    settled = {"reconciled": True, "control_account_id": "la-1100", "difference": "0.00"}
+    asyncio.run(aged.explain_difference(Fetcher(sage), aged.DEBTORS, settled, JUNE))
+    assert "causes" not in settled and len(sage.requests) == 1
