@@ -1371,3 +1371,84 @@ def test_a_difference_from_the_control_account_is_explained_by_entries_without_a
     settled = {"reconciled": True, "control_account_id": "la-1100", "difference": "0.00"}
     asyncio.run(aged.explain_difference(Fetcher(sage), aged.DEBTORS, settled, JUNE))
     assert "causes" not in settled and len(sage.requests) == 1
+
+
+# -- the business summary from Sage's answers -------------------------------------------------------------------
+
+
+class SummarySage:
+    def __init__(self, *, reconciliations: bool = True, vat: bool = True, currency: Any = None) -> None:
+        self.reconciliations = reconciliations
+        self.vat = vat
+        self.currency = currency
+        self.requests: dict[str, dict[str, Any]] = {}
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        self.requests[path] = {k: v for k, v in (params or {}).items() if k not in ("page", "items_per_page")}
+        items: list[Any] = []
+        status = (params or {}).get("status_id")
+        if path == "/financial_settings":
+            return {"base_currency": self.currency} if self.currency is not None else "not an object"
+        if path == "/bank_accounts":
+            items = [{"id": "b1", "displayed_as": "Current", "balance": "1000.50"},
+                     {"id": "b2", "balance": "-0.50", "is_active": True},
+                     {"id": "b3", "displayed_as": "Closed", "balance": "99", "is_active": False}]  # fmt: skip
+        elif path == "/sales_invoices" and status == "UNPAID":
+            items = [{"id": "i1", "date": "2026-05-01", "due_date": "2026-05-31", "status": {"id": "UNPAID"},
+                      "outstanding_amount": "300"},
+                     {"id": "i2", "date": "2026-06-01", "due_date": "2026-07-31", "status": {"id": "UNPAID"},
+                      "outstanding_amount": "200"}]  # fmt: skip
+        elif path == "/purchase_invoices" and status == "PART_PAID":
+            items = [{"id": "p1", "date": "2026-04-01", "due_date": "2026-04-30", "status": {"id": "PART_PAID"},
+                      "outstanding_amount": "75"}]  # fmt: skip
+        elif path == "/ledger_accounts":
+            items = [
+                {"id": "d", "nominal_code": 1100, "name": "Debtors", "control_name": "DEBTORS",
+                 "balance_details": {"debits": "600", "credits": "100"}},
+                {"id": "c", "nominal_code": 2100, "name": "Creditors", "control_name": "CREDITORS",
+                 "balance_details": {"debits": "0", "credits": "70"}},
+            ]  # fmt: skip
+            if self.vat:
+                items += [
+                    {"id": "s", "nominal_code": 2200, "name": "VAT on Sales", "control_name": "SALES_TAX",
+                     "balance_details": {"debits": "0", "credits": "50"}},
+                    {"id": "p", "nominal_code": 2201, "name": "VAT on Purchases", "control_name": "PURCHASE_TAX",
+                     "balance_details": {"debits": "20", "credits": "0"}},
+                ]  # fmt: skip
+        elif path == "/bank_reconciliations":
+            if not self.reconciliations:
+                raise SageNotFoundError(404, [], method="GET", path=path)
+            items = [{"bank_account": {"id": "b1", "displayed_as": "Current"}, "statement_date": "2026-05-31",
+                      "closing_balance": "900", "status": {"id": "RECONCILED"}}]  # fmt: skip
+        return {"$items": items, "$total": len(items), "$next": None}
+
+
+def test_the_business_summary_adds_up_cash_debts_and_vat_and_checks_the_control_accounts() -> None:
+    sage = SummarySage(currency={"id": "EUR"})
+    out = asyncio.run(summary.summarise(Fetcher(sage), JUNE))
+    assert out == {
+        "currency": "EUR",
+        "cash": "1000.00",
+        "bank_accounts": [{"name": "Current", "balance": "1000.50"}, {"name": "b2", "balance": "-0.50"}],
+        "owed_to_us": "500.00",
+        "owed_to_us_overdue": "300.00",
+        "we_owe": "75.00",
+        "we_owe_overdue": "75.00",
+        "vat_owed": "30.00",
+        "last_reconciliation": {"bank_account": "Current", "statement_date": "2026-05-31",
+                                "closing_balance": "900.00", "status": "RECONCILED"},
+        "control_checks": {
+            "owed_to_us": {"control_account": "1100 Debtors", "balance": "500.00", "difference": "0.00"},
+            "we_owe": {"control_account": "2100 Creditors", "balance": "70.00", "difference": "-5.00"},
+        },
+    }  # fmt: skip
+    assert sage.requests["/bank_accounts"] == {"attributes": "displayed_as,balance,currency,nominal_code,is_active"}
+    assert sage.requests["/bank_reconciliations"] == {
+        "attributes": "bank_account,statement_date,closing_balance,statement_end_balance,status"
+    }
+    assert sage.requests["/ledger_accounts"]["to_date"] == "2026-06-30"
+
+
+def test_a_summary_without_vat_accounts_or_reconciliations_says_none_and_defaults_to_pounds() -> None:
+    out = asyncio.run(summary.summarise(Fetcher(SummarySage(reconciliations=False, vat=False)), JUNE))
+    assert (out["currency"], out["vat_owed"], out["last_reconciliation"]) == ("GBP", None, None)
