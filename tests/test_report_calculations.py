@@ -1452,3 +1452,114 @@ def test_the_business_summary_adds_up_cash_debts_and_vat_and_checks_the_control_
 def test_a_summary_without_vat_accounts_or_reconciliations_says_none_and_defaults_to_pounds() -> None:
     out = asyncio.run(summary.summarise(Fetcher(SummarySage(reconciliations=False, vat=False)), JUNE))
     assert (out["currency"], out["vat_owed"], out["last_reconciliation"]) == ("GBP", None, None)
+
+
+def test_credit_notes_of_both_sides_reduce_their_boxes_in_a_prepared_return() -> None:
+    class Credits(VatSage):
+        async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+            if path in ("/sales_credit_notes", "/purchase_credit_notes"):
+                number = "SC1" if path.startswith("/sales") else "PC1"
+                note = doc(number, "2026-02-01", "10.00", "2.00", invoice_number=None, credit_note_number=number)
+                return {"$items": [note], "$total": 1, "$next": None}
+            return await super().get(path, params)
+
+    ret, _ = prepare(Credits(others=False), {"tax_scheme": {"id": "STANDARD"}})
+    boxes = ret.boxes()
+    assert (boxes["1"], boxes["4"], boxes["6"], boxes["7"]) == (D(18), D(8), D(90), D(40))
+    assert {(e.kind, e.number, e.amount) for e in ret.entries if e.box == "1"} == {
+        ("sales_invoice", "S1", D(20)),
+        ("sales_credit_note", "SC1", D(-2)),
+    }
+    assert (ret.posted_output, ret.posted_input) == (D(18), D(8))
+
+
+def test_flat_rate_cash_counts_takings_and_explains_its_difference() -> None:
+    ret = vat.Return("flat_rate_cash", Q_START, Q_END, flat_rate=D("10"))
+    paid = doc("S1", "2025-12-01", "100.00", "20.00", payments_allocations=[{"date": "2026-01-05", "amount": "60"}])
+    vat.add_documents(ret, [paid], SALES)
+    vat.add_documents(ret, [doc("P1", "2025-12-01", "50.00", "10.00", payments_allocations=[
+        {"date": "2026-01-06", "amount": "30", "id": "alloc"}])], PURCHASES)  # fmt: skip
+    vat.add_other_payments(ret, [{"id": "o", "reference": "OP", "date": "2026-01-07",
+                                  "transaction_type": {"id": "OTHER_PAYMENT"}, "net_amount": "10",
+                                  "tax_amount": "2", "total_amount": "12"}])  # fmt: skip
+    vat.apply_flat_rate(ret)
+    assert [(e.box, e.kind, e.id, e.number, e.amount) for e in ret.entries] == [
+        ("6", "sales_invoice", "id-S1", "S1", D("60.00")),
+        ("7", "purchase_invoice", "id-P1", "P1", D("25.00")),
+        ("7", "other_payment", "o", "OP", D("10")),
+        ("1", "flat_rate", "", "10% of turnover 60.00", D("6.00")),
+    ]
+    recon = vat.reconcile(ret, BALANCES)
+    assert recon["causes"][0] == {
+        "cause": "flat rate (cash based): box 1 is a percentage of takings, not the VAT charged; "
+        "input VAT is not reclaimed",
+        "amount": "8.00",
+    }
+    ret.scheme = "flat_rate_invoice"
+    assert vat.reconcile(ret, BALANCES)["causes"][0]["cause"] == (
+        "flat rate: box 1 is a percentage of turnover, not the VAT charged; input VAT is not reclaimed"
+    )
+    ret.scheme = "standard"
+    assert vat.reconcile(ret, BALANCES)["causes"][0]["cause"] == "documents' VAT differs from what the return counts"
+
+
+def test_other_payments_leave_out_no_vat_lines_and_flat_rate_counts_gross_receipts() -> None:
+    lines = [{"tax_rate": {"id": "X", "displayed_as": "No VAT"}, "net_amount": "5", "total_amount": "5"},
+             {"tax_rate": {"id": "GB_STANDARD"}, "net_amount": "10", "total_amount": "12"}]  # fmt: skip
+    receipt = {"id": "o1", "displayed_as": "Receipt 1", "date": "2026-01-05",
+               "transaction_type": {"id": "OTHER_RECEIPT"}, "net_amount": "15", "tax_amount": "2",
+               "total_amount": "17", "payment_lines": lines}  # fmt: skip
+    ret = vat.Return("standard", Q_START, Q_END)
+    vat.add_other_payments(ret, [receipt, {**receipt, "id": "late", "date": "2026-04-01"}])
+    assert [(e.box, e.number, e.amount) for e in ret.entries] == [("1", "Receipt 1", D(2)), ("6", "Receipt 1", D(10))]
+    flat = vat.Return("flat_rate_invoice", Q_START, Q_END, flat_rate=D(10))
+    vat.add_other_payments(flat, [receipt])
+    assert [(e.box, e.amount) for e in flat.entries] == [("6", D(12))]
+    assert (flat.posted_output, flat.posted_input) == (D(2), D(0))
+
+
+@pytest.mark.parametrize(
+    ("scheme", "expected"),
+    [
+        ({"id": "STANDARD", "displayed_as": "Standard"}, "standard"),
+        ({"id": "X", "displayed_as": "Cash Accounting"}, "cash"),
+        ("Flat Rate Cash", "flat_rate_cash"),
+        ({"id": "FLAT_RATE_INVOICE"}, "flat_rate_invoice"),
+        ({"displayed_as": "Not Registered"}, None),
+        ("not_registered", None),
+        (None, "standard"),
+    ],
+)
+def test_the_vat_scheme_is_read_from_its_id_or_name(scheme: Any, expected: str | None) -> None:
+    assert vat.scheme_of({"tax_scheme": scheme}) == expected
+
+
+def test_a_no_vat_rate_is_known_by_id_or_name_and_drafts_and_voids_never_count() -> None:
+    for rate in ({"id": "GB_NO_TAX"}, {"id": "IE_NOTAX"}, {"id": "Z", "displayed_as": "No VAT"}):
+        net, _, gross = vat._split(
+            {
+                "net_amount": "10",
+                "tax_amount": "0",
+                "total_amount": "10",
+                "tax_analysis": [{"tax_rate": rate, "net_amount": "4", "total_amount": "4"}],
+            }
+        )
+        assert (net, gross) == (D(6), D(6))  # fmt: skip
+    zero = {"id": "GB_ZERO", "displayed_as": "Zero rated"}
+    assert vat._split({"net_amount": "10", "tax_analysis": [{"tax_rate": zero, "net_amount": "4"}]})[0] == D(10)
+    for status in ({"id": "DRAFT"}, "void", {"id": "VOIDED"}):
+        assert vat._counts({"status": status}) is False
+    assert vat._counts({"status": {"id": "PAID"}}) and not vat._counts({"status": "PAID", "deleted_at": "x"})
+
+
+def test_the_report_drills_into_boxes_one_four_six_and_seven_and_labels_accounts() -> None:
+    ret = vat.Return("standard", Q_START, Q_END)
+    for box in ("1", "2", "4", "6", "7", "8"):
+        ret.add(box, "journal", {"id": box, "date": "2026-01-01T10:00:00Z"}, D(1))
+    out = vat.report(ret, {}, top=None)
+    assert sorted(out["drill_down"]) == ["1", "4", "6", "7"]
+    assert out["drill_down"]["1"]["items"][0]["date"] == "2026-01-01"
+    assert out["to_pay"] == "pay HMRC" and out["boxes"]["3"] == "2.00" and out["boxes"]["5"] == "1.00"
+    assert "submission" in out and out["reconciliation"] == {}
+    assert vat._label({"nominal_code": 2200, "displayed_as": "VAT (2200)"}) == "2200 VAT (2200)"
+    assert vat._label({"name": "VAT"}) == "VAT" and vat._label(None) is None
