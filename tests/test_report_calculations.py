@@ -1563,3 +1563,89 @@ def test_the_report_drills_into_boxes_one_four_six_and_seven_and_labels_accounts
     assert "submission" in out and out["reconciliation"] == {}
     assert vat._label({"nominal_code": 2200, "displayed_as": "VAT (2200)"}) == "2200 VAT (2200)"
     assert vat._label({"name": "VAT"}) == "VAT" and vat._label(None) is None
+
+
+def test_items_skipped_early_do_not_hide_later_ones_and_the_as_at_day_itself_counts() -> None:
+    """A draft, void or future document first in Sage's list does not stop the ones after it; a document,
+    allocation or payment dated on the as-at day itself counts."""
+    on_day = JUNE.isoformat()
+    docs = [
+        {"id": "d0", "date": "2026-06-01", "status": {"id": "DRAFT"}, "total_amount": "9", "outstanding_amount": "9"},
+        {"id": "d1", "date": "2026-07-01", "status": {"id": "UNPAID"}, "total_amount": "9", "outstanding_amount": "9"},
+        {"id": "d2", "displayed_as": "SI-2", "date": on_day, "status": {"id": "UNPAID"}, "total_amount": "50",
+         "outstanding_amount": "50", "payments_allocations": ["junk", {"date": on_day, "amount": "-10"},
+                                                              {"date": "2026-07-01", "amount": "5"}]},
+        {"id": "d3", "date": "2026-06-02", "status": {"id": "VOIDED"}, "total_amount": "9"},
+    ]  # fmt: skip
+    assert [(i.id, i.number, i.amount) for i in aged.documents_open_at(docs, "invoice", JUNE)] == [
+        ("d2", "SI-2", D(40))
+    ]
+    assert [i.id for i in aged.documents_open_now(docs, "invoice", JUNE)] == ["d2"]
+    assert [i.number for i in aged.documents_open_now([{**docs[2], "displayed_as": None}], "invoice", JUNE)] == ["d2"]
+
+    poa = {"id": "p1", "total_amount": "10", "date": on_day, "contact_name": "Named", "contact": {"id": "c1"}}
+    payments = [
+        {"id": "x", "transaction_type": {"id": "CUSTOMER_REFUND"}, "date": "2026-07-01", "allocated_artefacts": []},
+        {"id": "r0", "transaction_type": {"id": "VENDOR_PAYMENT"}, "payment_on_account": {**poa, "id": "v"}},
+        {"id": "r1", "reference": "REF", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-01-01",
+         "payment_on_account": poa, "contact": {"id": "c9"}},
+        {"id": "f0", "transaction_type": {"id": "CUSTOMER_REFUND"}, "date": "2026-07-01",
+         "allocated_artefacts": [{"artefact": {"id": "p1"}, "amount": "9"}]},
+        {"id": "f1", "transaction_type": {"id": "CUSTOMER_REFUND"}, "date": on_day,
+         "allocated_artefacts": [{"artefact": {"id": "other"}, "amount": "9"},
+                                 {"artefact": {"id": "p1"}, "amount": "4"}]},
+    ]  # fmt: skip
+    (item,) = aged.payments_on_account_at(payments, [], aged.DEBTORS, JUNE)
+    assert (item.id, item.number, item.contact_id, item.contact_name, item.date, item.amount) == (
+        "p1", "REF", "c1", "Named", JUNE, D(-6)
+    )  # fmt: skip
+    undated = {**poa, "date": None, "reference": None, "displayed_as": None, "contact": None, "contact_name": None}
+    (bare,) = aged.payments_on_account_at([{**payments[2], "payment_on_account": undated}], [], aged.DEBTORS, JUNE)
+    assert (bare.number, bare.contact_id, bare.contact_name, bare.date) == (
+        "REF",
+        "c9",
+        "(no contact)",
+        dt.date(2026, 1, 1),
+    )
+
+    raws = [
+        {"id": "s0", "transaction_type": {"id": "SALES_CREDIT_NOTE"}, "date": "2026-06-01", "total_amount": "1"},
+        {"id": "s1", "transaction_type": {"id": "CUSTOMER_PAYMENT_ON_ACCOUNT"}, "displayed_as": "POA 1",
+         "date": on_day, "total_amount": "3"},
+        {"id": "s2", "artefact_type": {"id": "customer_refund"}, "date": "2026-06-01", "total_amount": "2"},
+        {"id": "s3", "transaction_type": {"id": "SALES_QUICK_ENTRY"}, "date": "2026-06-01", "total_amount": "2"},
+    ]  # fmt: skip
+    assert [(i.id, i.number, i.contact_name) for i in aged.unallocated_now(raws, aged.DEBTORS, JUNE)] == [
+        ("s1", "POA 1", "(no contact)"), ("s2", "s2", "(no contact)"), ("s3", "s3", "(no contact)")
+    ]  # fmt: skip
+
+    ahead = [
+        {"id": "late", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": "2026-07-01",
+         "allocated_artefacts": [{"artefact": {"id": "future"}, "amount": "1"}]},
+        {"id": "r9", "displayed_as": "Receipt 9", "transaction_type": {"id": "CUSTOMER_RECEIPT"}, "date": on_day,
+         "payment_on_account": {"id": "mine"},
+         "allocated_artefacts": [{"artefact": {"id": "mine"}, "amount": "7"},
+                                 {"artefact": {"id": "u", "$path": "/unallocated_artefacts/u"}, "amount": "7"},
+                                 {"artefact": {"id": "future"}, "amount": "2"},
+                                 {"artefact": {"id": "future2"}, "amount": "3"}]},
+    ]  # fmt: skip
+    assert [(i.id, i.number, i.amount) for i in aged.paid_ahead(ahead, set(), aged.DEBTORS, JUNE)] == [
+        ("r9", "Receipt 9", D(-5))
+    ]
+
+
+def test_explaining_a_difference_keeps_five_examples_and_looks_past_contact_entries() -> None:
+    entries = [{"date": "2026-01-01", "debit": "1", "contact": {"id": "c"}}] + [
+        {"date": f"2026-01-0{n}", "debit": "1", "credit": "0", "description": f"J{n}"} for n in range(1, 8)
+    ]
+    recon = {"reconciled": False, "control_account_id": "la-2100", "difference": "-7.00"}
+    asyncio.run(aged.explain_difference(Fetcher(AgedSage(entries=entries)), aged.CREDITORS, recon, JUNE))
+    (cause,) = recon["causes"]
+    assert cause["amount"] == "-7.00", "debits on the creditors control account reduce what we owe"
+    assert len(cause["examples"]) == 5 and cause["examples"][0] == "2026-01-01 J1: -1.00"
+    missing = {"reconciled": False, "difference": "1.00"}
+    asyncio.run(aged.explain_difference(Fetcher(AgedSage()), aged.DEBTORS, missing, JUNE))
+    assert "causes" not in missing
+    unknown = {"control_account_id": "la-1100", "difference": "1.00"}
+    asyncio.run(aged.explain_difference(Fetcher(AgedSage()), aged.DEBTORS, unknown, JUNE))
+    assert "causes" not in unknown, "a reconciliation that does not say it failed is left alone"
