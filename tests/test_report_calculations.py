@@ -1649,3 +1649,11 @@ def test_explaining_a_difference_keeps_five_examples_and_looks_past_contact_entr
     unknown = {"control_account_id": "la-1100", "difference": "1.00"}
     asyncio.run(aged.explain_difference(Fetcher(AgedSage()), aged.DEBTORS, unknown, JUNE))
     assert "causes" not in unknown, "a reconciliation that does not say it failed is left alone"
+
+
+def test_an_aged_report_with_nothing_owed_is_all_zeros() -> None:
+    report = aged.aged_report(aged.DEBTORS, aged.OpenItems([], None, "contact payments"), JUNE, [30], top=5)
+    assert (report["total"], report["overdue"], report["buckets"], report["rows"], report["contacts"]) == (
+        "0.00", "0.00", {"current": "0.00", "1-30": "0.00", "30+": "0.00"}, [], 0
+    )  # fmt: skip
+    assert report["reconciliation"] == {"reconciled": False, "aged_total": "0.00"}
