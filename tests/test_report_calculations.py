@@ -392,6 +392,7 @@ def test_bucket_labels_and_their_checks() -> None:
     assert aged.bucket_labels([30, 60, 90]) == ["current", "1-30", "31-60", "61-90", "90+"]
     assert aged.bucket_labels([]) == ["current", "overdue"]
     assert aged.check_boundaries(["30", 60]) == [30, 60]
+    assert aged.check_boundaries([1, 7]) == [1, 7], "a first bucket of one day is allowed"
     for bad in ([], [0, 30], [30, 30], [60, 30]):
         with pytest.raises(ValueError) as refused:
             aged.check_boundaries(bad)
