@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (python3, pip, make, node/npm):
 #   make demo   run the MCP server against the embedded, seeded Sage sandbox
+#               (make demo PORT=8100 ARGS="--toolsets all" picks the port and passes flags)
 #   make test   install what the tests need (pinned) and run lint, types and the whole suite
 #   make mutation  (slow, not part of `make test`) mutation score per core module, see bench/mutation.py
 
@@ -9,8 +10,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 INSPECTOR_DIR := .tools/inspector
 INSPECTOR     := $(INSPECTOR_DIR)/node_modules/.bin/mcp-inspector
+MCPB_DIR      := .tools/mcpb
+MCPB          := $(MCPB_DIR)/node_modules/.bin/mcpb
+# Wheels of the runtime dependencies (and the build backend), so the wheel and bundle tests install offline
+WHEELHOUSE    := .tools/wheelhouse
+PORT ?= 8000
+ARGS ?=
 
-.PHONY: demo test lint types pytest install inspector wheel-check clean mutation
+.PHONY: demo test lint types pytest install inspector mcpb wheelhouse bundle wheel-check clean mutation
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +34,31 @@ $(INSPECTOR): tests/inspector/package.json tests/inspector/package-lock.json
 
 inspector: $(INSPECTOR)
 
+$(MCPB): mcpb/package.json mcpb/package-lock.json
+	mkdir -p $(MCPB_DIR)
+	cp mcpb/package.json mcpb/package-lock.json $(MCPB_DIR)/
+	cd $(MCPB_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+mcpb: $(MCPB)
+
+$(WHEELHOUSE)/.done: pyproject.toml constraints.txt $(STAMP)
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/python -m pip download --quiet --no-build-isolation -c constraints.txt -d $(WHEELHOUSE) . hatchling
+	touch $@
+
+wheelhouse: $(WHEELHOUSE)/.done
+
+# The Claude Desktop bundle (MCPB, uv runtime): dist/sage-accounting-mcp.mcpb
+bundle: $(MCPB)
+	rm -rf build/mcpb && mkdir -p build/mcpb dist
+	cp mcpb/manifest.json pyproject.toml README.md LICENSE build/mcpb/
+	cp -r sage_mcp tool_schemas build/mcpb/
+	find build/mcpb -name __pycache__ -prune -exec rm -rf {} +
+	$(MCPB) pack build/mcpb dist/sage-accounting-mcp.mcpb
+
 demo: $(STAMP)
-	$(BIN)/sage-mcp demo
+	$(BIN)/sage-mcp demo --port $(PORT) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,7 +67,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(INSPECTOR)
+pytest: $(STAMP) $(INSPECTOR) $(MCPB) $(WHEELHOUSE)/.done
 	$(BIN)/pytest -q
 
 test: lint types pytest

@@ -1,4 +1,4 @@
-"""Output compactness: bytes a model receives from list_sales_invoices vs Sage's `attributes=all` page.
+"""Output compactness: bytes a model receives from list_invoices vs Sage's `attributes=all` page.
 
 Run: .venv/bin/python bench/output_compactness.py [--items 100]
 Both sides are measured in the same run against the same seeded sandbox page. Bytes are
@@ -33,7 +33,7 @@ async def measure(items: int) -> dict[str, float]:
         )
         raw.raise_for_status()
         async with Client(create_server(settings)) as client:
-            result = await client.call_tool("list_sales_invoices", {"items_per_page": items})
+            result = await client.call_tool("list_invoices", {"items_per_page": items})
         structured = json.dumps(result.structured_content, separators=(",", ":")).encode()
         text = "".join(getattr(c, "text", "") for c in result.content).encode()
         assert len(result.structured_content["items"]) == len(raw.json()["$items"]) == items

@@ -1,4 +1,4 @@
-"""``sage-mcp``: serve, demo, tools, call, sandbox.
+"""``sage-mcp``: serve, demo, tools, call, auth, doctor, sandbox.
 
 In stdio mode stdout carries the MCP protocol and nothing else; every message for people goes to
 stderr. Other commands print their results on stdout.
@@ -11,16 +11,21 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
+import socket
 import sys
 from typing import Any
+
+from mcp.types import CallToolResult
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity, HttpSetupError, HttpToken, check_bind, plan_http, token_hint
 from sage_mcp.http.allow import host_name
 from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
-from sage_mcp.server import Dispatcher, configure_logging, create_server, run_http, run_stdio
+from sage_mcp.safety.confirm import terminal_asker
+from sage_mcp.server import Dispatcher, configure_logging, confirms_every_write, create_server, run_http, run_stdio
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _err(*parts: object) -> None:
@@ -33,24 +38,37 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
         values["toolsets"] = args.toolsets
     if getattr(args, "read_only", False):
         values["read_only"] = True
+    if getattr(args, "no_confirm", False):
+        values["no_confirm"] = True
     values.update(overrides)
     return Settings(**values)
 
 
 def _registry(settings: Settings) -> Registry:
     try:
-        return Registry.build(settings.toolsets, read_only=settings.read_only)
+        return Registry.build(
+            settings.toolsets, read_only=settings.read_only, confirm_writes=confirms_every_write(settings)
+        )
     except ConfigError as exc:
         _err(f"sage-mcp: {exc}")
         raise SystemExit(2) from None
 
 
-def _demo(args: argparse.Namespace, **kwargs: Any) -> contextlib.AbstractContextManager[Settings]:
+def _demo(
+    args: argparse.Namespace, *, default_toolsets: str | None = None, **kwargs: Any
+) -> contextlib.AbstractContextManager[Settings]:
+    """The demo's settings; toolsets from ``--toolsets``, else ``default_toolsets``, else as ``serve``
+    (``SAGE_MCP_TOOLSETS`` or the default set)."""
     from sage_mcp.demo import running_demo
 
-    overrides: dict[str, Any] = {"toolsets": getattr(args, "toolsets", None) or "all"}
+    overrides: dict[str, Any] = {}
+    toolsets = getattr(args, "toolsets", None) or default_toolsets
+    if toolsets:
+        overrides["toolsets"] = toolsets
     if getattr(args, "read_only", False):
         overrides["read_only"] = True
+    if getattr(args, "no_confirm", False):
+        overrides["no_confirm"] = True
     return running_demo(**kwargs, **overrides)
 
 
@@ -72,6 +90,33 @@ def _http_security(args: argparse.Namespace, settings: Settings) -> HttpSecurity
         raise SystemExit(2) from None
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Exit 2 with the ``--port`` hint, before anything starts or is printed, if ``host:port`` is taken."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        _err(f"sage-mcp: cannot listen on {host!r}: {exc.strerror}. Give --host an address of this machine.")
+        raise SystemExit(2) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        if os.name != "nt":  # as uvicorn does; on Windows this option would let the bind succeed
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or "in use" in str(exc):
+                _err(
+                    f"sage-mcp: port {port} on {host} is already in use (another sage-mcp or demo?). "
+                    f"Stop it, or choose another port with --port, e.g. --port {port + 1}."
+                )
+            else:
+                _err(f"sage-mcp: cannot listen on {host}:{port}: {exc.strerror or exc}.")
+            raise SystemExit(2) from None
+
+
 def _mcp_url(host: str, port: int) -> str:
     """The URL a client on this machine uses (a wildcard bind is reached through loopback)."""
     name = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host.strip(), host_name(host))
@@ -79,9 +124,13 @@ def _mcp_url(host: str, port: int) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.hosted:
+        return _serve_hosted(args)
     configure_logging(args.log_level)
     settings = _settings(args)
     security = _http_security(args, settings) if args.transport == "http" else None
+    if security is not None:
+        _check_port_free(args.host, args.port)
     server = create_server(settings, _registry(settings))
     if security is None:
         run_stdio(server)
@@ -98,23 +147,73 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _err(f'Claude Code:  claude mcp add --transport http sage {url} --header "{header}"')
     for warning in security.warnings(args.port):
         _err(warning)
-    run_http(server, security, args.port)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_http(server, security, args.port)
+    _err("sage-mcp: stopped.")
     return 0
 
 
-def _client_config(url: str, token: HttpToken | None) -> dict[str, Any]:
-    """Ready-to-paste client configurations for the demo, carrying the bearer token header."""
-    exe = shutil.which("sage-mcp") or sys.argv[0]
-    http: dict[str, Any] = {"type": "http", "url": url}
-    claude_code = f"claude mcp add --transport http sage-demo {url}"
-    if token is not None:
-        http["headers"] = {"Authorization": f"Bearer {token.value}"}
-        claude_code += f' --header "{token.header}"'
-    return {
-        "http": {"mcpServers": {"sage-demo": http}},
-        "stdio": {"mcpServers": {"sage-demo": {"command": os.path.abspath(exe), "args": ["demo", "--stdio"]}}},
-        "claude_code": claude_code,
-    }
+def demo_instructions(url: str, token: HttpToken | None, db: str | None, argv0: str | None = None) -> str:
+    """What the demo prints: a config for each client, in its own shape, and a command to try."""
+    from sage_mcp.clients import CLIENTS, http_configs, launcher, shell_line, stdio_configs
+
+    program = launcher(argv0)
+    http = http_configs(url, f"Bearer {token.value}" if token is not None else None, "sage-demo")
+    stdio = stdio_configs(program, ["demo", "--stdio"], "sage-demo")
+    blocks = [f"{CLIENTS['claude_code'][0]}:\n  {http['claude_code']}"]
+    for key in ("vscode", "cursor", "http"):
+        name, where = CLIENTS[key]
+        blocks.append(f"{name} ({where}):\n{json.dumps(http[key], indent=2)}")
+    name, where = CLIENTS["claude_desktop"]
+    blocks.append(
+        f"{name} ({where}; it starts its own demo over stdio, no token):\n"
+        + json.dumps(stdio["claude_desktop"], indent=2)
+    )
+    db_args = ["--db", db] if db else []
+    example = shell_line([*program, "call", "--sandbox", *db_args, "list_contacts", '{"search": "ltd"}'])
+    shared = " (the same books: its writes show up here)" if db else ""
+    return "Connect a client:\n\n" + "\n\n".join(blocks) + f"\n\nTry it without a client{shared}:\n  {example}"
+
+
+def _serve_hosted(args: argparse.Namespace) -> int:
+    """Hosted multi-user mode: every user signs in with Sage through MCP OAuth; state in Redis."""
+    if args.transport != "http":
+        _err("sage-mcp: --hosted needs --transport http")
+        return 2
+    if args.unsafe_no_auth:
+        _err("sage-mcp: --hosted always authenticates users; drop --unsafe-no-auth")
+        return 2
+    _check_port_free(args.host, args.port)
+    try:
+        from sage_mcp.http.hosted import HostedSettings, run_hosted
+        from sage_mcp.http.hosted.app import build_hosted_app, plan_hosted
+        from sage_mcp.http.hosted.ops import configure_json_logging
+    except ImportError as exc:
+        _err(
+            "sage-mcp: hosted mode needs the 'hosted' extra: "
+            f"pip install 'sage-accounting-mcp[hosted]' ({exc.name} is missing)"
+        )
+        return 2
+    settings = _settings(args)
+    try:
+        hosted = HostedSettings()
+    except ValueError as exc:
+        _err(f"sage-mcp: {exc}")
+        return 2
+    replica = hosted.replica or f"{socket.gethostname()}:{args.port}"
+    hosted = hosted.model_copy(update={"replica": replica})
+    try:
+        security = plan_hosted(
+            settings, hosted, args.host, allowed_hosts=args.allowed_hosts, allowed_origins=args.allowed_origins
+        )
+        app = build_hosted_app(settings, hosted, security, _registry(settings))
+    except (HttpSetupError, ValueError) as exc:
+        _err(f"sage-mcp: {exc}")
+        return 2
+    _err(f"sage-mcp {__version__}: hosted, on {args.host}:{args.port}; users connect to {hosted.resource_url}")
+    configure_json_logging(args.log_level if args.log_level != "WARNING" else "INFO", replica)
+    run_hosted(app, args.host, args.port)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -125,15 +224,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         except HttpSetupError as exc:
             _err(f"sage-mcp: {exc}")
             return 2
-    with _demo(args, port=args.sandbox_port, db=args.db) as settings:
+        _check_port_free(args.host, args.port)
+    db_in_data_dir = not args.stdio and args.db is None
+    with _demo(args, port=args.sandbox_port, db=args.db, db_in_data_dir=db_in_data_dir) as settings:
         security = None if args.stdio else _http_security(args, settings)
         server = create_server(settings, _registry(settings))
         if security is None:
             run_stdio(server)
             return 0
         url = _mcp_url(args.host, args.port)
-        cfg = _client_config(url, security.token)
+        from sage_mcp.demo import DEMO_DB_NAME
+
+        db = args.db or str(settings.data_dir / DEMO_DB_NAME)
         print(f"sage-mcp {__version__} demo: a seeded Sage sandbox at {settings.api_base_url}", flush=True)
+        print(f"Its books: {db} (deleted when the demo stops)" if args.db is None else f"Its books: {db}")
         print(f"MCP server (streamable HTTP): {url}")
         if security.token is not None:
             where = (
@@ -142,11 +246,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 else "a new token each run; set SAGE_MCP_HTTP_TOKEN to keep one"
             )
             print(f"Clients send the header  {security.token.header}  ({where})")
-        print("\nConnect a client, e.g. Claude Code:\n  " + cfg["claude_code"])
-        print("\nOr any client that takes a JSON config:\n" + json.dumps(cfg["http"], indent=2))
-        print("\nDesktop clients (stdio, no token needed):\n" + json.dumps(cfg["stdio"], indent=2))
-        print('\nTry it without a client:  sage-mcp call --sandbox list_contacts \'{"search": "ltd"}\'')
-        print("Press Ctrl+C to stop.", flush=True)
+        print("Tools: " + ", ".join(_registry(settings).toolsets) + " (--toolsets or SAGE_MCP_TOOLSETS for more)")
+        print("\n" + demo_instructions(url, security.token, db))
+        print("\nPress Ctrl+C to stop.", flush=True)
         for warning in security.warnings(args.port):
             _err(warning)
         with contextlib.suppress(KeyboardInterrupt):
@@ -183,7 +285,8 @@ async def _call(settings: Settings, registry: Registry, name: str, arguments: di
     from sage_mcp.sage.client import SageClient
 
     async with SageClient(settings) as sage:
-        result = await Dispatcher(registry, settings).call(sage, name, arguments)
+        result = await Dispatcher(registry, settings).call(sage, name, arguments, asker=terminal_asker())
+    assert isinstance(result, CallToolResult)  # only a 2026-era MCP client is answered with a question
     text = "\n".join(getattr(c, "text", "") for c in result.content)
     return result.is_error, text, result.structured_content
 
@@ -199,13 +302,20 @@ def cmd_call(args: argparse.Namespace) -> int:
         _err('sage-mcp call: the arguments must be a JSON object, e.g. \'{"search": "ltd"}\'')
         return 2
     with contextlib.ExitStack() as stack:
-        settings = stack.enter_context(_demo(args)) if args.sandbox else _settings(args)
+        settings = (
+            stack.enter_context(_demo(args, default_toolsets="all", db=args.db)) if args.sandbox else _settings(args)
+        )
         registry = _registry(settings)
         is_error, text, structured = asyncio.run(_call(settings, registry, args.tool, arguments))
     if args.json and structured is not None:
         print(json.dumps(structured, indent=2))
     else:
         print(text)
+    if isinstance(structured, dict) and structured.get("confirmation_required"):
+        _err(
+            "sage-mcp call: this write needs confirmation and a token works only in the process that issued it; "
+            "run the command at a terminal to be asked, or pass --no-confirm (unattended use)."
+        )
     return 1 if is_error else 0
 
 
@@ -264,7 +374,11 @@ def cmd_auth_login(args: argparse.Namespace) -> int:
         req = start_login(settings, scope=args.scope, country=args.country, locale=args.locale)
         _err(f"Sign in to Sage in your browser:\n  {req.url}\n")
         if args.no_browser:
-            callback = input("Paste the full URL your browser was redirected to: ")
+            try:
+                callback = input("Paste the full URL your browser was redirected to: ")
+            except EOFError:
+                _err("\nsage-mcp auth login: no URL was pasted; nothing changed. Run it again to sign in.")
+                return 1
         else:
             with CallbackServer(req.redirect_uri) as listener:
                 webbrowser.open(req.url)
@@ -326,7 +440,13 @@ def cmd_auth_logout(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     store = FileTokenStore(settings.token_store_path)
-    login = store.load()
+    try:
+        login = store.load()
+    except SageError:  # unreadable: nothing to revoke, but the file still goes
+        store.delete()
+        print(f"The token store {store.path} could not be read; deleted it. Nothing could be revoked at Sage:")
+        print("  if the sign-in may still be live, remove this app's access in your Sage account settings.")
+        return 0
     if login is None:
         print("Not signed in; nothing to do.")
         return 0
@@ -343,6 +463,23 @@ def cmd_auth_logout(args: argparse.Namespace) -> int:
     store.delete()
     print(f"Signed out: the refresh token was {revoked}; local tokens deleted.")
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from sage_mcp.doctor import as_json, run_checks
+
+    configure_logging("CRITICAL")  # the checks report problems themselves
+    with contextlib.ExitStack() as stack:
+        settings = stack.enter_context(_demo(args)) if args.sandbox else _settings(args)
+        checks = asyncio.run(run_checks(settings, http=args.http))
+    if args.json:
+        print(json.dumps(as_json(checks), indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+        failed = sum(not c.ok for c in checks)
+        print(f"\n{failed} problem{'s' if failed != 1 else ''} found." if failed else "\nAll good.")
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
@@ -397,7 +534,19 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--toolsets", help="comma-separated toolsets, `default` or `all` (env SAGE_MCP_TOOLSETS)")
         p.add_argument("--read-only", action="store_true", help="offer no tool that writes (env SAGE_MCP_READ_ONLY)")
-        p.add_argument("--log-level", default="WARNING", help="log level for stderr (default WARNING)")
+        p.add_argument(
+            "--no-confirm",
+            action="store_true",
+            help="do not ask the user before voids, deletes and other irreversible writes; for unattended "
+            "automation only (env SAGE_MCP_NO_CONFIRM)",
+        )
+        p.add_argument(
+            "--log-level",
+            default="WARNING",
+            type=str.upper,
+            choices=LOG_LEVELS,
+            help="log level for stderr (default WARNING)",
+        )
 
     def http_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -422,16 +571,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--hosted",
+        action="store_true",
+        help="multi-user: each user signs in with their own Sage account (MCP OAuth); state in Redis; "
+        "settings SAGE_MCP_PUBLIC_URL, SAGE_MCP_REDIS_URL, SAGE_MCP_ENCRYPTION_KEY ... (see README)",
+    )
     http_flags(p)
     common(p)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("demo", help="run the MCP server (every toolset) against a seeded local Sage sandbox")
+    p = sub.add_parser("demo", help="run the MCP server against a seeded local Sage sandbox (no Sage account needed)")
     p.add_argument("--stdio", action="store_true", help="speak MCP on stdio (for desktop clients)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="MCP HTTP port (default 8000)")
     p.add_argument("--sandbox-port", type=int, default=0, help="sandbox port (default: any free port)")
-    p.add_argument("--db", help="sandbox database file (default: in memory)")
+    p.add_argument(
+        "--db", help="sandbox database file, kept after the demo (default: a temporary file; in memory with --stdio)"
+    )
     http_flags(p)
     common(p)
     p.set_defaults(func=cmd_demo)
@@ -446,9 +603,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tool")
     p.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
     p.add_argument("--sandbox", action="store_true", help="against an embedded seeded sandbox, not Sage")
+    p.add_argument("--db", help="with --sandbox: its database file, e.g. the one a running demo prints")
     p.add_argument("--json", action="store_true", help="print the structured result as JSON")
     common(p)
     p.set_defaults(func=cmd_call)
+
+    p = sub.add_parser("doctor", help="check configuration, sign-in, reachability and businesses; say how to fix")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.add_argument("--http", action="store_true", help="also check the HTTP bearer token (checked once one exists)")
+    p.add_argument("--sandbox", action="store_true", help="check a demo sign-in to an embedded sandbox instead")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("auth", help="sign in to Sage, show or remove the stored login")
     asub = p.add_subparsers(dest="auth_command", required=True)
@@ -473,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8800)
     sp.add_argument("--db", help="database file (default: in memory)")
     sp.add_argument("--seed", type=int, default=7)
-    sp.add_argument("--log-level", default="INFO")
+    sp.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
     sp.set_defaults(func=cmd_sandbox_serve)
     sp = ssub.add_parser("seed", help="write big books (many contacts and invoices) into a database file")
     sp.add_argument("--db", required=True, help="database file to create")
@@ -487,5 +651,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        _err("\nsage-mcp: interrupted.")
+        return 130
+    except ValidationError as exc:  # a SAGE_* variable that does not parse
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        _err(f"sage-mcp: invalid configuration ({problems}). Fix the SAGE_* environment variable named.")
+        return 2

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAGE_API_BASE_URL = "https://api.accounting.sage.com/v3.1"
@@ -81,6 +82,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_ALLOWED_ORIGINS", "allowed_origins"),
         description="Comma-separated browser Origins the HTTP server accepts (default: loopback and the bound host)",
     )
+    emulated_operations: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SAGE_MCP_EMULATED_OPERATIONS", "emulated_operations"),
+        description="When Sage is an emulator that serves part of the API: its operations, comma-separated "
+        "`METHOD /path` (find_sage_endpoint marks the others); unset for real Sage",
+    )
     report_concurrency: int = Field(
         default=8,
         ge=1,
@@ -88,6 +95,34 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_REPORT_CONCURRENCY", "report_concurrency"),
         description="Sage requests a report keeps in flight at once (Sage allows 150 per app)",
     )
+
+    no_confirm: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("SAGE_MCP_NO_CONFIRM", "no_confirm"),
+        description="Do not ask the user before irreversible writes (unattended automation only)",
+    )
+    confirm_above: Decimal | None = Field(
+        default=None,
+        ge=0,
+        validation_alias=AliasChoices("SAGE_MCP_CONFIRM_ABOVE", "confirm_above"),
+        description="Also ask the user before any write whose amounts total more than this",
+    )
+
+    @field_validator("confirm_above", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def fingerprint_store_path(self) -> Path:
+        return self.data_dir / "fingerprints.sqlite"
+
+    @property
+    def emulated_operation_set(self) -> frozenset[str] | None:
+        """``{"GET /stock_items", ...}`` when Sage is an emulator serving only these, else ``None``."""
+        if self.emulated_operations is None:
+            return None
+        return frozenset(op.strip() for op in self.emulated_operations.split(",") if op.strip())
 
     @property
     def token_store_path(self) -> Path:

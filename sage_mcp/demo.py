@@ -39,17 +39,30 @@ def sandbox_settings(
         revoke_url=sandbox.revoke_url,
         data_dir=data_dir,
         business_id=None,
-        **overrides,
+        **{"emulated_operations": ",".join(sandbox.emulated_operations()), **overrides},
     )
     tokens = TokenSet.from_response(sandbox.mint_tokens(scope=scope), time.time())
     FileTokenStore(settings.token_store_path).save(StoredLogin(tokens=tokens, business_id=pin, saved_at=time.time()))
     return settings
 
 
+#: The demo's database when none is named: a file in its temporary folder, so that
+#: ``sage-mcp call --sandbox --db FILE`` run beside it reads and writes the same books.
+DEMO_DB_NAME = "sandbox.sqlite"
+
+
 @contextlib.contextmanager
-def running_demo(*, port: int = 0, db: str | None = None, **overrides: Any) -> Iterator[Settings]:
-    """Start a seeded sandbox, sign in to it with the lead business pinned, and yield the settings."""
+def running_demo(
+    *, port: int = 0, db: str | None = None, db_in_data_dir: bool = False, **overrides: Any
+) -> Iterator[Settings]:
+    """Start a seeded sandbox, sign in to it with the lead business pinned, and yield the settings.
+
+    The sandbox keeps its books in ``db``, else (``db_in_data_dir``) in ``DEMO_DB_NAME`` inside the
+    demo's temporary data folder, else in memory.
+    """
     data_dir = Path(tempfile.mkdtemp(prefix="sage-mcp-demo-"))
+    if db is None and db_in_data_dir:
+        db = str(data_dir / DEMO_DB_NAME)
     try:
         with running_sandbox(SandboxConfig(db_path=db), port=port) as sandbox:
             yield sandbox_settings(sandbox, data_dir, **overrides)

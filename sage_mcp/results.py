@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sized
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import ValidationError
 from mcp.types import CallToolResult, TextContent
 
 from sage_mcp.excerpt import excerpt
@@ -29,6 +28,9 @@ from sage_mcp.sage.errors import (
     SageValidationError,
 )
 from sage_mcp.tools._base import ToolError
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 # Sage's field names that our tools rename.
 _SOURCE_RENAMES = (
@@ -182,11 +184,24 @@ def _retry_hint(idempotency_id: str | None) -> str:
     return ""
 
 
+#: Sage collections listed by a tool of another name (the document family is one tool with a type).
+LISTED_BY = {
+    "sales_invoices": "list_invoices",
+    "sales_credit_notes": "list_invoices with type sales_credit_note",
+    "sales_quotes": "list_invoices with type sales_quote",
+    "sales_estimates": "list_invoices with type sales_estimate",
+    "purchase_invoices": "list_invoices with type purchase_invoice",
+    "purchase_credit_notes": "list_invoices with type purchase_credit_note",
+    "contact_payments": "list_payments",
+    "other_payments": "list_bank_transactions",
+}
+
+
 def _lookup_hint(path: str) -> str:
     parts = [p for p in path.strip("/").split("/") if p]
-    if not parts:
+    if len(parts) < 2:
         return ""
-    return f" Check the id; list_{parts[0]} shows valid ones." if len(parts) > 1 else ""
+    return f" Check the id; {LISTED_BY.get(parts[0], f'list_{parts[0]}')} shows valid ones."
 
 
 def from_exception(exc: BaseException, *, tool: str, idempotency_id: str | None = None) -> CallToolResult | None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from mcp.server.stdio import stdio_server
 from mcp.types import (
     CallToolRequestParams,
     CallToolResult,
+    InputRequiredResult,
     ListRootsRequest,
     ListRootsResult,
     ListToolsResult,
@@ -36,22 +38,32 @@ from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
+from sage_mcp.safety.confirm import Asker, TokenSigner, asker_for
+from sage_mcp.safety.guard import WriteGuard, answered_pending
 from sage_mcp.sage.client import MAX_RETRY_AFTER, CallBudget, SageClient, call_budget, write_request_ids
 from sage_mcp.sage.errors import AuthError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore
-from sage_mcp.tools._base import RootsFn, ToolContext, resolve_business
+from sage_mcp.stores.fingerprints import FingerprintStore, SqliteFingerprintStore
+from sage_mcp.tools._base import RootsFn, ToolContext, group_arguments, resolve_business
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "sage-accounting"
+#: ``[[...]]``: a hint kept only when the tools it names are offered (see Registry.instructions).
 INSTRUCTIONS = """\
 Bookkeeping in Sage Accounting. Amounts are decimal strings ("120.00"), dates YYYY-MM-DD.
-Every tool takes an optional business_id; without it the pinned business is used (list_businesses
-shows which). Results name the business they came from. Find ids with the list_* tools
-(e.g. list_contacts gives contact_id). Writes return an idempotency_id: if a write's outcome is
-unclear, repeat it with idempotency_key set to that id and Sage will not record it twice."""
+Every tool takes an optional business_id; without it the pinned business is used[[ (list_businesses
+shows which)]]. Results name the business they came from.[[ Contact ids come from list_contacts.]][[
+Invoice, bill, credit note and quote ids from list_invoices.]][[ Bank account ids from list_bank_accounts.]][[
+Ledger account ids or nominal codes from list_ledger_accounts.]] Writes return an idempotency_id: if a
+write's outcome is unclear, repeat it with idempotency_key set to that id and Sage will not record it
+twice.[[ For totals, ageing, VAT and balances use the reports (get_aged_debtors, get_profit_and_loss,
+get_business_summary ...) rather than adding up rows.]][[ Anything else Sage offers: find_sage_endpoint,
+then sage_api_get.]]"""
 
 SageFactory = Callable[[Settings], SageClient]
+#: Hosted mode: the Sage client and audit log of the user behind one request.
+CallScope = Callable[[ServerRequestContext[Any, Any]], Awaitable[tuple[SageClient, "AuditLog | None"]]]
 #: Seconds a client that declared the ``roots`` capability gets to answer ``roots/list``.
 ROOTS_TIMEOUT = 10.0
 
@@ -66,7 +78,11 @@ class AuditLog:
         self.path = path
 
     def record(self, ctx: ToolContext, request_ids: list[str], *, outcome: str, record_id: Any = None) -> None:
-        entry = {
+        self.write(self.entry(ctx, request_ids, outcome=outcome, record_id=record_id))
+
+    @staticmethod
+    def entry(ctx: ToolContext, request_ids: list[str], *, outcome: str, record_id: Any = None) -> dict[str, Any]:
+        return {
             "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "business": ctx.scope.id if ctx.scope else None,
             "tool": ctx.tool_name,
@@ -75,6 +91,8 @@ class AuditLog:
             "sage_request_ids": request_ids,
             "outcome": outcome,
         }
+
+    def write(self, entry: dict[str, Any]) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -87,10 +105,20 @@ class AuditLog:
 class Dispatcher:
     """Validates, scopes and runs one tool call; turns every outcome into a ``CallToolResult``."""
 
-    def __init__(self, registry: Registry, settings: Settings) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        *,
+        fingerprints: FingerprintStore | None = None,
+        confirm_signer: TokenSigner | None = None,
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.audit = AuditLog(settings.audit_log_path)
+        self.writes = WriteGuard(
+            fingerprints or SqliteFingerprintStore(settings.fingerprint_store_path), settings, signer=confirm_signer
+        )
 
     async def call(
         self,
@@ -101,15 +129,22 @@ class Dispatcher:
         *,
         client_roots: RootsFn | None = None,
         over_http: bool = False,
-    ) -> CallToolResult:
+        asker: Asker | None = None,
+        audit: AuditLog | None = None,
+    ) -> CallToolResult | InputRequiredResult:
         """Run one call within ``settings.call_timeout`` seconds. ``client_roots`` asks the client for
         the folders it shares (a local legacy-era client that declared roots); ``over_http`` says the
-        client may be remote (its roots are then not used for files)."""
+        client may be remote (its roots are then not used for files); ``asker`` says how the user can
+        be asked to confirm an irreversible write (none: a preview and a confirmation token).
+        ``audit`` replaces the local audit log for this call (hosted mode: the signed-in user's stream)."""
+        audit_log = audit or self.audit
         tool = self.registry.get(name)
+        if tool is None and (elsewhere := self.registry.not_offered(name)):
+            return failure(elsewhere)
         if tool is None:
             available = ", ".join(self.registry.tools) or "none"
             return failure(f"Unknown tool {name!r}. Available tools: {available}.")
-        args = dict(arguments or {})
+        args = group_arguments(tool.spec.input_schema, dict(arguments or {}))
         errors = list(tool.validator.iter_errors(args))
         if errors:
             return invalid_arguments(name, errors, tool.spec.input_schema)
@@ -123,20 +158,27 @@ class Dispatcher:
         reset = write_request_ids.set(sent)
         reset_budget = call_budget.set(budget)
         data: dict[str, Any] | None = None
+        answered: CallToolResult | InputRequiredResult | None = None
         try:
-            with anyio.move_on_after(timeout):
+            with anyio.move_on_after(timeout) as deadline:
                 if tool.spec.business_scoped:
                     ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
-                data = await tool.handler(ctx, args)
+                asker = asker or Asker(None)
+                asker.waiting = lambda: user_time(deadline, budget)
+                outcome = await self.writes.run(ctx, tool, args, asker, budget)
+                if isinstance(outcome, dict):
+                    data = outcome
+                else:
+                    answered = outcome
         except Exception as caught:
             exc = first_error(caught)
             if isinstance(exc, SageRetryLaterError):
                 if ctx.writes:
-                    self.audit.record(ctx, sent, outcome="error: SageRetryLaterError")
+                    audit_log.record(ctx, sent, outcome="error: SageRetryLaterError")
                 return failure(retry_later_message(exc, ctx))
             result = from_exception(exc, tool=name, idempotency_id=ctx.idempotency_used)
             if ctx.writes:
-                self.audit.record(ctx, sent, outcome=f"error: {type(exc).__name__}")
+                audit_log.record(ctx, sent, outcome=f"error: {type(exc).__name__}")
             if result is not None:
                 log.info("%s failed: %s", name, type(exc).__name__)
                 return result
@@ -153,19 +195,40 @@ class Dispatcher:
         finally:
             call_budget.reset(reset_budget)
             write_request_ids.reset(reset)
+        if answered is not None:
+            if ctx.writes:
+                audit_log.record(
+                    ctx,
+                    sent,
+                    outcome="not sent: " + ("awaiting confirmation" if answered_pending(answered) else "refused"),
+                )
+            return answered
         if data is None:
             log.info("%s stopped after %g s", name, timeout)
             if ctx.writes:
-                self.audit.record(ctx, sent, outcome="timeout")
+                audit_log.record(ctx, sent, outcome="timeout")
             return failure(timeout_message(ctx, timeout, budget))
         if ctx.writes:
-            self.audit.record(ctx, sent, outcome="ok", record_id=data.get("id"))
+            audit_log.record(ctx, sent, outcome="replayed" if data.get("replayed") else "ok", record_id=data.get("id"))
         if ctx.scope is not None:
             head: dict[str, Any] = {"business": ctx.scope.describe()}
             if ctx.scope.notice:
                 head["notice"] = ctx.scope.notice
             data = {**head, **data}
         return success(data)
+
+
+@contextmanager
+def user_time(scope: anyio.CancelScope, budget: CallBudget) -> Iterator[None]:
+    """While the user is deciding, the call's deadline stands still: a person may take minutes."""
+    started, scope_deadline, budget_deadline = time.monotonic(), scope.deadline, budget.deadline
+    scope.deadline, budget.deadline = math.inf, None
+    try:
+        yield
+    finally:
+        waited = time.monotonic() - started
+        scope.deadline = scope_deadline + waited
+        budget.deadline = None if budget_deadline is None else budget_deadline + waited
 
 
 def first_error(exc: Exception) -> Exception:
@@ -238,6 +301,11 @@ def client_roots_asker(ctx: ServerRequestContext[Any, Any]) -> RootsFn | None:
     return ask
 
 
+def confirms_every_write(settings: Settings) -> bool:
+    """Whether any write may need the user's confirmation (an amount threshold is set)."""
+    return settings.confirm_above is not None and not settings.no_confirm
+
+
 def login_is_read_only(settings: Settings) -> bool:
     """Whether the stored Sage login only has the ``readonly`` scope."""
     try:
@@ -253,26 +321,41 @@ def create_server(
     *,
     sage: SageClient | None = None,
     sage_factory: SageFactory = SageClient,
+    call_scope: CallScope | None = None,
+    fingerprints: FingerprintStore | None = None,
+    confirm_signer: TokenSigner | None = None,
 ) -> Server[dict[str, Any]]:
-    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it).
+    """Build the MCP server. Pass ``sage`` to share an existing client (its owner closes it), and
+    ``fingerprints`` to keep keyed writes' fingerprints elsewhere than the data dir's sqlite file.
+
+    ``call_scope`` (hosted mode) picks the Sage client and audit log per request, from the signed-in
+    user; no process-wide client is made then (hosted mode keeps fingerprints in Redis, shared by every
+    replica); ``confirm_signer`` signs confirmation tokens (hosted mode: a shared key and single use
+    across replicas).
 
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
     """
     read_only = settings.read_only or login_is_read_only(settings)
-    reg = registry or Registry.build(settings.toolsets, read_only=read_only)
-    dispatcher = Dispatcher(reg, settings)
+    reg = registry or Registry.build(
+        settings.toolsets, read_only=read_only, confirm_writes=confirms_every_write(settings)
+    )
+    dispatcher = Dispatcher(reg, settings, fingerprints=fingerprints, confirm_signer=confirm_signer)
     tools = reg.list_tools()
     schemas = {t.name: t.input_schema for t in tools}
 
     @asynccontextmanager
     async def lifespan(_: Server[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-        if sage is not None:
-            yield {"sage": sage}
+        if sage is not None or call_scope is not None:
+            try:
+                yield {"sage": sage}
+            finally:
+                dispatcher.writes.close()
             return
         client = sage_factory(settings)
         try:
             yield {"sage": client}
         finally:
+            dispatcher.writes.close()
             await client.aclose()
 
     async def list_tools(
@@ -280,24 +363,29 @@ def create_server(
     ) -> ListToolsResult:
         return ListToolsResult(tools=tools)
 
-    async def call_tool(ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams) -> CallToolResult:
+    async def call_tool(
+        ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult:
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
+        client, audit = (ctx.lifespan_context["sage"], None) if call_scope is None else await call_scope(ctx)
         return await dispatcher.call(
-            ctx.lifespan_context["sage"],
+            client,
             params.name,
             params.arguments,
             progress,
             client_roots=client_roots_asker(ctx),
             over_http=ctx.request is not None,
+            asker=asker_for(ctx, params),
+            audit=audit,
         )
 
     return Server(
         SERVER_NAME,
         version=__version__,
         title="Sage Accounting",
-        instructions=INSTRUCTIONS,
+        instructions=reg.instructions(INSTRUCTIONS),
         lifespan=lifespan,
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,

@@ -17,6 +17,8 @@ from sage_mcp.server import create_server
 
 REPO = Path(__file__).resolve().parent.parent
 _CONFORMANCE_PREVIOUS = pytest.StashKey[str | None]()
+_NO_CONFIRM_PREVIOUS = pytest.StashKey[str | None]()
+NO_CONFIRM = "SAGE_MCP_NO_CONFIRM"
 
 
 @pytest.fixture
@@ -52,16 +54,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.stash[_CONFORMANCE_PREVIOUS] = os.environ.get(conformance.ENV_VAR)
     os.environ[conformance.ENV_VAR] = "1"
+    # Tests not about confirming irreversible writes run as unattended automation does (--no-confirm);
+    # the tests about confirmation pass no_confirm=False.
+    config.stash[_NO_CONFIRM_PREVIOUS] = os.environ.get(NO_CONFIRM)
+    os.environ[NO_CONFIRM] = "1"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     from sage_mcp.sandbox import conformance
 
-    previous = config.stash.get(_CONFORMANCE_PREVIOUS, None)
-    if previous is None:
-        os.environ.pop(conformance.ENV_VAR, None)
-    else:
-        os.environ[conformance.ENV_VAR] = previous
+    for var, key in ((conformance.ENV_VAR, _CONFORMANCE_PREVIOUS), (NO_CONFIRM, _NO_CONFIRM_PREVIOUS)):
+        previous = config.stash.get(key, None)
+        if previous is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = previous
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

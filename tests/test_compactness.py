@@ -1,4 +1,4 @@
-"""Compact output: list_sales_invoices returns at most a fifth of the bytes of Sage's attributes=all page."""
+"""Compact output: list_invoices returns at most a fifth of the bytes of Sage's attributes=all page."""
 
 from __future__ import annotations
 

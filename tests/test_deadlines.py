@@ -139,13 +139,13 @@ async def test_a_write_stopped_before_it_sent_anything_says_nothing_changed(tool
     slow.faults.pause()  # the contact lookup that comes before the invoice is held
     try:
         with anyio.fail_after(GUARD):
-            message = await err(tools, "create_sales_invoice", args)
+            message = await err(tools, "create_invoice", args)
     finally:
         slow.faults.resume()
     assert "Sage is slow" in message and "Nothing was changed in Sage" in message
     assert "idempotency_key" not in message
     await settled(slow)
-    found = await ok(tools, "list_sales_invoices", {"search": reference})
+    found = await ok(tools, "list_invoices", {"search": reference})
     assert [i for i in found["items"] if i.get("reference") == reference] == []
 
 

@@ -94,7 +94,7 @@ ID_SOURCES: dict[str, tuple[str, ...]] = {
     "purchase_tax_rate_id": ("tax_rates",),
     "product_id": ("products",),
     "journal_id": ("journals",),
-    "id": ("sales_invoices", "purchase_invoices", "customers"),
+    "id": ("sales_invoices", "purchase_invoices", "sales_credit_notes", "quotes", "customers"),
 }
 
 
@@ -172,12 +172,15 @@ class Fuzzer:
         ids = self.ids
         ids["customers"] = [c["id"] for c in self.items("list_contacts", {"contact_type": "customer"})]
         ids["suppliers"] = [c["id"] for c in self.items("list_contacts", {"contact_type": "supplier"})]
+        for key, kind in (
+            ("sales_invoices", "sales_invoice"),
+            ("purchase_invoices", "purchase_invoice"),
+            ("sales_credit_notes", "sales_credit_note"),
+            ("purchase_credit_notes", "purchase_credit_note"),
+            ("quotes", "sales_quote"),
+        ):
+            ids[key] = [r["id"] for r in self.items("list_invoices", {"type": kind})]
         for key, tool in (
-            ("sales_invoices", "list_sales_invoices"),
-            ("purchase_invoices", "list_purchase_invoices"),
-            ("sales_credit_notes", "list_sales_credit_notes"),
-            ("purchase_credit_notes", "list_purchase_credit_notes"),
-            ("quotes", "list_sales_quotes"),
             ("bank_accounts", "list_bank_accounts"),
             ("products", "list_products"),
             ("journals", "list_journals"),

@@ -46,7 +46,7 @@ def invoice_args(contact_id: str, reference: str) -> dict[str, Any]:
 
 
 async def invoices_with_reference(client: Client, reference: str) -> list[dict[str, Any]]:
-    found = await client.call_tool("list_sales_invoices", {"search": reference, "items_per_page": 200})
+    found = await client.call_tool("list_invoices", {"search": reference, "items_per_page": 200})
     return [i for i in found.structured_content["items"] if i.get("reference") == reference]
 
 
@@ -61,7 +61,7 @@ async def test_reads_ride_out_429_and_503(tools: Client, faulty: SandboxServer) 
 async def test_commit_then_500_creates_exactly_one_invoice(tools: Client, faulty: SandboxServer) -> None:
     contact = await customer_id(tools)
     faulty.faults.script("commit_then_500", "POST", "/sales_invoices", count=1)
-    result = await tools.call_tool("create_sales_invoice", invoice_args(contact, "RELY-500"))
+    result = await tools.call_tool("create_invoice", invoice_args(contact, "RELY-500"))
     assert not result.is_error, result.content
     assert result.structured_content["total"] == "60.00"
     assert len(await invoices_with_reference(tools, "RELY-500")) == 1, "the retry replayed, it did not post twice"
@@ -72,7 +72,7 @@ async def test_dropped_connection_after_commit_creates_exactly_one_invoice(
 ) -> None:
     contact = await customer_id(tools)
     faulty.faults.script("commit_then_drop", "POST", "/sales_invoices", count=1)
-    result = await tools.call_tool("create_sales_invoice", invoice_args(contact, "RELY-DROP"))
+    result = await tools.call_tool("create_invoice", invoice_args(contact, "RELY-DROP"))
     assert not result.is_error, result.content
     assert len(await invoices_with_reference(tools, "RELY-DROP")) == 1
 
@@ -82,13 +82,13 @@ async def test_lost_answer_then_repeat_with_the_returned_key_never_doubles(
 ) -> None:
     contact = await customer_id(tools)
     faulty.faults.script("commit_then_500", "POST", "/sales_invoices", count=5)  # outlasts every retry
-    failed = await tools.call_tool("create_sales_invoice", invoice_args(contact, "RELY-KEY"))
+    failed = await tools.call_tool("create_invoice", invoice_args(contact, "RELY-KEY"))
     assert failed.is_error
     message = failed.content[0].text
     assert "idempotency_key" in message
     key = message.split("idempotency_key '")[1].split("'")[0]
     faulty.faults.clear()
-    again = await tools.call_tool("create_sales_invoice", {**invoice_args(contact, "RELY-KEY"), "idempotency_key": key})
+    again = await tools.call_tool("create_invoice", {**invoice_args(contact, "RELY-KEY"), "idempotency_key": key})
     assert not again.is_error, again.content
     assert again.structured_content["idempotency_id"] == key
     assert len(await invoices_with_reference(tools, "RELY-KEY")) == 1
@@ -96,11 +96,11 @@ async def test_lost_answer_then_repeat_with_the_returned_key_never_doubles(
 
 async def test_an_unkeyed_delete_is_not_retried_blindly(tools: Client, faulty: SandboxServer) -> None:
     contact = await customer_id(tools)
-    created = await tools.call_tool("create_sales_invoice", invoice_args(contact, "RELY-VOID"))
+    created = await tools.call_tool("create_invoice", invoice_args(contact, "RELY-VOID"))
     invoice_id = created.structured_content["id"]
     faulty.faults.script("drop", "DELETE", "/sales_invoices", count=1)
     before = faulty.counters[("DELETE", f"/v3.1/sales_invoices/{invoice_id}")]
-    result = await tools.call_tool("void_sales_invoice", {"invoice_id": invoice_id, "reason": "test"})
+    result = await tools.call_tool("void_invoice", {"id": invoice_id, "reason": "test"})
     assert result.is_error
     assert "may or may not have been applied" in result.content[0].text
     assert faulty.counters[("DELETE", f"/v3.1/sales_invoices/{invoice_id}")] - before == 1

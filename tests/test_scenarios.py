@@ -20,7 +20,7 @@ async def test_who_owes_us_money_and_how_much(client: Client) -> None:
     assert owing, "the seeded books have customers who owe money"
     open_invoices: dict[str, Decimal] = {}
     for status in ("UNPAID", "PART_PAID"):
-        page = await ok(client, "list_sales_invoices", {"status": status, "all_pages": True})
+        page = await ok(client, "list_invoices", {"statuses": [status], "all_pages": True})
         for invoice in page["items"]:
             open_invoices[invoice["contact_id"]] = open_invoices.get(invoice["contact_id"], Decimal(0)) + Decimal(
                 invoice["outstanding"]
@@ -36,7 +36,7 @@ async def test_part_payment_against_two_invoices(client: Client) -> None:
     for amount in ("100.00", "250.00"):
         created = await ok(
             client,
-            "create_sales_invoice",
+            "create_invoice",
             {
                 "contact_id": customer["id"],
                 "lines": [{"description": "Work", "unit_price": amount, "tax_rate_id": "GB_ZERO"}],
@@ -45,17 +45,18 @@ async def test_part_payment_against_two_invoices(client: Client) -> None:
         invoices.append(created["id"])
     await ok(
         client,
-        "record_customer_receipt",
+        "record_payment",
         {
+            "type": "customer_receipt",
             "contact_id": customer["id"],
             "allocations": [
-                {"invoice_id": invoices[0], "amount": "100.00"},
-                {"invoice_id": invoices[1], "amount": "50.00"},
+                {"id": invoices[0], "amount": "100.00"},
+                {"id": invoices[1], "amount": "50.00"},
             ],
         },
     )
-    first = await ok(client, "get_sales_invoice", {"invoice_id": invoices[0]})
-    second = await ok(client, "get_sales_invoice", {"invoice_id": invoices[1]})
+    first = (await ok(client, "list_invoices", {"id": invoices[0]}))["items"][0]
+    second = (await ok(client, "list_invoices", {"id": invoices[1]}))["items"][0]
     assert (first["status"], first["outstanding"]) == ("PAID", "0.00")
     assert (second["status"], second["outstanding"]) == ("PART_PAID", "200.00")
 
@@ -71,8 +72,9 @@ async def test_book_an_expense_with_its_receipt_attached(
     async with Client(create_server(allowed), mode=mode) as client:
         expense = await ok(
             client,
-            "record_other_payment",
+            "record_payment",
             {
+                "type": "other_payment",
                 "reference": "FUEL-17",
                 "lines": [{"ledger_account_id": "7300", "total_amount": "60.00", "tax_rate_id": "GB_STANDARD"}],
             },

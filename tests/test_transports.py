@@ -35,7 +35,7 @@ async def test_stdio_subprocess_lists_and_calls_tools(settings: Settings) -> Non
     for mode in ("legacy", "auto"):
         async with Client(params, mode=mode) as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            assert {"list_contacts", "create_sales_invoice", "void_sales_invoice"} <= names
+            assert {"list_contacts", "create_invoice", "void_invoice"} <= names
             result = await client.call_tool("list_contacts", {"items_per_page": 3})
             assert not result.is_error, result.content
             assert len(result.structured_content["items"]) == 3
@@ -80,8 +80,8 @@ async def test_streamable_http_both_eras(http_server: tuple[str, str]) -> None:
             Client(streamable_http_client(url, http_client=http), mode=mode) as client,
         ):
             tools = (await client.list_tools()).tools
-            assert any(t.name == "get_sales_invoice" for t in tools)
-            result = await client.call_tool("list_sales_invoices", {"status": "PAID", "items_per_page": 5})
+            assert any(t.name == "list_invoices" for t in tools)
+            result = await client.call_tool("list_invoices", {"statuses": ["PAID"], "items_per_page": 5})
             assert not result.is_error, result.content
             assert all(i["status"] == "PAID" for i in result.structured_content["items"])
 
@@ -101,7 +101,7 @@ def test_inspector_cli_strict_tools_list_and_call(settings: Settings) -> None:
     listed = _inspector(settings, "--method", "tools/list", "--strict")
     assert listed.returncode == 0, listed.stderr
     tools = json.loads(listed.stdout)["result"]["tools"]
-    assert {t["name"] for t in tools} >= {"list_businesses", "create_sales_invoice"}
+    assert {t["name"] for t in tools} >= {"list_businesses", "create_invoice"}
     called = _inspector(
         settings, "--method", "tools/call", "--tool-name", "list_contacts", "--tool-args-json", '{"items_per_page": 2}'
     )
@@ -110,7 +110,7 @@ def test_inspector_cli_strict_tools_list_and_call(settings: Settings) -> None:
     assert result.get("isError") in (None, False)
     assert len(result["structuredContent"]["items"]) == 2
     refused = _inspector(
-        settings, "--method", "tools/call", "--tool-name", "get_contact", "--tool-args-json", '{"contact_id": 5}'
+        settings, "--method", "tools/call", "--tool-name", "update_contact", "--tool-args-json", '{"contact_id": 5}'
     )
     assert refused.returncode == 5, "an isError result makes the Inspector exit 5"
     assert "tool_is_error" in refused.stderr

@@ -19,7 +19,9 @@ calls and the token endpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import json as _json_module
 import logging
 import math
 import random
@@ -28,28 +30,38 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import httpx2
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.money import to_wire_number
+from sage_mcp.sage import writeplan
 from sage_mcp.sage.errors import (
     AuthError,
     BusinessMismatchError,
     ReauthorizationRequired,
+    SageAPIError,
     SageConnectionError,
+    SageError,
+    SageErrorItem,
+    SageNotFoundError,
     SageRetryLaterError,
     SageTimeoutError,
     error_from_response,
+    located,
+    missing_reference_model,
     parse_error_items,
+    reference_candidates,
+    reference_collection,
 )
 from sage_mcp.sage.pagination import MAX_ITEMS_PER_PAGE, iter_pages
 from sage_mcp.sage.tokens import REAUTH_MESSAGE, FileTokenStore, TokenManager, TokenStore
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +170,18 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
     return base * (1 - 0.25 * random.random())
 
 
+class RequestGate(Protocol):
+    """Admission to Sage for each HTTP request (hosted replicas share Sage's app-wide limits through it).
+
+    ``admit`` is held while the request is on the wire and may raise to refuse it (nothing is sent);
+    ``answered`` hears the status of every answer (for metrics).
+    """
+
+    def admit(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    def answered(self, status: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class SageResponse:
     status: int
@@ -178,19 +202,13 @@ class SageClient:
         tokens: TokenManager | None = None,
         clock: Any = time.time,
         transport: Any = None,
+        gate: RequestGate | None = None,
     ) -> None:
         self.settings = settings
+        self._gate = gate
         self.base_url = settings.api_base_url.rstrip("/")
-        self._http = AsyncOAuth2Client(
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            token_endpoint_auth_method="client_secret_post",
-            revocation_endpoint_auth_method="client_secret_post",
-            timeout=httpx2.Timeout(settings.timeout, connect=10.0),
-            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
-            headers={"User-Agent": f"sage-mcp/{__version__}"},
-            **({"transport": transport} if transport is not None else {}),
-        )
+        self._transport = transport
+        self._http_client: AsyncOAuth2Client | None = None
         bootstrap = settings.refresh_token.get_secret_value() if settings.refresh_token else None
         self.tokens = tokens or TokenManager(
             store or FileTokenStore(settings.token_store_path),
@@ -211,12 +229,34 @@ class SageClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def _http(self) -> AsyncOAuth2Client:
+        """The pooled client, made on first use: authlib and the TLS context cost start-up time that
+        ``tools/list`` never needs."""
+        if self._http_client is None:
+            from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+            self._http_client = AsyncOAuth2Client(
+                client_id=self.settings.client_id,
+                client_secret=self.settings.client_secret.get_secret_value(),
+                token_endpoint_auth_method="client_secret_post",
+                revocation_endpoint_auth_method="client_secret_post",
+                timeout=httpx2.Timeout(self.settings.timeout, connect=10.0),
+                limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
+                headers={"User-Agent": f"sage-mcp/{__version__}"},
+                **({"transport": self._transport} if self._transport is not None else {}),
+            )
+        return self._http_client
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http_client is not None:
+            await self._http_client.aclose()
 
     # -- OAuth -----------------------------------------------------------------------------
 
     async def _refresh(self, refresh_token: str) -> Mapping[str, Any]:
+        from authlib.integrations.base_client import OAuthError
+
         try:
             token = await self._http.refresh_token(self.settings.token_url, refresh_token=refresh_token)
         except OAuthError as exc:
@@ -231,6 +271,8 @@ class SageClient:
 
     async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> dict[str, Any]:
         """Swap an authorization code for tokens (the last step of a login)."""
+        from authlib.integrations.base_client import OAuthError
+
         extra: dict[str, str] = {"code_verifier": code_verifier} if code_verifier else {}
         try:
             token = await self._http.fetch_token(
@@ -294,11 +336,42 @@ class SageClient:
         method = method.upper()
         if business_id is None and not _is_core(path):
             raise ValueError(f"{path} is business-scoped: use for_business(id) so X-Business is sent")
+        mode = writeplan.current() if method != "GET" else None
+        if isinstance(mode, writeplan.Replay | writeplan.DryRun):
+            return await self._unsent_write(mode, method, path, business_id, params, json)
         lock = self._serial_lock(method, path, business_id)
         if lock is None:
-            return await self._send_with_retries(method, path, business_id, params, json, accept)
-        async with lock:
-            return await self._send_with_retries(method, path, business_id, params, json, accept)
+            resp = await self._send_with_retries(method, path, business_id, params, json, accept)
+        else:
+            async with lock:
+                resp = await self._send_with_retries(method, path, business_id, params, json, accept)
+        if isinstance(mode, writeplan.WriteLog):
+            mode.records.append(writeplan.record_path(method, path, resp.body))
+        return resp
+
+    async def _unsent_write(
+        self,
+        mode: writeplan.Replay | writeplan.DryRun,
+        method: str,
+        path: str,
+        business_id: str | None,
+        params: Mapping[str, Any] | None,
+        body: Any,
+    ) -> SageResponse:
+        """A write that is not sent: a replay reads the record the original wrote; a dry run notes the
+        write (with the record it would change, read now) and stops the work."""
+        if isinstance(mode, writeplan.Replay):
+            return await self._send_with_retries(
+                "GET", mode.next_path(method, path), business_id, None, None, "application/json"
+            )
+        target = writeplan.record_path(method, path, None)
+        record = None
+        if target is not None:
+            record = (await self._send_with_retries("GET", target, business_id, None, None, "application/json")).body
+        mode.planned = writeplan.PlannedWrite(
+            method, path.split("?", 1)[0], dict(params or {}), body, record if isinstance(record, dict) else None
+        )
+        raise writeplan.DryRunStop(f"{method} {path} not sent (dry run)")
 
     async def _send_with_retries(
         self,
@@ -320,17 +393,18 @@ class SageClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": accept}
             if business_id is not None:
                 headers["X-Business"] = business_id
-            if method != "GET" and (budget := call_budget.get()) is not None:
-                budget.writes_sent += 1
             try:
-                resp = await self._http.request(
-                    method,
-                    url,
-                    params=clean_params or None,
-                    json=body,
-                    headers=headers,
-                    withhold_token=True,
-                )
+                async with self._gate.admit() if self._gate is not None else contextlib.nullcontext():
+                    if method != "GET" and (budget := call_budget.get()) is not None:
+                        budget.writes_sent += 1
+                    resp = await self._http.request(
+                        method,
+                        url,
+                        params=clean_params or None,
+                        json=body,
+                        headers=headers,
+                        withhold_token=True,
+                    )
             except httpx2.HTTPError as exc:
                 never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
                 delay = backoff_delay(attempt, None)
@@ -350,6 +424,8 @@ class SageClient:
 
             request_id = resp.headers.get("x_request_id") or resp.headers.get("x-request-id")
             status = resp.status_code
+            if self._gate is not None:
+                self._gate.answered(status)
             if method != "GET" and (sent := write_request_ids.get()) is not None:
                 sent.append(request_id or f"(none, HTTP {status})")
             if status == 401 and not reauthed:
@@ -380,7 +456,7 @@ class SageClient:
                     continue
             answered = resp.headers.get("x-business")
             if status >= 400:
-                raise error_from_response(
+                error = error_from_response(
                     status,
                     _json_or_text(resp),
                     method=method,
@@ -388,12 +464,38 @@ class SageClient:
                     request_id=request_id,
                     retry_after=retry_after,
                 )
+                if status == 422 and body is not None and business_id is not None:
+                    await self._locate_missing_references(error, body, business_id)
+                raise error
             if business_id is not None and answered and answered.lower() != business_id.lower():
                 raise BusinessMismatchError(business_id, answered)
             if accept == "application/json":
                 parsed = _json_or_text(resp) if resp.content else None
                 return SageResponse(status, parsed, request_id, answered)
             return SageResponse(status, None, request_id, answered, content=resp.content)
+
+    async def _locate_missing_references(self, error: SageAPIError, body: Any, business_id: str) -> None:
+        """Name the field of an error that does not (Sage's ``RecordInvalid`` "Couldn't find Supplier."
+        with an empty ``$source``), worked out from what was sent: the body's fields holding an id of
+        that kind; when several hold different ids, the ones Sage cannot find (a GET each)."""
+        items: list[SageErrorItem] = []
+        for item in error.errors:
+            model = missing_reference_model(item)
+            candidates = reference_candidates(model, body) if model else []
+            if model and len({value for _, value in candidates}) > 1:
+                collection = reference_collection(model)
+                missing = []
+                for value in dict.fromkeys(value for _, value in candidates):
+                    try:
+                        await self.request("GET", f"/{collection}/{path_segment(value)}", business_id=business_id)
+                    except SageNotFoundError:
+                        missing.append(value)
+                    except (SageError, ValueError):
+                        missing = []
+                        break
+                candidates = [(path, value) for path, value in candidates if value in missing] or candidates
+            items.extend(located(item, candidates))
+        error.errors = items
 
     # -- core endpoints (no X-Business) ----------------------------------------------------
 
@@ -422,6 +524,21 @@ class SageClient:
 
     async def get_user(self) -> dict[str, Any]:
         return dict(await self.get("/user") or {})
+
+    async def probe(self, url: str) -> tuple[int, str | None]:
+        """One unauthenticated GET of ``url`` (no token, no retry): its HTTP status and ``Date`` header.
+
+        For ``sage-mcp doctor``: any answer proves the endpoint is reachable; raises
+        :class:`SageConnectionError` or :class:`SageTimeoutError` when none comes.
+        """
+        try:
+            async with httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), follow_redirects=False) as bare:
+                resp = await bare.get(url, headers={"User-Agent": f"sage-mcp/{__version__}"})
+        except httpx2.TimeoutException:
+            raise SageTimeoutError(f"{url} did not answer within 10 s") from None
+        except httpx2.HTTPError as exc:
+            raise SageConnectionError(f"could not reach {url} ({type(exc).__name__})") from None
+        return resp.status_code, resp.headers.get("date")
 
 
 class BusinessClient:
@@ -474,3 +591,26 @@ def _json_or_text(resp: httpx2.Response) -> Any:
         return resp.json()
     except ValueError:
         return resp.text
+
+
+async def fetch_json_document(url: str, *, max_bytes: int = 65536, timeout: float = 5.0) -> Any:
+    """GET a small JSON document from ``url`` (no redirects, at most ``max_bytes``), e.g. an OAuth client's
+    metadata document. Raises ``ValueError`` saying what was wrong."""
+    try:
+        async with (
+            httpx2.AsyncClient(timeout=timeout, follow_redirects=False) as http,
+            http.stream("GET", url, headers={"Accept": "application/json"}) as resp,
+        ):
+            if resp.status_code != 200:
+                raise ValueError(f"{url} answered HTTP {resp.status_code}")
+            body = bytearray()
+            async for chunk in resp.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > max_bytes:
+                    raise ValueError(f"{url} is larger than {max_bytes} bytes")
+    except httpx2.HTTPError as exc:
+        raise ValueError(f"{url} could not be fetched ({type(exc).__name__})") from None
+    try:
+        return _json_module.loads(bytes(body))
+    except ValueError:
+        raise ValueError(f"{url} is not JSON") from None

@@ -7,8 +7,9 @@ status, so callers (the tool layer) can explain each kind of failure differently
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -193,3 +194,78 @@ def error_from_response(
         request_id=request_id,
         retry_after=retry_after,
     )
+
+
+# -- errors that do not say which field ------------------------------------------------------------------
+
+_COULD_NOT_FIND_RE = re.compile(r"^Couldn't find ([A-Z][A-Za-z]*)\b")
+#: Sage's model names whose ids go in fields not named after them.
+_MODEL_FIELDS = {
+    "Customer": ("contact", "customer"),
+    "Supplier": ("contact", "supplier", "vendor"),
+    "Vendor": ("contact", "supplier", "vendor"),
+}
+#: Sage's model name -> the collection its records are read from, where it is not the plural of its name.
+_MODEL_COLLECTIONS = {"Customer": "contacts", "Supplier": "contacts", "Vendor": "contacts", "Address": "addresses"}
+
+
+def _snake(model: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", model).lower()
+
+
+def missing_reference_model(item: SageErrorItem) -> str | None:
+    """The model of an error such as Sage's ``RecordInvalid`` "Couldn't find Supplier." that names no
+    field (empty ``$source``), else ``None``."""
+    if item.source and item.source != "base":
+        return None
+    found = _COULD_NOT_FIND_RE.match(item.message)
+    if found is None or found.group(1) == "Record":
+        return None
+    return found.group(1)
+
+
+def reference_collection(model: str) -> str:
+    """The collection the records of a Sage model live in (``LedgerAccount`` -> ``ledger_accounts``)."""
+    return _MODEL_COLLECTIONS.get(model) or _snake(model) + "s"
+
+
+def reference_candidates(model: str, body: Any) -> list[tuple[str, str]]:
+    """``(source, id)`` of every field of a request body that holds an id of ``model``, Sage-style
+    sources inside the root object (``invoice_lines.1.ledger_account_id``): the field named after the
+    model (``ledger_account_id``) or ending with it (``to_bank_account_id``)."""
+    names = _MODEL_FIELDS.get(model) or (_snake(model),)
+    wanted = re.compile(rf"^(?:[a-z_]+_)?(?:{'|'.join(map(re.escape, names))})_id$")
+    root = next(iter(body.values())) if isinstance(body, Mapping) and len(body) == 1 else body
+    fields = list(_fields(root, ""))
+    found = [(path, value) for path, key, value in fields if wanted.match(key) and value]
+    if found:
+        return found
+    # a polymorphic reference: ``attachment_context_type_id: SALES_INVOICE`` names the model of
+    # ``attachment_context_id`` next to it
+    kind = _snake(model).upper()
+    typed = {path.removesuffix("_type_id") for path, key, value in fields if key.endswith("_type_id") and value == kind}
+    return [(path, value) for path, _, value in fields if path.removesuffix("_id") in typed and value]
+
+
+def _fields(value: Any, prefix: str) -> Iterator[tuple[str, str, str]]:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            path = f"{prefix}{key}"
+            if isinstance(inner, str):
+                yield path, str(key), inner
+            else:
+                yield from _fields(inner, path + ".")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _fields(inner, f"{prefix}{index}.")
+
+
+def located(item: SageErrorItem, sources: list[tuple[str, str]]) -> list[SageErrorItem]:
+    """``item`` once per field found to hold an unknown id (``sources``: ``(field, id)``), naming it;
+    ``[item]`` when none was found."""
+    if not sources:
+        return [item]
+    return [
+        replace(item, source=path, message=item.message.rstrip(".") + f": the id {value!r} sent was not found.")
+        for path, value in dict.fromkeys(sources)
+    ]

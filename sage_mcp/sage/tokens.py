@@ -11,14 +11,14 @@ just spent is dead. So:
   manager recovers by itself as soon as a new login lands in the store.
 
 The store is an interface (:class:`TokenStore`); :class:`FileTokenStore` keeps a JSON file
-with mode 0600, replaced atomically.
+with mode 0600, replaced atomically, and locks it across processes with ``filelock`` (``flock`` on
+POSIX, ``LockFileEx`` on Windows), so the same code runs on Linux, macOS and Windows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -27,9 +27,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sage_mcp.sage.errors import AuthError, NotSignedInError, ReauthorizationRequired
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -162,67 +165,70 @@ class FileTokenStore:
     def save(self, login: StoredLogin) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = json.dumps(login.to_json(), indent=2, sort_keys=True).encode()
-        fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=self.path.parent)  # created 0600
         try:
-            os.fchmod(fd, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if os.name != "nt":  # Windows cannot open a folder to fsync it; its rename is durable as it stands
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
 
     def delete(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
-    def _open_lock(self) -> int:
+    def _file_lock(self) -> FileLock:
+        # A new lock object (its own file handle) per holder: two holders in one process, or on one
+        # thread of an event loop, exclude each other just as two processes do.
+        from filelock import FileLock  # imported when first needed: it costs start-up time
+
         self.lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        return FileLock(self.lock_path, mode=0o600, thread_local=False)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        fd = self._open_lock()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with self._file_lock():
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     @contextlib.asynccontextmanager
     async def alock(self) -> AsyncIterator[None]:
-        fd = self._open_lock()
-        try:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            delay = 0.005
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise AuthError(f"the token store {self.path} stayed locked for {LOCK_TIMEOUT:.0f} s") from None
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.1)
+        from filelock import Timeout
+
+        lock = self._file_lock()
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        delay = 0.005
+        while True:
             try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                lock.acquire(timeout=0)
+                break
+            except Timeout:
+                if time.monotonic() > deadline:
+                    raise AuthError(f"the token store {self.path} stayed locked for {LOCK_TIMEOUT:.0f} s") from None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        try:
+            yield
         finally:
-            os.close(fd)
+            lock.release()
 
 
-REAUTH_MESSAGE = "The Sage sign-in has expired or was revoked. Run `sage-mcp auth login` to sign in again."
-NOT_SIGNED_IN_MESSAGE = "No Sage sign-in is stored yet. Run `sage-mcp auth login` to sign in."
+#: How to run the command when the package is not installed (a client that starts it with uvx).
+UVX_HINT = " (or `uvx sage-accounting-mcp auth login` where it is not installed)"
+REAUTH_MESSAGE = (
+    "The Sage sign-in has expired or was revoked. Run `sage-mcp auth login` to sign in again" + UVX_HINT + "."
+)
+NOT_SIGNED_IN_MESSAGE = "No Sage sign-in is stored yet. Run `sage-mcp auth login` to sign in" + UVX_HINT + "."
 
 
 class TokenManager:

@@ -18,7 +18,60 @@ void/delete, ``/release``); ``/ledger_accounts``, ``/tax_rates``, ``/transaction
 ``/purchase_invoices``, ``/purchase_credit_notes`` (the same and ``/release``);
 ``/unallocated_artefacts`` (list, get) and ``GET /trial_balance`` of Sage's Reporting API (declared in
 our spec supplement); and the banking, ledger, catalogue and settings resources listed below.
+Sage's long tail too (:mod:`.resources.long_tail`): ``/stock_items``, ``/stock_movements``,
+``/analysis_types``, ``/analysis_type_categories``, ``/contact_opening_balances``,
+``/ledger_account_opening_balances``, ``/bank_opening_balances``, ``/opening_balance_journals``,
+``/ledger_account_classifications``, ``/contact_opening_balance_types`` and ``/migration_tax_returns``.
 Other spec paths answer 404 "not emulated yet"; unimplemented methods on emulated paths 405.
+``SandboxServer.emulated_operations()`` lists every ``METHOD /template`` served; the demo passes it to the
+MCP server in ``Settings.emulated_operations`` so ``find_sage_endpoint`` marks the rest (production code
+never imports this package).
+
+**Strict mode** (``SandboxConfig.strict``, on by default: the demo and every test) answers as real Sage
+does where recorded responses and Sage's guides show it (``reference/sage-real-responses.md``, rows by
+number; :mod:`.shapes` reshapes the answers).  Matched, each with a test named after its row
+(``tests/sandbox/test_sandbox_real_sage.py``):
+
+* row 1: an artefact line whose rate is not zero, exempt or no-tax must carry ``tax_amount`` (422
+  ``invoice_lines.tax_amount``, the line named in the message); the sandbox never works VAT out for you;
+* rows 2, 3, 4, 16, 17: ``/trial_balance``, ``GB_LOWER``, Sage's ledger account types, voids on the
+  document's date, ``/unallocated_artefacts`` (below);
+* row 5: documents dated inside a filed VAT return (the business's ``_vat_filed_to``; the demo's lead
+  business has filed every quarter whose return was due by ``today``, :mod:`.seed_history`) answer
+  ``tax_reconciled: true`` and ``editable: false``, and cannot be edited, voided or deleted (422 ``base``
+  "This sales invoice has been VAT reconciled ... and cannot be voided."); so for other payments with VAT and
+  journals with lines on the tax return.  **Unconfirmed** (Sage staff say such transactions cannot be
+  edited; its guide speaks of correction transactions): the stricter reading, refusal, is kept.  New
+  postings dated inside a filed period are accepted (they go on the next return);
+* row 6: a contact's ``main_address``, ``delivery_address`` and ``main_contact_person`` and a bank
+  account's ``main_address`` and ``main_contact_person`` are links unless ``nested_attributes`` names
+  them (or is ``all``); a record expanded by ``nested_attributes`` keeps its own nested records as links;
+* row 7: ``Contact.tax_number`` is validated (format only, not HMRC's check digits: UK/NI numbers are
+  9 or 12 digits, ``GD``/``HA`` + 3, with or without ``GB``/``XI``; other countries their two-letter
+  prefix and 2-13 letters or digits; spaces ignored);
+* row 8: postings dated before the accounts start date are refused (422 ``date``) - invoices, credit
+  notes, payments, journals, bank transfers, deposits, other payments; opening balances are dated on or
+  before it;
+* row 9: an unknown reference in a body is ``RecordInvalid`` "Couldn't find Supplier." (the model:
+  ``Customer``, ``Supplier``, ``LedgerAccount``, ``TaxRate``, ``BankAccount`` ...) with an **empty**
+  ``$source`` and no line number; an unknown record in the path is 404 ``RecordNotFound`` "Couldn't find
+  record." with an empty ``$source``;
+* row 10: money and other decimals as Sage writes them: ``"110.0"``, ``"0.0"``, ``"-430035.84"``,
+  ``"20.0"`` (the Reporting API's ``/trial_balance`` keeps ``"444.00"`` and ``"0"``);
+* row 11: an unset financial settings date is ``""`` (Moorside Cycle Works is not connected to MTD:
+  ``mtd_authenticated_date: ""``), and products and services never switched off answer ``active: null``;
+* row 12: bank accounts, products and services carry ``links`` (Sage's web pages);
+* row 13: a 429 of the concurrency cap or an injected one has no ``Retry-After`` (**Unconfirmed**: Sage
+  documents its 429 without headers; the stricter reading for clients); the rate window's 429 keeps one;
+* rows 19 and 20: idempotency replays and ``IdempotencyResourceMismatch``; VAT return data from
+  ``financial_settings``, documents' ``tax_reconciled`` and ``/migration_tax_returns``.
+
+Not matched, on purpose: row 14 (the lock-down date refuses postings **on** it too: stricter, safe);
+row 15 (undeclared body fields are a 422, where Sage drops them silently: stricter, and it tells a client
+that sent a field Sage would have lost); row 18 (``$next`` keeps the request's query order with paging
+last, cosmetic); row 12's ``product_sales_price_type`` link on prices (price types are not modelled, so
+the link is ``null``); row 20's cash and flat rate schemes post like the standard scheme (see Financial
+settings).  ``SandboxConfig(strict=False)`` restores the kinder behaviour (the seed writes with it).
 
 Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stricter reading):
 
@@ -42,8 +95,8 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   415 for a body that is not ``application/json``; 400 ``BadRequest`` for malformed JSON; 422
   ``RecordInvalid`` with ``$source`` = the field path inside the root object *without list
   indexes*, Sage's style (``invoice_lines.tax_rate_id``); the line number is in ``$message``
-  ("... (invoice_lines item 2)").  A missing root key is ``$source`` = the root key.  All problems
-  of a body are reported together.
+  ("... (invoice_lines item 2)"), except unknown references in strict mode (row 9 above).  A missing
+  root key is ``$source`` = the root key.  All problems of a body are reported together.
 * **Inaccessible business.** An ``X-Business`` that is unknown, malformed, or belongs to a business
   the user may not use answers **403** ``MultiUserAccessDenied`` with ``$source: "X-Business"``
   (the same for all three, so existence is not revealed).  Without ``X-Business`` the lead business
@@ -62,8 +115,9 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   422** (Sage would silently drop them, losing data).  ``idempotency_id`` inside the root object
   is honoured for POST and PUT (scoped to business and user): a repeat within 7 days replays the
   first successful answer; the same id on another resource is 422 ``IdempotencyResourceMismatch``.
-* **Money.** Amounts are answered as decimal strings with two decimals (``"120.00"``), quantities
-  and percentages as decimal strings with at least two; invoice lines round half-up per line.
+* **Money.** Amounts are answered as decimal strings, as Sage writes them in strict mode (``"120.0"``,
+  row 10), else with two decimals (``"120.00"``), quantities and percentages with at least two;
+  invoice lines round half-up per line.
   Supplied ``net_amount``/``tax_amount``/``total_amount`` must equal the computed ones to the penny
   (422 otherwise); when absent they are computed.  A line without ``tax_rate_id`` takes its ledger
   account's default rate.
@@ -155,9 +209,9 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   record, as other collections always do); both ways give the same answers.
 * **Limits** (:mod:`.faults`; ``SandboxConfig`` fields, changeable on a running sandbox through
   ``SandboxServer.faults``).  At most ``max_concurrent_requests`` (150, Sage's per-app figure)
-  ``/v3.1`` requests are in flight; one more is answered at once with **429** ``TooManyRequests``
-  and ``Retry-After: 1`` (Sage documents no such header; the sandbox always sends one, in seconds,
-  configurable with ``retry_after``).  ``rate_limit=(N, W)``: at most N ``/v3.1`` requests are
+  ``/v3.1`` requests are in flight; one more is answered at once with **429** ``TooManyRequests``,
+  without ``Retry-After`` in strict mode (row 13), else ``Retry-After: 1`` (``retry_after``).
+  ``rate_limit=(N, W)``: at most N ``/v3.1`` requests are
   admitted per sliding W seconds of the sandbox clock (off by default; Sage's documented daily figure
   is ``(1_296_000, 86_400)``); beyond, 429 ``TooManyRequests`` with ``Retry-After`` = the seconds
   until a slot frees; refused requests do not use up the window.  ``/token`` and ``/revoke`` are not
@@ -168,7 +222,9 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   429 ``TooManyRequests`` and 503 ``ServiceUnavailable`` (error array + ``Retry-After``; nothing is
   done); a dropped connection (closed without any response; nothing is done); commit-then-500 (the
   request is carried out and committed, then answered 500 ``UnexpectedError``: a retry with the same
-  ``idempotency_id`` replays the created record); commit-then-drop (scripted only).  Latency (fixed +
+  ``idempotency_id`` replays the created record); commit-then-drop and commit-then-late (scripted only:
+  committed, then the connection is closed, or the normal answer is held ``late_answer_delay`` seconds,
+  longer than a client's timeout).  Latency (fixed +
   seeded jitter) holds admitted requests, in flight.  Every request is counted by
   ``(METHOD, path)`` on arrival (``SandboxServer.counters``), refused and faulted ones included, and
   by ``(METHOD, path, status)`` once answered (``status_counters``; 0 = dropped).
@@ -193,7 +249,8 @@ Behaviour choices where Sage's documentation is silent or UNCONFIRMED (the stric
   Hartley & Finch Ltd: ``accounting_type`` ``accrual``, ``tax_scheme`` ``STANDARD``,
   ``sales_tax_calculation``/``purchase_tax_calculation`` ``invoice``, ``flat_rate_tax_percentage``
   ``None``; Fern Studio: ``accrual``, ``CASH`` (VAT cash accounting), both calculations ``cash``,
-  ``None``; Moorside Cycle Works: ``accrual``, ``FLAT_RATE_INVOICE``, ``invoice``, ``"10.00"``.  Tax scheme
+  ``None``; Moorside Cycle Works: ``accrual``, ``FLAT_RATE_INVOICE``, ``invoice``, ``"10.00"``, not
+  connected to MTD (``mtd_connected`` false, ``mtd_authenticated_date`` unset).  Tax scheme
   ids (``/tax_schemes``): ``STANDARD``, ``CASH``, ``FLAT_RATE_INVOICE``, ``FLAT_RATE_CASH``,
   ``NOT_REGISTERED`` (the sandbox's own, Sage-like; the spec lists none).  Postings do not depend on the
   scheme: invoices post their VAT to 2200/2201 at invoice date under every scheme, and payments carry no

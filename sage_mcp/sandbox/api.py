@@ -24,6 +24,7 @@ from .listing import envelope, parse_paging, select_attributes
 from .oauth import AccessInfo
 from .resources import OPERATIONS, Collection
 from .resources.base import expand_links
+from .shapes import keeps_own_numbers, sage_numbers, shape_objects
 from .state import Sandbox
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
@@ -102,6 +103,30 @@ def _source_and_message(issue: spec.SchemaIssue, root_key: str | None) -> tuple[
     return (".".join(names) or "base"), issue.message + "".join(where)
 
 
+_UNKNOWN_RECORD_RE = re.compile(r"^The [a-z ]+ '[^']*' was not found")
+_MISSING_REFERENCE_RE = re.compile(
+    r"^(?:The (?P<label>[a-z ]+?) '[^']*' was not found|can't find (?P<party>customer|supplier)\b)"
+)
+
+
+def sage_reference_errors(error: ApiError) -> ApiError:
+    """``error`` as real Sage words an unknown reference (sage-real-responses row 9): a 422 item about an
+    id that names nothing becomes ``RecordInvalid`` "Couldn't find Supplier." with an **empty**
+    ``$source`` (which field is not said), and a 404 for an unknown record ``RecordNotFound``
+    "Couldn't find record."; every other error is left as it is."""
+    items: list[ErrorItem] = []
+    for item in error.items:
+        if error.status == 404 and item.data_code == "RecordNotFound" and _UNKNOWN_RECORD_RE.match(item.message):
+            item = ErrorItem("Couldn't find record.", "RecordNotFound")
+        elif error.status == 422 and (found := _MISSING_REFERENCE_RE.match(item.message)):
+            label = (found["label"] or found["party"] or "record").split(" or ")[0]
+            model = "".join(word.capitalize() for word in label.split())
+            item = ErrorItem(f"Couldn't find {model}.", "RecordInvalid")
+        if item not in items:
+            items.append(item)
+    return ApiError(error.status, items, error.headers)
+
+
 class Api:
     """The ``/v3.1`` dispatcher of one :class:`~.state.Sandbox`."""
 
@@ -118,8 +143,13 @@ class Api:
             if request.method in WRITE_METHODS and access.scope != "full_access":
                 raise forbidden("The current user is not allowed to access that resource with that method.")
             with self.sandbox.store.transaction():
-                return self._dispatch(request, route, access, headers)
+                response = self._dispatch(request, route, access, headers)
+            if self.sandbox.config.strict and response.status < 300 and not keeps_own_numbers(request.path):
+                response.payload = sage_numbers(response.payload)
+            return response
         except ApiError as error:
+            if self.sandbox.config.strict:
+                error = sage_reference_errors(error)
             headers.update(error.headers)
             return ApiResponse(error.status, error.body(), headers)
 
@@ -174,6 +204,18 @@ class Api:
             raise method_not_allowed(method, request.path, allowed)
         return Route("collection", wanted, collection, key=segments[1] if one else None)
 
+    def emulated_operations(self) -> list[str]:
+        """Every spec operation this sandbox serves, as ``METHOD /template`` (the others answer 404 or 405)."""
+        served = []
+        for method, template, _ in spec.operations():
+            path = re.sub(r"\{[^}]+\}", "x", template)
+            try:
+                self._route(ApiRequest(method, path, {}, "", {}, b""))
+            except ApiError:
+                continue
+            served.append(f"{method} {template}")
+        return served
+
     # ------------------------------------------------------------------ dispatch
 
     def _dispatch(self, request: ApiRequest, route: Route, access: AccessInfo, headers: dict[str, str]) -> ApiResponse:
@@ -209,7 +251,7 @@ class Api:
         if route.operation == "get":
             obj = select_attributes(collection.render(ctx, record), request.query.get("attributes"), default_all=True)
             expand_links(ctx, [obj], request.query.get("nested_attributes"), self.sandbox.collections)
-            return ApiResponse(200, obj, headers)
+            return ApiResponse(200, self._shaped(collection, obj, request), headers)
         if route.operation == "update":
             template = f"/{collection.name}/{{key}}" if route.key else f"/{collection.name}"
             return self._write(ctx, request, collection, template, 200, record, headers)
@@ -222,9 +264,15 @@ class Api:
             result = collection.delete(ctx, record, request.query)
             if result is None:
                 return ApiResponse(204, None, headers)
-            return ApiResponse(200, collection.render(ctx, result), headers)
+            return ApiResponse(200, self._shaped(collection, collection.render(ctx, result), request), headers)
         result = collection.action(ctx, record, route.action or "")
-        return ApiResponse(201, collection.render(ctx, result), headers)
+        return ApiResponse(201, self._shaped(collection, collection.render(ctx, result), request), headers)
+
+    def _shaped(self, collection: Collection, obj: Any, request: ApiRequest) -> Any:
+        """A rendered object as real Sage shapes it (strict mode; :mod:`.shapes`)."""
+        if self.sandbox.config.strict and isinstance(obj, dict):
+            shape_objects(collection.name, [obj], request.query)
+        return obj
 
     def _context_now(self) -> str:
         return iso_utc(float(self.sandbox.config.clock()))
@@ -254,6 +302,8 @@ class Api:
             select_attributes(obj, attributes, default_all=False) for obj in collection.render_many(ctx, records)
         ]
         expand_links(ctx, answer["$items"], request.query.get("nested_attributes"), self.sandbox.collections)
+        if self.sandbox.config.strict:
+            shape_objects(collection.name, answer["$items"], request.query)
         return answer
 
     # ------------------------------------------------------------------ bodies and idempotency
@@ -297,7 +347,7 @@ class Api:
             if replay is not None:
                 return ApiResponse(replay[0], replay[1], headers)
         result = collection.create(ctx, payload) if record is None else collection.update(ctx, record, payload)
-        obj = collection.render(ctx, result)
+        obj = self._shaped(collection, collection.render(ctx, result), request)
         if idempotency_id:
             ctx.store.execute(
                 "INSERT OR REPLACE INTO idempotency (business_id, user_id, idempotency_id, resource, status, body,"

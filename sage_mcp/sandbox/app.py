@@ -167,6 +167,21 @@ class SandboxApp(Starlette):
             await _drop_connection(raw_send)
             return
 
+        if fault == "commit_then_late":  # carried out and committed now; the answer leaves much later
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await super().__call__(scope, receive, hold)
+            await asyncio.sleep(self.faults.settings.late_answer_delay)
+            for message in held:
+                try:
+                    await send(message)
+                except OSError:  # pragma: no cover - the client is long gone
+                    return
+            return
+
         async def discard(message: Message) -> None:
             del message
 

@@ -45,9 +45,17 @@ class SandboxConfig:
     refresh_reuse_revokes_grant: bool = False
     """When true, presenting an already-rotated refresh token also revokes every token of that login
     (OAuth 2.0 security BCP reuse detection).  Off by default: Sage does not document it."""
-    require_line_tax_amount: bool = False
-    """When true, sales invoice lines with a non-zero tax rate must carry ``tax_amount`` (the spec's
-    wording for v3.1).  Off by default: the sandbox computes it when it is absent."""
+    strict: bool = True
+    """Answer as real Sage does where it is less forgiving or shaped differently than the sandbox's
+    kinder defaults (``reference/sage-real-responses.md``; the package docstring lists each row): line
+    ``tax_amount`` required, VAT-reconciled transactions locked, nested records as links unless
+    ``nested_attributes`` asks, VAT numbers validated, no postings before the accounts start date, Sage's
+    error bodies for unknown references, money written as Sage writes it (``"110.0"``), empty-string dates
+    and ``null`` booleans, ``links`` on bank accounts and products, 429 without ``Retry-After``.  On by
+    default (the demo and the tests); ``False`` restores the kinder behaviour (the seed uses it)."""
+    require_line_tax_amount: bool | None = None
+    """Whether artefact lines with a non-zero tax rate must carry ``tax_amount`` (the spec's wording for
+    v3.1).  ``None``: as :attr:`strict`."""
     idempotency_ttl: int = 7 * 86400
     """How long an ``idempotency_id`` replays the first result (Sage: 7 days)."""
 
@@ -74,11 +82,18 @@ class SandboxConfig:
     """Probability that the connection of a ``/v3.1`` request is closed without any response (nothing is done)."""
     commit_then_500_rate: float = 0.0
     """Probability that a ``POST`` on ``/v3.1`` is carried out and committed, but answered 500 ``UnexpectedError``."""
+    late_answer_delay: float = 30.0
+    """Seconds a ``commit_then_late`` fault holds the answer of a request it already carried out and committed
+    (longer than a client's timeout, so the client gives up first)."""
     fault_seed: int = 0
     """Seed of the fault RNG (jitter and fault rates): the same seed and request order give the same faults."""
     conformance: bool | None = None
     """Validate every ``/v3.1`` response body against the spec and record violations (:mod:`.conformance`).
     ``None``: on when the environment variable ``SAGE_SANDBOX_CONFORMANCE`` is ``1``."""
+
+    @property
+    def line_tax_amount_required(self) -> bool:
+        return self.strict if self.require_line_tax_amount is None else self.require_line_tax_amount
 
     def current_date(self) -> dt.date:
         """The configured ``today``, or the clock's UTC date."""

@@ -4,7 +4,8 @@ One :class:`FaultInjector` per sandbox (``SandboxServer.faults``) decides, for e
 whether it is refused by a limit, held for a while, or given a fault:
 
 * **Concurrency cap** (``max_concurrent_requests``, default 150 like Sage's per-app limit): a
-  ``/v3.1`` request arriving while that many are in flight is answered 429 at once.
+  ``/v3.1`` request arriving while that many are in flight is answered 429 at once (in strict mode
+  without ``Retry-After``, as Sage documents its 429s; the rate window's 429 keeps it).
 * **Rate window** (``rate_limit = (N, W)``): at most N ``/v3.1`` requests are *admitted* in any
   sliding window of W seconds of the sandbox clock; refused requests do not use up the window.
 * **Latency** (``latency`` + up to ``latency_jitter``): an admitted request is held (and counts as
@@ -12,13 +13,18 @@ whether it is refused by a limit, held for a while, or given a fault:
 * **Faults**, by rate (probabilities from an RNG seeded with ``fault_seed``) or scripted ("the next
   N requests matching METHOD and a path prefix"); a scripted fault wins over the rates:
 
-  ``too_many_requests``  429 ``TooManyRequests`` + ``Retry-After``; nothing is done
+  ``too_many_requests``  429 ``TooManyRequests`` (``Retry-After`` only outside strict mode or when
+                         scripted with one); nothing is done
   ``unavailable``        503 ``ServiceUnavailable`` + ``Retry-After``; nothing is done
   ``drop``               the connection is closed without a response; nothing is done
   ``commit_then_500``    the request is carried out and committed, then answered 500 ``UnexpectedError``
   ``commit_then_drop``   the request is carried out and committed, then the connection is closed
+  ``commit_then_late``   the request is carried out and committed, and its (normal) answer is sent only
+                         ``late_answer_delay`` seconds later: longer than a client's timeout, the client
+                         has given up by then
 
-  By rate, ``commit_then_500`` applies to ``POST`` only and ``commit_then_drop`` is script-only.
+  By rate, ``commit_then_500`` applies to ``POST`` only; ``commit_then_drop`` and ``commit_then_late``
+  are script-only.
 
 Every ``/v3.1`` request draws the same five numbers from the RNG in arrival order (jitter, 429,
 503, drop, 500), whatever is configured, so the same seed and the same sequence of requests give
@@ -43,8 +49,17 @@ from typing import Any, Literal
 
 from .config import SandboxConfig
 
-FaultKind = Literal["too_many_requests", "unavailable", "drop", "commit_then_500", "commit_then_drop"]
-FAULT_KINDS: tuple[str, ...] = ("too_many_requests", "unavailable", "drop", "commit_then_500", "commit_then_drop")
+FaultKind = Literal[
+    "too_many_requests", "unavailable", "drop", "commit_then_500", "commit_then_drop", "commit_then_late"
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "too_many_requests",
+    "unavailable",
+    "drop",
+    "commit_then_500",
+    "commit_then_drop",
+    "commit_then_late",
+)
 #: Short names accepted by :meth:`FaultInjector.script`.
 FAULT_ALIASES = {"429": "too_many_requests", "503": "unavailable", "500": "commit_then_500"}
 #: Faults decided before the request is handled (nothing is committed).
@@ -70,6 +85,7 @@ class FaultSettings:
     unavailable_rate: float = 0.0
     drop_connection_rate: float = 0.0
     commit_then_500_rate: float = 0.0
+    late_answer_delay: float = 30.0
 
     @classmethod
     def from_config(cls, config: SandboxConfig) -> FaultSettings:
@@ -83,8 +99,8 @@ class FaultSettings:
             count, window = self.rate_limit
             if count < 1 or window <= 0:
                 raise ValueError("rate_limit must be (N >= 1, W > 0)")
-        if self.retry_after < 0 or self.latency < 0 or self.latency_jitter < 0:
-            raise ValueError("retry_after, latency and latency_jitter must not be negative")
+        if self.retry_after < 0 or self.latency < 0 or self.latency_jitter < 0 or self.late_answer_delay < 0:
+            raise ValueError("retry_after, latency, latency_jitter and late_answer_delay must not be negative")
         for name in ("too_many_requests_rate", "unavailable_rate", "drop_connection_rate", "commit_then_500_rate"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
@@ -254,7 +270,7 @@ class FaultInjector:
             if cap is not None and self._in_flight >= cap:
                 self.events.append(FaultEvent(method, path, "concurrency_limit"))
                 message = f"Too many concurrent requests: at most {cap} may be in progress at once."
-                return Admission(Refusal(429, message, TOO_MANY_REQUESTS, settings.retry_after))
+                return Admission(Refusal(429, message, TOO_MANY_REQUESTS, self._plain_429_wait(settings)))
             if settings.rate_limit is not None:
                 count, window = settings.rate_limit
                 now = float(self._clock())
@@ -291,8 +307,12 @@ class FaultInjector:
 
     def refusal_for(self, admission: Admission) -> Refusal | None:
         """The error answer of a fault decided before handling (``None`` for other faults)."""
-        retry_after = admission.retry_after if admission.retry_after is not None else self._settings.retry_after
+        retry_after: int | None = (
+            admission.retry_after if admission.retry_after is not None else self._settings.retry_after
+        )
         if admission.fault == "too_many_requests":
+            if admission.retry_after is None:
+                retry_after = self._plain_429_wait(self._settings)
             return Refusal(
                 429, "Too many requests: please wait and repeat the request.", TOO_MANY_REQUESTS, retry_after
             )
@@ -301,6 +321,11 @@ class FaultInjector:
                 503, "The service is temporarily unavailable: please retry later.", SERVICE_UNAVAILABLE, retry_after
             )
         return None
+
+    def _plain_429_wait(self, settings: FaultSettings) -> int | None:
+        """``Retry-After`` of a concurrency or injected 429: none in strict mode (Sage documents its 429s
+        without headers), else :attr:`FaultSettings.retry_after`."""
+        return None if self._config.strict else settings.retry_after
 
     async def wait_until_open(self) -> None:
         """Hold while :meth:`pause` is in effect."""

@@ -40,6 +40,7 @@ that draw contacts, invoice lines and receipts (:func:`contact_payload`, :func:`
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import re
@@ -92,6 +93,7 @@ from .seed_data import (
     TOWNS,
     VOID_REASONS,
 )
+from .seed_history import seed_history, vat_filed_to
 from .store import Store
 
 FOREIGN_USER_ID = "2b4d6f8a0c1e3a5b7c9d1e3f5a7b9c0d"
@@ -387,6 +389,7 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
             FOREIGN_USER_ID,
         ),
     ]
+    businesses[0][0]["_vat_filed_to"] = vat_filed_to(today).isoformat()  # its earlier VAT returns are filed
     owners: set[str] = set()
     for position, (business, owner) in enumerate(businesses):
         store.put_business(business, position, owner)
@@ -398,9 +401,10 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
         (businesses[2][0], THIRD_CUSTOMERS, THIRD_SUPPLIERS, THIRD_CATALOGUE, THIRD_INVOICE_COUNT),
         (businesses[3][0], FOREIGN_CUSTOMERS, FOREIGN_SUPPLIERS, (), 0),
     ]
+    kind = dataclasses.replace(config, strict=False)  # the seed writes as Sage's own data, not as a client
     for business, customers, suppliers, catalogue, invoice_count in plans:
         owner = SANDBOX_USER_ID if business["id"] != FOREIGN_BUSINESS_ID else FOREIGN_USER_ID
-        ctx = Context(store, config, business, owner, now=epoch(opened, 8), today=today)
+        ctx = Context(store, kind, business, owner, now=epoch(opened, 8), today=today)
         rng = random.Random(f"sage-sandbox:{config.seed}:{business['id']}")
         _seed_reference_data(ctx)
         seed_bank_accounts(ctx)
@@ -409,6 +413,8 @@ def seed_sandbox(store: Store, config: SandboxConfig) -> None:
             _seed_invoices(ctx, rng, catalogue, invoice_count)
         _seed_books(ctx, config.seed)
         seed_bookkeeping(ctx, config.seed)
+        if business["id"] == LEAD_BUSINESS_ID:
+            seed_history(ctx)
 
 
 def _seed_reference_data(ctx: Context) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 
+from .api import Api
 from .app import SandboxApp, create_app
 from .config import SandboxConfig
 from .conformance import ConformanceRecorder, Violation
@@ -69,6 +70,12 @@ class SandboxServer:
         """Zero both request counters."""
         self.sandbox.reset_counters()
         self.app.reset_status_counters()
+
+    def emulated_operations(self) -> list[str]:
+        """The spec operations this sandbox serves (``METHOD /template``); every other answers 404 or 405.
+        Production code learns them through ``Settings.emulated_operations`` (the demo passes them in)."""
+        api: Api = self.app.state.api
+        return api.emulated_operations()
 
     @property
     def faults(self) -> FaultInjector:

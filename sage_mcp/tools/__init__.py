@@ -6,13 +6,13 @@ from sage_mcp.tools import (
     banking,
     business,
     contacts,
+    invoices,
     ledger,
     payments,
     products,
-    purchases,
     reports,
-    sales,
     tax,
+    workflows,
 )
 from sage_mcp.tools._base import Handler, ToolContext, ToolError
 
@@ -21,8 +21,7 @@ HANDLERS: dict[str, Handler] = {
     for module in (
         business,
         contacts,
-        sales,
-        purchases,
+        invoices,
         payments,
         banking,
         ledger,
@@ -31,6 +30,7 @@ HANDLERS: dict[str, Handler] = {
         reports,
         attachments,
         api,
+        workflows,
     )
     for name, handler in module.HANDLERS.items()
 }

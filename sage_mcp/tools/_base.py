@@ -162,6 +162,15 @@ async def resolve_businesses(ctx: ToolContext, wanted: Iterable[str]) -> list[Bu
     ]
 
 
+def group_arguments(input_schema: Mapping[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """``business_id: "all"`` on a tool that reports businesses side by side means every business of the
+    login: the same as ``businesses: ["all"]`` (the call itself is then scoped to the default business)."""
+    if args.get("business_id") == "all" and "businesses" in (input_schema.get("properties") or {}):
+        rest = {k: v for k, v in args.items() if k != "business_id"}
+        return {**rest, "businesses": [*(rest.get("businesses") or []), "all"]}
+    return args
+
+
 def idempotency_id(ctx: ToolContext, given: str | None, *, record: str | None = None) -> str:
     """Sage's ``idempotency_id`` (32 lowercase hex) for this write.
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from sage_mcp.config import Settings
+from sage_mcp.sage import writeplan
 from sage_mcp.tools._base import ToolContext, ToolError
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,7 @@ class FileAccess:
             raise ToolError(f"{field}: the folder {quoted(folder)} changed while the file was fetched; nothing written")
         self.check(str(target), target, field)
         self._check_existing(target, overwrite=overwrite, field=field)
+        writeplan.local_write(str(target), len(content), overwrite=overwrite)
         try:
             fd, tmp = tempfile.mkstemp(prefix=".sage-download-", dir=folder)
         except OSError as exc:

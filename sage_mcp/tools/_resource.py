@@ -26,6 +26,9 @@ class Resource:
     collection: str  # URL segment, e.g. "sales_invoices"
     list_attributes: str  # attributes the compact list rows need
     project: Projection  # (raw, full) -> compact dict
+    nested: str | None = None
+    """``nested_attributes`` the full form needs: Sage answers nested records (addresses, people) as
+    links ``{id, displayed_as, $path}`` unless asked for them."""
 
     @property
     def path(self) -> str:
@@ -46,6 +49,8 @@ async def list_records(
     """A compact page (or, with ``all_pages``, every page up to :data:`ALL_PAGES_CAP`, reporting progress)."""
     full = args.get("detail") == "full"
     params: dict[str, Any] = {"attributes": "all" if full else res.list_attributes, **(query or {})}
+    if full and res.nested:
+        params["nested_attributes"] = res.nested
     if args.get("all_pages"):
 
         async def progress(done: int, total: int) -> None:
@@ -68,5 +73,5 @@ async def list_records(
 
 
 async def get_record(ctx: ToolContext, args: Mapping[str, Any], res: Resource, key: str) -> dict[str, Any]:
-    raw = await ctx.business.get(res.item_path(key))
+    raw = await ctx.business.get(res.item_path(key), {"nested_attributes": res.nested} if res.nested else None)
     return dict(raw) if args.get("detail") == "full" else res.project(raw, True)

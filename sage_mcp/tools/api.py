@@ -66,6 +66,18 @@ async def find_sage_endpoint(ctx: ToolContext, args: dict[str, Any]) -> dict[str
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     limit = args.get("limit", 8)
     items = [describe_operation(m, t, op) for _, t, m, op in scored[:limit]]
+    served = ctx.sage.settings.emulated_operation_set
+    if served is not None:
+        for item in items:
+            if f"{item['method']} {item['path']}" not in served:
+                item["available"] = False
+        if any(item.get("available") is False for item in items):
+            return {
+                "total": len(scored),
+                "items": items,
+                "note": "This Sage is an emulator (the demo sandbox): operations marked available: false "
+                "are not served by it and would answer 404; the others work with sage_api_get/sage_api_write.",
+            }
     return {"total": len(scored), "items": items}
 
 
@@ -146,8 +158,19 @@ def _is_core(path: str) -> bool:
     return path.startswith(CORE_PREFIXES)
 
 
+def _check_served(ctx: ToolContext, method: str, template: str) -> None:
+    """Refuse, before sending, an operation the emulator standing in for Sage (the demo) does not serve."""
+    served = ctx.sage.settings.emulated_operation_set
+    if served is not None and f"{method} {template}" not in served:
+        raise ToolError(
+            f"{method} {template} is part of Sage's API but not of the emulator this server talks to (the demo "
+            "sandbox): nothing was sent. find_sage_endpoint marks what it serves."
+        )
+
+
 async def sage_api_get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     template, operation, path = _check_path("GET", args["path"])
+    _check_served(ctx, "GET", template)
     query = _check_query(operation, template, args.get("query") or {})
     data = await (ctx.sage.get(path, query) if _is_core(path) else ctx.business.get(path, query))
     return {"path": template, "data": data}
@@ -156,6 +179,7 @@ async def sage_api_get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
 async def sage_api_write(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     method = args["method"]
     template, operation, path = _check_path(method, args["path"])
+    _check_served(ctx, method, template)
     query = _check_query(operation, template, args.get("query") or {})
     body = args.get("body")
     if method == "DELETE" and body is not None:

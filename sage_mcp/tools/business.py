@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sage_mcp.money import format_decimal
@@ -62,6 +63,12 @@ async def get_business(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
             }
         )
     )
+    wanted = args.get("settings") or []
+    if wanted:
+        readers = {"financial": financial_settings, "invoice": invoice_settings}
+        found = await asyncio.gather(*(readers[w](ctx, {}) for w in wanted))
+        for name, settings in zip(wanted, found, strict=True):
+            out[f"{name}_settings"] = {k: v for k, v in settings.items() if k != "id"}
     return out
 
 
@@ -84,7 +91,7 @@ def _settings(raw: dict[str, Any], args: dict[str, Any], fields: dict[str, Any])
     return compact(fields)
 
 
-async def get_financial_settings(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+async def financial_settings(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     raw = await ctx.business.get("/financial_settings")
     return _settings(
         raw,
@@ -107,7 +114,7 @@ async def get_financial_settings(ctx: ToolContext, args: dict[str, Any]) -> dict
     )
 
 
-async def get_invoice_settings(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+async def invoice_settings(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     raw = await ctx.business.get("/invoice_settings")
     return _settings(
         raw,
@@ -173,8 +180,6 @@ HANDLERS = {
         list_businesses,
         get_business,
         get_user,
-        get_financial_settings,
-        get_invoice_settings,
         list_currencies,
         list_exchange_rates,
     )

@@ -22,6 +22,7 @@ from sage_mcp.tools._base import (
     similarity,
     words,
 )
+from sage_mcp.tools._duplicates import check_contact
 from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource, get_record, list_records, query_from_args
 
 CONTACT_TYPES = {"customer": "CUSTOMER", "supplier": "VENDOR"}
@@ -69,7 +70,18 @@ def project_contact(raw: dict[str, Any], full: bool = False) -> dict[str, Any]:
     return compact(out)
 
 
-CONTACTS = Resource("contacts", LIST_ATTRIBUTES, project_contact)
+#: The nested records a contact's full form shows (Sage answers them as links unless asked).
+CONTACT_NESTED = "main_address,main_contact_person,delivery_address"
+CONTACTS = Resource("contacts", LIST_ATTRIBUTES, project_contact, nested=CONTACT_NESTED)
+
+
+async def _with_nested(ctx: ToolContext, raw: dict[str, Any]) -> dict[str, Any]:
+    """A written contact as Sage answered it, re-read with its address and person when Sage answered
+    them as links only (``{id, displayed_as, $path}``)."""
+    linked = [raw.get(f) for f in ("main_address", "main_contact_person")]
+    if any(isinstance(v, dict) and "$path" in v and len(v) <= 3 for v in linked) and raw.get("id"):
+        return dict(await ctx.business.get(_contact_path(str(raw["id"])), {"nested_attributes": CONTACT_NESTED}))
+    return raw
 
 
 def _contact_path(contact_id: str) -> str:
@@ -77,10 +89,25 @@ def _contact_path(contact_id: str) -> str:
 
 
 async def list_contacts(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Sage's text search; when it finds nothing, the closest contacts by name, reference or email
+    (typos, word order, "Ltd"), marked ``fuzzy`` with each one's score."""
     query = query_from_args(args, {"search": "search"})
     if args.get("contact_type"):
         query["contact_type_id"] = CONTACT_TYPES[args["contact_type"]]
-    return await list_records(ctx, args, CONTACTS, query)
+    out = await list_records(ctx, args, CONTACTS, query)
+    search = str(args.get("search") or "")
+    if out["items"] or not words(search) or int(args.get("page", 1)) > 1:
+        return out
+    found = await find_contact(ctx, {"query": search, "contact_type": args.get("contact_type")})
+    return {
+        "total": found["total"],
+        "page": 1,
+        "next_page": None,
+        "items": found["items"],
+        "fuzzy": True,
+        "note": f"Nothing contains {excerpt(search)}; "
+        + (found.get("note") or "these are the closest matches (score 1 = same). Confirm before using one."),
+    }
 
 
 async def get_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +200,8 @@ def _person_body(name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    if not args.get("allow_duplicate"):
+        await check_contact(ctx.business, args["name"], args.get("email"))
     key = idempotency_id(ctx, args.get("idempotency_key"))
     contact: dict[str, Any] = {
         "name": args["name"],
@@ -187,7 +216,7 @@ async def create_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     if args.get("email") or args.get("telephone"):
         contact["main_contact_person"] = _person_body(args["name"], args)
     resp = await ctx.business.post("/contacts", {"contact": contact})
-    return {**project_contact(resp.body, True), "idempotency_id": key}
+    return {**project_contact(await _with_nested(ctx, resp.body), True), "idempotency_id": key}
 
 
 UPDATABLE = ("name", "contact_type", "reference", "email", "telephone", "tax_number", "credit_days", "notes", "address")
@@ -217,7 +246,7 @@ async def update_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
             contact["main_address"] = address
     key = idempotency_id(ctx, args.get("idempotency_key"), record=contact_id)
     resp = await ctx.business.put(_contact_path(contact_id), {"contact": {**contact, "idempotency_id": key}})
-    return {**project_contact(resp.body, True), "idempotency_id": key}
+    return {**project_contact(await _with_nested(ctx, resp.body), True), "idempotency_id": key}
 
 
 async def delete_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sage_mcp.excerpt import excerpt
 from sage_mcp.money import ZERO, format_amount, money, round_money, to_decimal, total
 from sage_mcp.sage.client import path_segment
+from sage_mcp.sage.errors import SageError
 from sage_mcp.sage.pagination import fetch_pages
 from sage_mcp.tools._base import (
     ToolContext,
@@ -23,6 +25,7 @@ from sage_mcp.tools._base import (
     similarity,
     words,
 )
+from sage_mcp.tools._ledger import ledger_accounts, match_ledger_account, resolve_ledger_account
 from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource, list_records, query_from_args
 
 VISIBILITY_SCOPES = ("sales", "banking", "expenses", "other_payments", "other_receipts", "journals", "reporting")
@@ -92,38 +95,6 @@ LEDGER_ACCOUNTS = Resource(
 )
 
 
-async def ledger_accounts(ctx: ToolContext, visible_in: str | None = None) -> list[dict[str, Any]]:
-    """Every ledger account (optionally only those visible in one area), cached for this call."""
-    cache_key = f"ledger_accounts:{visible_in}"
-    if cache_key not in ctx.cache:
-        params: dict[str, Any] = {"attributes": "nominal_code,name,display_name,ledger_account_type,tax_rate"}
-        if visible_in:
-            params["visible_in"] = visible_in
-        ctx.cache[cache_key], _ = await fetch_pages(ctx.business, "/ledger_accounts", params, max_items=ALL_PAGES_CAP)
-    accounts: list[dict[str, Any]] = ctx.cache[cache_key]
-    return accounts
-
-
-def match_ledger_account(accounts: list[dict[str, Any]], ref: str) -> dict[str, Any] | None:
-    """The account whose id or nominal code is ``ref``."""
-    ref = ref.strip()
-    return next((a for a in accounts if str(a.get("id")) == ref or str(a.get("nominal_code")) == ref), None)
-
-
-async def resolve_ledger_account(
-    ctx: ToolContext, ref: str, field: str, visible_in: str | None = None
-) -> dict[str, Any]:
-    """A ledger account from its id or nominal code; a ToolError naming ``field`` when there is none."""
-    found = match_ledger_account(await ledger_accounts(ctx, visible_in), ref)
-    if found is None:
-        where = f" usable in {visible_in}" if visible_in else ""
-        raise ToolError(
-            f"{field}: {ref!r} is not the id or nominal code of a ledger account{where} of this business. "
-            "find_ledger_account or list_ledger_accounts shows them."
-        )
-    return found
-
-
 def _balance_window(args: dict[str, Any]) -> dict[str, Any]:
     if not (args.get("from_date") or args.get("to_date")):
         return {}
@@ -139,7 +110,21 @@ async def list_ledger_accounts(ctx: ToolContext, args: dict[str, Any]) -> dict[s
     query = query_from_args(args, {"visible_in": "visible_in", "search": "search"})
     if args.get("type"):
         query["ledger_account_type_id"] = await check_type_id(ctx, "/ledger_account_types", args["type"], "type")
-    return await list_records(ctx, args, LEDGER_ACCOUNTS, {**query, **_balance_window(args)})
+    out = await list_records(ctx, args, LEDGER_ACCOUNTS, {**query, **_balance_window(args)})
+    search = str(args.get("search") or "")
+    if out["items"] or not words(search) or int(args.get("page", 1)) > 1 or args.get("type"):
+        return out
+    # nothing contains the text: the closest accounts by name or nominal code (typos, other wording)
+    found = await find_ledger_account(ctx, {"query": search, "visible_in": args.get("visible_in")})
+    return {
+        "total": found["total"],
+        "page": 1,
+        "next_page": None,
+        "items": found["items"],
+        "fuzzy": True,
+        "note": f"Nothing contains {excerpt(search)}; "
+        + (found.get("note") or "these are the closest matches (score 1 = same)."),
+    }
 
 
 def _score_account(query: str, raw: dict[str, Any]) -> tuple[float, str]:
@@ -304,7 +289,38 @@ async def create_journal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     if args.get("description"):
         journal["description"] = args["description"]
     resp = await ctx.business.post("/journals", {"journal": journal})
-    return {**project_journal(resp.body, True), "idempotency_id": key}
+    out = {**project_journal(resp.body, True), "idempotency_id": key}
+    if args.get("reverse"):
+        out["reversal"] = await _post_reversal(ctx, journal, key)
+    return out
+
+
+def first_of_next_month(date: str) -> str:
+    day = dt.date.fromisoformat(date)
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1).isoformat()
+
+
+async def _post_reversal(ctx: ToolContext, journal: dict[str, Any], key: str) -> dict[str, Any]:
+    """The journal's mirror (debits and credits swapped) on the first day of the next month (accruals,
+    prepayments). Its idempotency id is derived from the journal's, so repeating the call with the same
+    key posts neither twice; if Sage refuses the reversal, the journal stands and the answer says so."""
+    reversal = {
+        "date": first_of_next_month(journal["date"]),
+        "reference": f"REV {journal['reference']}"[:255],
+        "description": f"Reversal of {journal['reference']} of {journal['date']}"[:200],
+        "journal_lines": [
+            {**line, "debit": line["credit"], "credit": line["debit"]} for line in journal["journal_lines"]
+        ],
+        "idempotency_id": hashlib.sha256(f"{key}:reversal".encode()).hexdigest()[:32],
+    }
+    try:
+        resp = await ctx.business.post("/journals", {"journal": reversal})
+    except SageError as exc:
+        return {
+            "error": f"the journal was posted but its reversal was not: {exc}. Repeat the call with "
+            f"idempotency_key {key!r}: the journal is not posted again, and the reversal is."
+        }
+    return project_journal(resp.body, True)
 
 
 async def reissue_journal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:

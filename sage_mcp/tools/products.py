@@ -20,8 +20,8 @@ from sage_mcp.tools._base import (
     link_name,
     paging_params,
 )
+from sage_mcp.tools._ledger import resolve_ledger_account
 from sage_mcp.tools._resource import ALL_PAGES_CAP, query_from_args
-from sage_mcp.tools.ledger import resolve_ledger_account
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,9 @@ from sage_mcp.sage.pagination import PageGetter
 from sage_mcp.tools._base import BusinessScope, Handler, ToolContext, ToolError, resolve_businesses
 
 # -- ledger reports: trial balance, profit and loss, balance sheet, account activity ---------------
+
+
+HEX_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _ledger_fetcher(ctx: ToolContext, scope: BusinessScope | None = None) -> Fetcher:
@@ -203,16 +207,18 @@ async def get_balance_sheet(ctx: ToolContext, args: dict[str, Any]) -> dict[str,
 
 
 async def get_account_activity(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    account_id, code = args.get("ledger_account_id"), args.get("nominal_code")
-    if bool(account_id) == bool(code):
-        raise ToolError("give one of ledger_account_id or nominal_code")
+    ref = str(args["ledger_account_id"]).strip()
+    # a ledger account's id (32 hex), else its nominal code
+    account_id, code = (ref, None) if HEX_ID.fullmatch(ref) else (None, ref)
     fetch = _ledger_fetcher(ctx)
     settings = await _settings(fetch)
     period = _period(args, settings, dt.date.today(), "this_month")
     if code:
         found = [a for a in map(chart_entry, await chart(fetch)) if a.code == str(code)]
         if not found:
-            raise ToolError(f"no ledger account has nominal code {str(code)[:40]!r} in this business")
+            raise ToolError(
+                f"ledger_account_id: no ledger account has the id or nominal code {str(code)[:40]!r} in this business"
+            )
         account_id = found[0].id
     ledger, raws = await asyncio.gather(
         fetch_ledger(fetch, period.start, period.end),
@@ -249,7 +255,8 @@ def _fetcher(ctx: ToolContext, client: PageGetter | None = None) -> Fetcher:
 
 
 def _top(args: Mapping[str, Any], default: int) -> int | None:
-    return None if args.get("all_rows") else int(args.get("top") or default)
+    """``top`` rows (default ``default``); 0 asks for every row."""
+    return _ledger_top(args, default)
 
 
 def _date_arg(args: Mapping[str, Any], name: str) -> dt.date | None:

@@ -18,6 +18,7 @@ from mcp import Client
 from sage_mcp.demo import sandbox_settings
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SandboxConfig, SandboxServer, running_sandbox
 from sage_mcp.server import create_server
+from tests.helpers import with_line_tax
 
 D = Decimal
 _names = itertools.count(1)
@@ -34,13 +35,13 @@ class Book:
     bank: str
 
     def post(self, path: str, root: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = self.api.post(path, json={root: body})
+        r = self.api.post(path, json=with_line_tax({root: body}))
         assert r.status_code in (200, 201), r.text
         out: dict[str, Any] = r.json()
         return out
 
     def put(self, path: str, root: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = self.api.put(path, json={root: body})
+        r = self.api.put(path, json=with_line_tax({root: body}))
         assert r.status_code == 200, r.text
         out: dict[str, Any] = r.json()
         return out

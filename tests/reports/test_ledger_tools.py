@@ -88,7 +88,9 @@ async def test_balance_sheet_balances(client: Client) -> None:
 
 
 async def test_account_activity_by_code_and_by_id(client: Client) -> None:
-    by_code = await call(client, "get_account_activity", {"nominal_code": "1200", "period": "last_quarter", "top": 3})
+    by_code = await call(
+        client, "get_account_activity", {"ledger_account_id": "1200", "period": "last_quarter", "top": 3}
+    )
     assert by_code["reconciled"] is True and by_code["account"]["code"] == "1200"
     assert len(by_code["entries"]) == 3 and by_code["more"]["entries"] == by_code["entry_count"] - 3
     opening, closing = D(by_code["opening_balance"]), D(by_code["closing_balance"])
@@ -102,7 +104,7 @@ async def test_account_activity_by_code_and_by_id(client: Client) -> None:
     tb = await call(client, "get_trial_balance", {"to_date": by_code["period"]["to_date"], "top": 0})
     bank = next(r for r in tb["accounts"] if r["code"] == "1200")
     assert D(bank["debit"]) - D(bank["credit"]) == closing
-    assert "nominal code" in await refused(client, "get_account_activity", {"nominal_code": "99999"})
+    assert "nominal code" in await refused(client, "get_account_activity", {"ledger_account_id": "99999"})
 
 
 async def test_several_businesses_side_by_side(client: Client) -> None:
@@ -131,7 +133,7 @@ async def test_reports_say_how_far_fetching_has_got(client: Client) -> None:
     async def progress(done: float, total: float | None, message: str | None) -> None:
         seen.append((done, total, message))
 
-    args = {"nominal_code": "1200", "from_date": "2020-01-01", "to_date": "2030-12-31", "top": 1}
+    args = {"ledger_account_id": "1200", "from_date": "2020-01-01", "to_date": "2030-12-31", "top": 1}
     result = await client.call_tool("get_account_activity", args, progress_callback=progress)
     assert not result.is_error
     data = result.structured_content

@@ -186,6 +186,6 @@ def test_property_aged_totals_equal_the_control_account(
     for when in (day(as_at), TODAY):
         out = asyncio.run(call(book, tmp_path, tool, {"as_at": when.isoformat(), "top": 1}))
         assert out["reconciliation"]["reconciled"] is True, out["reconciliation"]  # type: ignore[index]
-    mine = asyncio.run(call(book, tmp_path, tool, {"contact_id": contact, "all_rows": True}))
+    mine = asyncio.run(call(book, tmp_path, tool, {"contact_id": contact, "top": 0}))
     balance = book.api.get(f"/contacts/{contact}").json()["balance"]
     assert D(mine["total"]) == D(balance)  # type: ignore[arg-type]

@@ -8,12 +8,14 @@ Sage's error-array shape.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import httpx2
 
 from sage_mcp.sage import spec
 from sage_mcp.sandbox import SandboxServer
+from tests.helpers import with_line_tax
 
 TODAY = dt.date(2025, 6, 30)
 #: 2025-06-30T12:00:00Z
@@ -72,10 +74,27 @@ class Conformance:
             self.objects_checked += 1
 
 
+class SageTestClient(httpx2.Client):
+    """An HTTP client that, like any real Sage client, sends each artefact line's VAT (``tax_amount``)
+    when the test leaves it out; ``send_as_is=True`` sends a body exactly as given."""
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> httpx2.Response:  # type: ignore[override]
+        send_as_is = kwargs.pop("send_as_is", False)
+        if not send_as_is and method.upper() in ("POST", "PUT") and kwargs.get("json") is not None:
+            kwargs["json"] = with_line_tax(json.loads(json.dumps(kwargs["json"], default=str)))
+        return super().request(method, url, *args, **kwargs)
+
+    def post(self, url: Any, *args: Any, **kwargs: Any) -> httpx2.Response:  # type: ignore[override]
+        return self.request("POST", url, *args, **kwargs)
+
+    def put(self, url: Any, *args: Any, **kwargs: Any) -> httpx2.Response:  # type: ignore[override]
+        return self.request("PUT", url, *args, **kwargs)
+
+
 def make_client(server: SandboxServer, conformance: Conformance, token: str | None = None, **kw: Any) -> httpx2.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     headers.update(kw.pop("headers", {}))
-    return httpx2.Client(
+    return SageTestClient(
         base_url=server.api_url,
         headers=headers,
         event_hooks={"response": [conformance.check]},
@@ -97,6 +116,18 @@ def items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
     response = api.get(path, params={"attributes": "all", "items_per_page": 200, **params})
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["$items"]
+    return found
+
+
+def couldnt_find(response: httpx2.Response) -> set[str]:
+    """The models a 422 could not find, answered as real Sage does (sage-real-responses row 9):
+    ``RecordInvalid`` "Couldn't find Supplier." with an empty ``$source``."""
+    assert response.status_code == 422, response.text
+    found = set()
+    for item in response.json():
+        if item["$message"].startswith("Couldn't find "):
+            assert item["$source"] == "" and item["$dataCode"] == "RecordInvalid", item
+            found.add(item["$message"].removeprefix("Couldn't find ").rstrip("."))
     return found
 
 

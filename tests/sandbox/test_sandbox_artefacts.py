@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import error_of, sources
+from sandbox_support import couldnt_find, error_of, sources
 
 from sage_mcp.sage import spec
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SandboxServer
@@ -95,7 +95,7 @@ def test_sales_credit_note_life_cycle(
                 "date": "2025-06-10",
                 "reference": "Return",
                 "original_invoice_date": "2025-05-30",
-                "credit_note_lines": [sales_line(refs, "3.335", "3"), sales_line(refs, "10.00", rate="GB_LOWER")],
+                "credit_note_lines": [sales_line(refs, "3.335", "3"), sales_line(refs, "10.0", rate="GB_LOWER")],
             }
         },
     )
@@ -104,7 +104,7 @@ def test_sales_credit_note_life_cycle(
     declared_only(note, "SalesCreditNote")
     assert note["credit_note_number"].startswith("SCN-") and note["displayed_as"] == note["credit_note_number"]
     # 3 x 3.335 = 10.005 -> 10.01 (+2.00 VAT); 10.00 at 5% -> 0.50
-    assert (note["net_amount"], note["tax_amount"], note["total_amount"]) == ("20.01", "2.50", "22.51")
+    assert (note["net_amount"], note["tax_amount"], note["total_amount"]) == ("20.01", "2.5", "22.51")
     assert note["status"]["id"] == "UNPAID" and note["outstanding_amount"] == "22.51"
     assert note["transaction_type"]["id"] == "SALES_CREDIT_NOTE"
     assert note["original_invoice_date"] == "2025-05-30"
@@ -113,7 +113,7 @@ def test_sales_credit_note_life_cycle(
     assert postings(writable_server, note["transaction"]["id"]) == {
         1100: D("-22.51"),
         4000: D("20.01"),
-        2200: D("2.50"),
+        2200: D("2.5"),
     }
     assert balance(wapi, refs["customer"]) == before - D("22.51")
     listed = wapi.get("/sales_credit_notes", params={"contact_id": refs["customer"], "search": "return"}).json()
@@ -121,19 +121,19 @@ def test_sales_credit_note_life_cycle(
 
     updated = wapi.put(note["$path"], json={"sales_credit_note": {"credit_note_lines": [sales_line(refs, "50")]}})
     assert updated.status_code == 200, updated.text
-    assert updated.json()["total_amount"] == "60.00" and updated.json()["reference"] == "Return"
+    assert updated.json()["total_amount"] == "60.0" and updated.json()["reference"] == "Return"
     assert updated.json()["transaction"]["id"] == note["transaction"]["id"]
     assert postings(writable_server, note["transaction"]["id"]) == {
-        1100: D("-60.00"),
-        4000: D("50.00"),
-        2200: D("10.00"),
+        1100: D("-60.0"),
+        4000: D("50.0"),
+        2200: D("10.0"),
     }
 
     no_reason = wapi.delete(note["$path"])
     assert no_reason.status_code == 422 and error_of(no_reason)["$source"] == "void_reason"
     voided = wapi.delete(note["$path"], params={"void_reason": "Raised in error"})
     assert voided.status_code == 200, voided.text
-    assert voided.json()["status"]["id"] == "VOID" and voided.json()["outstanding_amount"] == "0.00"
+    assert voided.json()["status"]["id"] == "VOID" and voided.json()["outstanding_amount"] == "0.0"
     assert voided.json()["void_reason"] == "Raised in error"
     assert postings(writable_server, note["transaction"]["id"]) == {}
     assert balance(wapi, refs["customer"]) == before
@@ -179,16 +179,15 @@ def test_sales_credit_note_422s(wapi: httpx2.Client, refs: dict[str, str]) -> No
         )
 
     vendor = post(contact_id=refs["supplier"])
-    assert sources(vendor) == {"contact_id"} and "can't find customer" in error_of(vendor)["$message"]
+    assert couldnt_find(vendor) == {"Customer"}
     assert sources(post(contact_id=None, date=None)) == {"contact_id", "date"}
     assert sources(post(credit_note_lines=[])) == {"credit_note_lines"}
     bad_rate = post(credit_note_lines=[sales_line(refs, "1"), dict(sales_line(refs, "1"), tax_rate_id="GB_NOPE")])
-    assert error_of(bad_rate)["$source"] == "credit_note_lines.tax_rate_id"
-    assert "credit_note_lines item 2" in error_of(bad_rate)["$message"]
+    assert couldnt_find(bad_rate) == {"TaxRate"}, "Sage names neither the field nor the line"
     expense = post(credit_note_lines=[dict(sales_line(refs, "1"), ledger_account_id=refs["phone"])])
     assert sources(expense) == {"credit_note_lines.ledger_account_id"}
     assert sources(post(status_id="PAID")) == {"status_id"}
-    assert sources(post(total_amount="11.00")) == {"total_amount"}
+    assert sources(post(total_amount="11.0")) == {"total_amount"}
     assert sources(post(due_date="2025-07-01")) == {"due_date"}  # not a credit note attribute
     assert sources(post(currency_id="USD")) == {"currency_id"}
 
@@ -213,7 +212,7 @@ def test_quote_life_cycle_and_conversion(wapi: httpx2.Client, refs: dict[str, st
     q = quote.json()
     declared_only(q, "SalesQuote")
     assert q["quote_number"].startswith("SQ-") and q["status"] == {"id": "PENDING", "displayed_as": "Pending"}
-    assert (q["total_amount"], q["invoice"], q["total_paid"]) == ("240.00", None, "0.00")
+    assert (q["total_amount"], q["invoice"], q["total_paid"]) == ("240.0", None, "0.0")
     assert "transaction" not in q
     accepted = wapi.put(q["$path"], json={"sales_quote": {"status_id": "ACCEPTED", "notes": "Signed"}})
     assert accepted.status_code == 200 and accepted.json()["status"]["id"] == "ACCEPTED"
@@ -265,7 +264,7 @@ def test_estimates_and_quote_422s(wapi: httpx2.Client, refs: dict[str, str]) -> 
     assert estimate.status_code == 201, estimate.text
     e = estimate.json()
     declared_only(e, "SalesEstimate")
-    assert e["estimate_number"].startswith("SE-") and e["total_amount"] == "72.00"
+    assert e["estimate_number"].startswith("SE-") and e["total_amount"] == "72.0"
     declined = wapi.post(
         "/sales_invoices",
         json={
@@ -312,7 +311,7 @@ def test_purchase_invoice_life_cycle(wapi: httpx2.Client, refs: dict[str, str], 
         "due_date": "2025-07-12",
         "vendor_reference": "DCS-9001",
         "reference": "June couriers",
-        "invoice_lines": [purchase_line(refs, "36.50", "2"), purchase_line(refs, "0.99")],
+        "invoice_lines": [purchase_line(refs, "36.5", "2"), purchase_line(refs, "0.99")],
     }
     created = wapi.post("/purchase_invoices", json={"purchase_invoice": body})
     assert created.status_code == 201, created.text
@@ -321,12 +320,12 @@ def test_purchase_invoice_life_cycle(wapi: httpx2.Client, refs: dict[str, str], 
     declared_only(invoice["invoice_lines"][0], "PurchaseInvoiceLineItem")
     assert invoice["displayed_as"] == "DCS-9001" and invoice["vendor_reference"] == "DCS-9001"
     # 73.00 + 14.60 VAT; 0.99 + 0.198 -> 0.20
-    assert (invoice["net_amount"], invoice["tax_amount"], invoice["total_amount"]) == ("73.99", "14.80", "88.79")
+    assert (invoice["net_amount"], invoice["tax_amount"], invoice["total_amount"]) == ("73.99", "14.8", "88.79")
     assert invoice["status"]["id"] == "UNPAID" and invoice["outstanding_amount"] == "88.79"
     assert invoice["transaction_type"]["id"] == "PURCHASE_INVOICE"
     assert postings(writable_server, invoice["transaction"]["id"]) == {
         7502: D("73.99"),
-        2201: D("14.80"),
+        2201: D("14.8"),
         2100: D("-88.79"),
     }
     assert balance(wapi, refs["supplier2"]) == before + D("88.79")
@@ -359,13 +358,13 @@ def test_purchase_422s(wapi: httpx2.Client, refs: dict[str, str]) -> None:
         )
 
     customer = post(contact_id=refs["customer"])
-    assert sources(customer) == {"contact_id"} and "can't find supplier" in error_of(customer)["$message"]
+    assert couldnt_find(customer) == {"Supplier"}
     assert sources(post(due_date=None)) == {"due_date"}
     no_quantity = {k: v for k, v in purchase_line(refs, "1").items() if k != "quantity"}
     assert sources(post(invoice_lines=[no_quantity])) == {"invoice_lines.quantity"}
     sales = dict(purchase_line(refs, "1"), ledger_account_id=refs["sales"])
     assert sources(post(invoice_lines=[sales])) == {"invoice_lines.ledger_account_id"}
-    discount = dict(purchase_line(refs, "1"), discount_amount="0.10")
+    discount = dict(purchase_line(refs, "1"), discount_amount="0.1")
     assert sources(post(invoice_lines=[discount])) == {"invoice_lines.discount_amount"}  # no discounts on purchases
     assert sources(post(status_id="VOID")) == {"status_id"}
     assert sources(post(due_date="2025-05-01")) == {"due_date"}
@@ -392,9 +391,9 @@ def test_purchase_credit_note_and_release(
     released = wapi.post(f"{note['$path']}/release").json()
     assert released["status"]["id"] == "UNPAID" and released["transaction_type"]["id"] == "PURCHASE_CREDIT_NOTE"
     assert postings(writable_server, released["transaction"]["id"]) == {
-        2100: D("30.00"),
-        7504: D("-25.00"),
-        2201: D("-5.00"),
+        2100: D("30.0"),
+        7504: D("-25.0"),
+        2201: D("-5.0"),
     }
     assert wapi.delete(note["$path"]).status_code == 204
     assert postings(writable_server, released["transaction"]["id"]) == {}

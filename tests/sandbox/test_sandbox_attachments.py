@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import error_of, items, sources
+from sandbox_support import couldnt_find, error_of, items, sources
 
 from sage_mcp.sandbox import SandboxServer
 
@@ -91,7 +91,7 @@ def test_attachment_limits_and_422s(wapi: httpx2.Client, rent: dict[str, Any]) -
         "/attachments", json={"attachment": {"file": "%%%", "file_name": "a.pdf", "mime_type": "application/pdf"}}
     )
     assert sources(not_base64) == {"file"}
-    assert sources(upload(wapi, "OTHER_PAYMENT", "nope")) == {"attachment_context_id"}
+    assert couldnt_find(upload(wapi, "OTHER_PAYMENT", "nope")) == {"OtherPayment"}
     assert sources(upload(wapi, "SPREADSHEET", rent["id"])) == {"attachment_context_type_id"}
     assert sources(upload(wapi, "OTHER_PAYMENT", rent["id"], mime_type="application/x-msdownload")) == {"mime_type"}
     assert sources(upload(wapi, "OTHER_PAYMENT", rent["id"], file_size=3)) == {"file_size"}

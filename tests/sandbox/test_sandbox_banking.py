@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_support import TODAY, error_of, items, sources
+from sandbox_support import TODAY, couldnt_find, error_of, items, sources
 
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SECOND_BUSINESS_ID, SandboxServer
 from sage_mcp.sandbox.ledger import trial_balance
@@ -74,9 +74,11 @@ def test_create_update_delete_bank_account(wapi: httpx2.Client) -> None:
     account = created.json()
     assert account["nominal_code"] == 1201  # the first free code of 1200-1299
     assert account["displayed_as"] == "Rainy Day Account (1201)"
-    assert account["balance"] == "0.00" and account["deletable"] is True
+    assert account["balance"] == "0.0" and account["deletable"] is True
     assert account["default_payment_method"]["id"] == "BANK_TRANSFER"
-    assert account["main_address"]["bank_account"]["id"] == account["id"]
+    assert set(account["main_address"]) == {"id", "displayed_as", "$path"}, "a link unless asked for"
+    address = wapi.get(account["$path"], params={"nested_attributes": "main_address"}).json()["main_address"]
+    assert address["bank_account"]["id"] == account["id"]
     ledger = wapi.get(account["ledger_account"]["$path"]).json()
     assert ledger["displayed_as"] == "Rainy Day Account (1201)"
     assert ledger["ledger_account_type"]["id"] == "BANK" and ledger["visible_in_banking"] is True
@@ -130,16 +132,16 @@ def test_bank_transfer_moves_balances(wapi: httpx2.Client, banks: dict[str, dict
             "from_bank_account_id": current["id"],
             "to_bank_account_id": savings["id"],
             "date": TODAY.isoformat(),
-            "amount": "250.00",
+            "amount": "250.0",
             "reference": "TEST TRANSFER",
         }
     }
     created = wapi.post("/bank_transfers", json=body)
     assert created.status_code == 201, created.text
     transfer = created.json()
-    assert transfer["transaction_type"]["id"] == "BANK_TRANSFER" and transfer["amount"] == "250.00"
+    assert transfer["transaction_type"]["id"] == "BANK_TRANSFER" and transfer["amount"] == "250.0"
     assert (balance(wapi, current), balance(wapi, savings)) == (before[0] - 250, before[1] + 250)
-    assert entries(wapi, transfer["transaction"]["id"]) == [("1200", "0.00", "250.00"), ("1210", "250.00", "0.00")]
+    assert entries(wapi, transfer["transaction"]["id"]) == [("1200", "0.0", "250.0"), ("1210", "250.0", "0.0")]
 
     updated = wapi.put(transfer["$path"], json={"bank_transfer": {"amount": 300, "description": "More"}})
     assert updated.status_code == 200, updated.text
@@ -166,7 +168,7 @@ def test_bank_transfer_422s_and_listing(wapi: httpx2.Client, banks: dict[str, di
     zero = dict(same, to_bank_account_id=banks["SAVINGS"]["id"], amount=0)
     assert sources(wapi.post("/bank_transfers", json={"bank_transfer": zero})) == {"amount"}
     unknown = dict(same, from_bank_account_id="nope", to_bank_account_id=banks["SAVINGS"]["id"])
-    assert sources(wapi.post("/bank_transfers", json={"bank_transfer": unknown})) == {"from_bank_account_id"}
+    assert couldnt_find(wapi.post("/bank_transfers", json={"bank_transfer": unknown})) == {"BankAccount"}
     dated = items(wapi, "/bank_transfers", from_date="2025-01-01", to_date="2025-03-31", sort="date:asc")
     assert dated and all("2025-01-01" <= t["date"] <= "2025-03-31" for t in dated)
     assert [t["date"] for t in dated] == sorted(t["date"] for t in dated)
@@ -182,18 +184,18 @@ def test_bank_deposit_from_cash_in_hand(wapi: httpx2.Client, banks: dict[str, di
         "to_bank_account_id": banks["SAVINGS"]["id"],
         "date": TODAY.isoformat(),
         "reference": "WRONG",
-        "cash_amount": "10.00",
+        "cash_amount": "10.0",
     }
     assert sources(wapi.post("/bank_deposits", json={"bank_deposit": body})) == {"from_bank_account_id"}
-    body.update(from_bank_account_id=cash["id"], to_bank_account_id=current["id"], total_amount="11.00")
+    body.update(from_bank_account_id=cash["id"], to_bank_account_id=current["id"], total_amount="11.0")
     assert sources(wapi.post("/bank_deposits", json={"bank_deposit": body})) == {"total_amount"}
     before = balance(wapi, cash), balance(wapi, current)
-    body.update(reference="PAYING IN", cheque_amount="15.50", total_amount="25.50")
+    body.update(reference="PAYING IN", cheque_amount="15.5", total_amount="25.5")
     created = wapi.post("/bank_deposits", json={"bank_deposit": body})
     assert created.status_code == 201, created.text
     deposit = created.json()
-    assert (deposit["cash_amount"], deposit["cheque_amount"], deposit["total_amount"]) == ("10.00", "15.50", "25.50")
-    assert (balance(wapi, cash), balance(wapi, current)) == (before[0] - Decimal("25.50"), before[1] + Decimal("25.50"))
+    assert (deposit["cash_amount"], deposit["cheque_amount"], deposit["total_amount"]) == ("10.0", "15.5", "25.5")
+    assert (balance(wapi, cash), balance(wapi, current)) == (before[0] - Decimal("25.5"), before[1] + Decimal("25.5"))
     assert wapi.put(deposit["$path"], json={"bank_deposit": {}}).status_code == 405
     assert wapi.delete(deposit["$path"]).status_code == 204
     assert (balance(wapi, cash), balance(wapi, current)) == before
@@ -219,8 +221,8 @@ def test_other_payment_splits_vat(wapi: httpx2.Client, banks: dict[str, dict[str
     current = banks["CHECKING"]
     supplier = items(wapi, "/contacts", search="Metro Stationery")[0]
     lines = [
-        {"ledger_account_id": codes[7504], "total_amount": "120.00", "tax_rate_id": "GB_STANDARD", "details": "Paper"},
-        {"ledger_account_id": codes[7400], "total_amount": "10.50", "tax_rate_id": "GB_ZERO"},
+        {"ledger_account_id": codes[7504], "total_amount": "120.0", "tax_rate_id": "GB_STANDARD", "details": "Paper"},
+        {"ledger_account_id": codes[7400], "total_amount": "10.5", "tax_rate_id": "GB_ZERO"},
         # 0.03 at 20% contains 0.005 of VAT: half-up makes it 0.01
         {"ledger_account_id": codes[7504], "total_amount": "0.03", "tax_rate_id": "GB_STANDARD"},
     ]
@@ -231,16 +233,16 @@ def test_other_payment_splits_vat(wapi: httpx2.Client, banks: dict[str, dict[str
     payment = created.json()
     assert (payment["net_amount"], payment["tax_amount"], payment["total_amount"]) == ("110.52", "20.01", "130.53")
     assert [(x["net_amount"], x["tax_amount"]) for x in payment["payment_lines"]] == [
-        ("100.00", "20.00"),
-        ("10.50", "0.00"),
+        ("100.0", "20.0"),
+        ("10.5", "0.0"),
         ("0.02", "0.01"),
     ]
     assert payment["contact"]["id"] == supplier["id"] and payment["payment_method"]["id"] == "BANK_TRANSFER"
     assert entries(wapi, payment["transaction"]["id"]) == [
-        ("1200", "0.00", "130.53"),
-        ("2201", "20.01", "0.00"),
-        ("7400", "10.50", "0.00"),
-        ("7504", "100.02", "0.00"),
+        ("1200", "0.0", "130.53"),
+        ("2201", "20.01", "0.0"),
+        ("7400", "10.5", "0.0"),
+        ("7504", "100.02", "0.0"),
     ]
     assert balance(wapi, current) == before - Decimal("130.53")
     transaction = wapi.get(payment["transaction"]["$path"]).json()
@@ -248,14 +250,14 @@ def test_other_payment_splits_vat(wapi: httpx2.Client, banks: dict[str, dict[str
 
     edited = wapi.put(
         payment["$path"],
-        json={"other_payment": {"payment_lines": [{"ledger_account_id": codes[7504], "total_amount": "60.00"}]}},
+        json={"other_payment": {"payment_lines": [{"ledger_account_id": codes[7504], "total_amount": "60.0"}]}},
     )
     assert edited.status_code == 200, edited.text
-    assert (edited.json()["net_amount"], edited.json()["tax_amount"]) == ("50.00", "10.00")  # 7504's default rate
+    assert (edited.json()["net_amount"], edited.json()["tax_amount"]) == ("50.0", "10.0")  # 7504's default rate
     assert entries(wapi, payment["transaction"]["id"]) == [
-        ("1200", "0.00", "60.00"),
-        ("2201", "10.00", "0.00"),
-        ("7504", "50.00", "0.00"),
+        ("1200", "0.0", "60.0"),
+        ("2201", "10.0", "0.0"),
+        ("7504", "50.0", "0.0"),
     ]
     assert balance(wapi, current) == before - 60
     assert wapi.delete(payment["$path"]).status_code == 204
@@ -267,26 +269,26 @@ def test_other_receipts_and_refunds(
     wapi: httpx2.Client, banks: dict[str, dict[str, Any]], codes: dict[int, str]
 ) -> None:
     current = banks["CHECKING"]
-    line = [{"ledger_account_id": codes[4900], "total_amount": "60.00", "tax_rate_id": "GB_STANDARD"}]
-    receipt = wapi.post("/other_payments", json=_payment(current["id"], "OTHER_RECEIPT", "60.00", line)).json()
+    line = [{"ledger_account_id": codes[4900], "total_amount": "60.0", "tax_rate_id": "GB_STANDARD"}]
+    receipt = wapi.post("/other_payments", json=_payment(current["id"], "OTHER_RECEIPT", "60.0", line)).json()
     assert entries(wapi, receipt["transaction"]["id"]) == [
-        ("1200", "60.00", "0.00"),
-        ("2200", "0.00", "10.00"),
-        ("4900", "0.00", "50.00"),
+        ("1200", "60.0", "0.0"),
+        ("2200", "0.0", "10.0"),
+        ("4900", "0.0", "50.0"),
     ]
-    refund = wapi.post("/other_payments", json=_payment(current["id"], "OTHER_RECEIPT_REFUND", "60.00", line)).json()
+    refund = wapi.post("/other_payments", json=_payment(current["id"], "OTHER_RECEIPT_REFUND", "60.0", line)).json()
     assert entries(wapi, refund["transaction"]["id"]) == [
-        ("1200", "0.00", "60.00"),
-        ("2200", "10.00", "0.00"),
-        ("4900", "50.00", "0.00"),
+        ("1200", "0.0", "60.0"),
+        ("2200", "10.0", "0.0"),
+        ("4900", "50.0", "0.0"),
     ]
-    back = [{"ledger_account_id": codes[7504], "total_amount": "12.00", "tax_rate_id": "GB_STANDARD"}]
+    back = [{"ledger_account_id": codes[7504], "total_amount": "12.0", "tax_rate_id": "GB_STANDARD"}]
     payment_refund = wapi.post("/other_payments", json=_payment(current["id"], "OTHER_PAYMENT_REFUND", "12", back))
     assert payment_refund.status_code == 201, payment_refund.text
     assert entries(wapi, payment_refund.json()["transaction"]["id"]) == [
-        ("1200", "12.00", "0.00"),
-        ("2201", "0.00", "2.00"),
-        ("7504", "0.00", "10.00"),
+        ("1200", "12.0", "0.0"),
+        ("2201", "0.0", "2.0"),
+        ("7504", "0.0", "10.0"),
     ]
     refunds = items(wapi, "/other_payments", transaction_type_id="OTHER_RECEIPT_REFUND", from_date=TODAY.isoformat())
     assert [r["id"] for r in refunds] == [refund["id"]]
@@ -294,27 +296,27 @@ def test_other_receipts_and_refunds(
 
 def test_other_payment_422s(wapi: httpx2.Client, banks: dict[str, dict[str, Any]], codes: dict[int, str]) -> None:
     current = banks["CHECKING"]["id"]
-    line = {"ledger_account_id": codes[7504], "total_amount": "12.00", "tax_rate_id": "GB_STANDARD"}
-    assert sources(wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "13.00", [line]))) == {
+    line = {"ledger_account_id": codes[7504], "total_amount": "12.0", "tax_rate_id": "GB_STANDARD"}
+    assert sources(wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "13.0", [line]))) == {
         "total_amount"
     }
     sales = dict(line, ledger_account_id=codes[4000])
-    assert sources(wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "12.00", [sales]))) == {
+    assert sources(wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "12.0", [sales]))) == {
         "payment_lines.ledger_account_id"
     }
-    wrong_tax = dict(line, tax_amount="1.00")
-    response = wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "24.00", [line, wrong_tax]))
+    wrong_tax = dict(line, tax_amount="1.0")
+    response = wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "24.0", [line, wrong_tax]))
     assert sources(response) == {"payment_lines.tax_amount"}
     assert "(payment_lines item 2)" in response.json()[0]["$message"]
-    no_bank = _payment(current, "OTHER_PAYMENT", "12.00", [line])
+    no_bank = _payment(current, "OTHER_PAYMENT", "12.0", [line])
     del no_bank["other_payment"]["bank_account_id"]
     assert sources(wapi.post("/other_payments", json=no_bank)) == {"bank_account_id"}
-    assert sources(wapi.post("/other_payments", json=_payment(current, "GIFT", "12.00", [line]))) == {
+    assert sources(wapi.post("/other_payments", json=_payment(current, "GIFT", "12.0", [line]))) == {
         "transaction_type_id"
     }
-    negative = dict(line, total_amount="-12.00")
+    negative = dict(line, total_amount="-12.0")
     assert "payment_lines.total_amount" in sources(
-        wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "-12.00", [negative]))
+        wapi.post("/other_payments", json=_payment(current, "OTHER_PAYMENT", "-12.0", [negative]))
     )
     seeded = items(wapi, "/other_payments", search="STORE RENT")[0]
     change = wapi.put(seeded["$path"], json={"other_payment": {"transaction_type_id": "OTHER_RECEIPT"}})
@@ -324,7 +326,7 @@ def test_other_payment_422s(wapi: httpx2.Client, banks: dict[str, dict[str, Any]
 def test_seeded_other_payments_and_filters(wapi: httpx2.Client, banks: dict[str, dict[str, Any]]) -> None:
     rent = items(wapi, "/other_payments", search="store rent")
     assert len(rent) == 12
-    assert all(p["total_amount"] == "540.00" and p["tax_amount"] == "90.00" for p in rent)
+    assert all(p["total_amount"] == "540.0" and p["tax_amount"] == "90.0" for p in rent)
     card = items(wapi, "/other_payments", bank_account_id=banks["CREDIT_CARD"]["id"])
     assert card and all(p["bank_account"]["id"] == banks["CREDIT_CARD"]["id"] for p in card)
     receipts = items(wapi, "/other_payments", transaction_type_id="other_receipt")
@@ -341,7 +343,7 @@ def test_seeded_other_payments_and_filters(wapi: httpx2.Client, banks: dict[str,
 def test_bank_reconciliation(wapi: httpx2.Client, banks: dict[str, dict[str, Any]]) -> None:
     seeded = items(wapi, "/bank_reconciliations", bank_account_id=banks["CHECKING"]["id"])
     assert len(seeded) == 1 and seeded[0]["status"]["id"] == "RECONCILED"
-    assert seeded[0]["balance_difference"] == "0.00"
+    assert seeded[0]["balance_difference"] == "0.0"
     savings = banks["SAVINGS"]
     ledger_balance = balance(wapi, savings)
     body = {
@@ -355,8 +357,8 @@ def test_bank_reconciliation(wapi: httpx2.Client, banks: dict[str, dict[str, Any
     created = wapi.post("/bank_reconciliations", json={"bank_reconciliation": body})
     assert created.status_code == 201, created.text
     draft = created.json()
-    assert draft["status"]["id"] == "DRAFT" and draft["starting_balance"] == "0.00"
-    assert Decimal(draft["closing_balance"]) == ledger_balance and draft["balance_difference"] == "1.00"
+    assert draft["status"]["id"] == "DRAFT" and draft["starting_balance"] == "0.0"
+    assert Decimal(draft["closing_balance"]) == ledger_balance and draft["balance_difference"] == "1.0"
     assert Decimal(draft["total_received"]) - Decimal(draft["total_paid"]) == ledger_balance
     second = wapi.post("/bank_reconciliations", json={"bank_reconciliation": {"bank_account_id": savings["id"]}})
     assert second.status_code == 422 and error_of(second)["$source"] == "base"
@@ -365,7 +367,7 @@ def test_bank_reconciliation(wapi: httpx2.Client, banks: dict[str, dict[str, Any
         json={"bank_reconciliation": {"statement_end_balance": str(ledger_balance), "status_id": "RECONCILED"}},
     )
     assert done.status_code == 200, done.text
-    assert done.json()["status"]["id"] == "RECONCILED" and done.json()["balance_difference"] == "0.00"
+    assert done.json()["status"]["id"] == "RECONCILED" and done.json()["balance_difference"] == "0.0"
     frozen = wapi.put(draft["$path"], json={"bank_reconciliation": {"reference": "late"}})
     assert frozen.status_code == 422 and error_of(frozen)["$source"] == "base"
     cash = wapi.post(
@@ -385,7 +387,7 @@ def test_idempotent_bank_writes(wapi: httpx2.Client, banks: dict[str, dict[str, 
             "from_bank_account_id": banks["CHECKING"]["id"],
             "to_bank_account_id": banks["CASH_IN_HAND"]["id"],
             "date": TODAY.isoformat(),
-            "amount": "20.00",
+            "amount": "20.0",
         }
     }
     before = balance(wapi, banks["CASH_IN_HAND"])

@@ -116,7 +116,7 @@ lines = st.lists(
 )
 index = st.integers(min_value=0, max_value=30)
 fraction = st.sampled_from([D("0.25"), D("0.5"), D(1)])
-receipt = st.tuples(st.just("receipt"), index, fraction, st.sampled_from([D(0), D(0), D("5.00")]))
+receipt = st.tuples(st.just("receipt"), index, fraction, st.sampled_from([D(0), D(0), D("5.0")]))
 allocate = st.tuples(st.just("allocate"), index, index, fraction)
 steps = st.one_of(
     st.tuples(st.just("invoice"), lines),
@@ -171,6 +171,9 @@ def artefact(env: Env, model: Model, kind: str, spec_lines: list[tuple[str, Deci
         }
         if percentage is not None:
             line["discount_percentage"] = str(percentage)
+        gross = D(quantity) * price
+        net = cents(gross - (cents(gross * percentage / 100) if percentage is not None else D(0)))
+        line["tax_amount"] = str(cents(net * RATES[rate] / 100))  # v3.1: the client sends each line's VAT
         body_lines.append(line)
     body = {root: {"contact_id": model.contact, "date": "2025-06-10", lines_key: body_lines}}
     response = env.api.post(f"/{root}s", json=body)

@@ -11,6 +11,7 @@ from sandbox_support import TODAY, error_of, items, sources
 
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SANDBOX_USER_ID, SandboxServer
 from sage_mcp.sandbox.ledger import TRANSACTION_TYPES, trial_balance
+from sage_mcp.sandbox.shapes import sage_decimal
 
 
 def every(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -80,15 +81,15 @@ def test_balance_details_for_a_date_range(wapi: httpx2.Client, codes: dict[int, 
     assert rent == {
         "balance": str(abs(debits - credits)),
         "credit_or_debit": "debit",
-        "credits": f"{credits:.2f}",
-        "debits": f"{debits:.2f}",
+        "credits": sage_decimal(f"{credits:.2f}"),
+        "debits": sage_decimal(f"{debits:.2f}"),
         "from_date": "2025-01-01",
         "to_date": "2025-03-31",
     }
     assert debits >= 3 * 450  # three months of storage rent at least (plus the quarter's rent invoice)
     sales = items(wapi, "/ledger_accounts", ledger_account_type_id="SALES", **window)
     assert all(
-        a["balance_details"]["credit_or_debit"] == "credit" for a in sales if a["balance_details"]["credits"] != "0.00"
+        a["balance_details"]["credit_or_debit"] == "credit" for a in sales if a["balance_details"]["credits"] != "0.0"
     )
     plain = wapi.get(f"/ledger_accounts/{codes[7100]}").json()
     assert plain["balance_details"] is None

@@ -54,7 +54,7 @@ def test_requests_beyond_the_concurrency_cap_get_429() -> None:
         refused = list(results)
         assert [r.status_code for r in refused] == [429, 429, 429]
         for response in refused:
-            assert response.headers["retry-after"] == "2"
+            assert "retry-after" not in response.headers, "row 13: Sage documents its 429s without headers"
             assert error_of(response)["$dataCode"] == "TooManyRequests"
         server.faults.resume()
         for thread in threads:

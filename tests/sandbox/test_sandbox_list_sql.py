@@ -68,9 +68,10 @@ def sandbox() -> Iterator[Sandbox]:
             payload["main_contact_person"] = {"name": "Pat", "email": f"pat{index}@Straße.example"}
             made.append(contacts.create(ctx, payload))
         for index, contact in enumerate(made[:3]):
-            for day in ("2025-03-01", "2025-03-01", "2025-03-02"):
+            for day in ("2025-05-01", "2025-05-01", "2025-05-02"):  # after the filed VAT quarter (voided below)
                 ctx.now += 1
                 line = {"description": "Work", "ledger_account_id": account["id"], "quantity": "1", "unit_price": "10"}
+                line["tax_amount"] = "2.0"  # the account's 20 % rate: v3.1 wants the VAT sent
                 body = {"contact_id": contact["id"], "date": day, "reference": f"Réf {index}", "invoice_lines": [line]}
                 invoice = invoices.create(ctx, body)
         ctx.now += 1
@@ -110,9 +111,9 @@ def _queries(ctx: Context, collection: Collection) -> list[dict[str, str]]:
         {"search": " réf 1 "},
         {"search": "\x1f"},
         {"search": "si-1"},
-        {"from_date": "2025-03-01"},
-        {"to_date": "2025-03-01"},
-        {"from_date": "2025-01-01", "to_date": "2025-03-02T23:00:00Z"},
+        {"from_date": "2025-05-01"},
+        {"to_date": "2025-05-01"},
+        {"from_date": "2025-01-01", "to_date": "2025-05-02T23:00:00Z"},
         {"from_date": "2025-13-01"},
         {"from_date": "bad", "status_id": "BAD"},
         {"sort": "date"},

@@ -50,10 +50,10 @@ def test_seeded_invoices_are_paid_by_contact_payments(api: httpx2.Client) -> Non
                 assert invoice["id"] in [a["artefact"]["id"] for a in paid_by["allocated_artefacts"]]
     for invoice in invoices:
         if invoice["status"]["id"] in ("UNPAID", "DRAFT", "VOID"):
-            assert invoice["payments_allocations"] == [] and invoice["total_paid"] == "0.00"
+            assert invoice["payments_allocations"] == [] and invoice["total_paid"] == "0.0"
     on_account = [p["payment_on_account"] for p in receipts if p["payment_on_account"]]
-    assert sorted(poa["total_amount"] for poa in on_account) == ["50.00", "50.00", "600.00"]  # two overpaid, a deposit
-    assert sorted(poa["outstanding_amount"] for poa in on_account) == ["0.00", "50.00", "600.00"]  # one was refunded
+    assert sorted(poa["total_amount"] for poa in on_account) == ["50.0", "50.0", "600.0"]  # two overpaid, a deposit
+    assert sorted(poa["outstanding_amount"] for poa in on_account) == ["0.0", "50.0", "600.0"]  # one was refunded
 
 
 def test_seeded_purchases(api: httpx2.Client) -> None:

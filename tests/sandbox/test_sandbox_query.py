@@ -134,7 +134,7 @@ def test_dotted_attributes() -> None:
         "date": "2025-01-01",
         "contact": {"id": "c", "displayed_as": "C", "$path": "/contacts/c"},
         "main_address": {"id": "a", "displayed_as": "A", "$path": "/addresses/a", "city": "Leeds", "region": "W"},
-        "invoice_lines": [{"id": "l1", "displayed_as": "x", "description": "x", "unit_price": "1.00"}],
+        "invoice_lines": [{"id": "l1", "displayed_as": "x", "description": "x", "unit_price": "1.0"}],
     }
     picked = select_attributes(invoice, "invoice_lines.description, main_address.city, nothing", default_all=False)
     assert picked == {

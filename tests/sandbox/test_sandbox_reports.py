@@ -294,7 +294,7 @@ def test_unallocated_artefacts_follow_payments(wapi: httpx2.Client) -> None:
     assert payment.status_code == 201, payment.text
     poa = payment.json()["payment_on_account"]
     listed = wapi.get(f"/unallocated_artefacts/{poa['id']}").json()
-    assert listed["outstanding_amount"] == "75.50" and listed["transaction_type"]["id"] == "CUSTOMER_RECEIPT"
+    assert listed["outstanding_amount"] == "75.5" and listed["transaction_type"]["id"] == "CUSTOMER_RECEIPT"
     assert listed["contact"]["id"] == invoice["contact"]["id"] and listed["date"] == TODAY.isoformat()
     other = items(wapi, "/sales_invoices", status_id="UNPAID", contact_id=invoice["contact"]["id"])
     target = other[0] if other else None

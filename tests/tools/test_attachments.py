@@ -47,8 +47,12 @@ async def client(request: pytest.FixtureRequest, sandbox: SandboxServer, tmp_pat
 async def an_expense(client: Client) -> dict[str, Any]:
     return await ok(
         client,
-        "record_other_payment",
-        {"reference": f"R{secrets.token_hex(3)}", "lines": [{"ledger_account_id": "7502", "total_amount": "18.00"}]},
+        "record_payment",
+        {
+            "type": "other_payment",
+            "reference": f"R{secrets.token_hex(3)}",
+            "lines": [{"ledger_account_id": "7502", "total_amount": "18.00"}],
+        },
     )
 
 
@@ -170,7 +174,7 @@ async def test_upload_checks(client: Client, tmp_path: Path) -> None:
 
 async def test_list_and_download_not_found_and_validation(client: Client, tmp_path: Path) -> None:
     message = await err(client, "list_attachments", {"attach_to": {"type": "sales_invoice", "id": "0" * 32}})
-    assert "attach_to.id" in message and "list_sales_invoices" in message
+    assert "attach_to.id" in message and "list_invoices" in message
     message = await err(client, "list_attachments", {"attach_to": {"type": "contact_payment", "id": "0" * 32}})
     assert "list_payments" in message
     message = await err(client, "list_attachments", {"attach_to": {"type": "contact"}})
@@ -414,8 +418,12 @@ async def test_over_http_the_clients_roots_are_not_used(sandbox: SandboxServer, 
     async with SageClient(settings) as sage:
         created = await dispatcher.call(
             sage,
-            "record_other_payment",
-            {"reference": "HTTP-1", "lines": [{"ledger_account_id": "7502", "total_amount": "5.00"}]},
+            "record_payment",
+            {
+                "type": "other_payment",
+                "reference": "HTTP-1",
+                "lines": [{"ledger_account_id": "7502", "total_amount": "5.00"}],
+            },
         )
         target = {"type": "other_payment", "id": created.structured_content["id"]}
         args = {"attach_to": target, "path": str(tmp_path / "receipt.pdf")}

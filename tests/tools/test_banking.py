@@ -182,7 +182,7 @@ async def test_expense_and_receipt_with_vat_taken_out_per_line(client: Client) -
         ],
         "idempotency_key": f"exp-{secrets.token_hex(4)}",
     }
-    expense = await ok(client, "record_other_payment", args)
+    expense = await ok(client, "record_payment", {**args, "type": "other_payment"})
     # 24.00 gross at 20%: VAT 4.00; 10.01 gross: VAT 10.01/6 = 1.668 -> 1.67 (half up), net 8.34; zero rated 5.00.
     assert [(x["net"], x["tax"], x["total"]) for x in expense["lines"]] == [
         ("20.00", "4.00", "24.00"),
@@ -193,15 +193,16 @@ async def test_expense_and_receipt_with_vat_taken_out_per_line(client: Client) -
     assert expense["type"] == "other_payment" and "warning" not in expense
     assert expense["lines"][0]["tax_rate_id"] == "GB_STANDARD"  # the ledger account's default rate
     assert await balance(client, savings["id"]) == Decimal("60.99")
-    again = await ok(client, "record_other_payment", args)
+    again = await ok(client, "record_payment", {**args, "type": "other_payment"})
     assert again["id"] == expense["id"]
     assert await balance(client, savings["id"]) == Decimal("60.99")
 
     customer = await new_customer(client)
     receipt = await ok(
         client,
-        "record_other_receipt",
+        "record_payment",
         {
+            "type": "other_receipt",
             "bank_account_id": savings["id"],
             "contact_id": customer["id"],
             "lines": [{"ledger_account_id": "4000", "total_amount": "12.00", "tax_rate_id": "GB_STANDARD"}],
@@ -217,24 +218,36 @@ async def test_expense_and_receipt_with_vat_taken_out_per_line(client: Client) -
     assert await balance(client, savings["id"]) == Decimal("72.99")
 
     default_bank = await ok(
-        client, "record_other_payment", {"lines": [{"ledger_account_id": "7502", "total_amount": "1.20"}]}
+        client,
+        "record_payment",
+        {"type": "other_payment", "lines": [{"ledger_account_id": "7502", "total_amount": "1.20"}]},
     )
     assert default_bank["bank_account_id"] == current["id"] and default_bank["date"] == TODAY
 
     line = {"ledger_account_id": "7502", "total_amount": "1.00"}
-    message = await err(client, "record_other_payment", {"lines": [{**line, "ledger_account_id": "9999"}]})
+    message = await err(
+        client, "record_payment", {"type": "other_payment", "lines": [{**line, "ledger_account_id": "9999"}]}
+    )
     assert "lines[0].ledger_account_id" in message and "7502" in message
-    message = await err(client, "record_other_receipt", {"lines": [line]})  # 7502 is not for receipts
+    message = await err(
+        client, "record_payment", {"type": "other_receipt", "lines": [line]}
+    )  # 7502 is not for receipts
     assert "lines[0].ledger_account_id" in message and "other receipts" in message
-    message = await err(client, "record_other_payment", {"lines": [line, {**line, "tax_rate_id": "GB_NOPE"}]})
+    message = await err(
+        client, "record_payment", {"type": "other_payment", "lines": [line, {**line, "tax_rate_id": "GB_NOPE"}]}
+    )
     assert "lines[1].tax_rate_id" in message and "GB_STANDARD" in message
-    message = await err(client, "record_other_payment", {"lines": [{**line, "total_amount": "0.00"}]})
+    message = await err(
+        client, "record_payment", {"type": "other_payment", "lines": [{**line, "total_amount": "0.00"}]}
+    )
     assert "lines[0].total_amount" in message and "greater than 0" in message
-    message = await err(client, "record_other_payment", {"lines": []})
+    message = await err(client, "record_payment", {"type": "other_payment", "lines": []})
     assert "lines" in message and "Nothing was sent" in message
-    message = await err(client, "record_other_payment", {"lines": [line], "contact_id": "0" * 32})
+    message = await err(client, "record_payment", {"type": "other_payment", "lines": [line], "contact_id": "0" * 32})
     assert "HTTP 422" in message and "contact_id" in message and "not found" in message
-    message = await err(client, "record_other_payment", {"lines": [line], "bank_account_id": "0" * 32})
+    message = await err(
+        client, "record_payment", {"type": "other_payment", "lines": [line], "bank_account_id": "0" * 32}
+    )
     assert "HTTP 422" in message and "bank_account_id" in message
     assert await balance(client, savings["id"]) == Decimal("72.99")
 
@@ -259,8 +272,9 @@ async def test_bank_transactions_are_signed_typed_and_sum_to_the_balance(client:
     )
     expense = await ok(
         client,
-        "record_other_payment",
+        "record_payment",
         {
+            "type": "other_payment",
             "bank_account_id": sid,
             "date": "2026-03-10",
             "lines": [{"ledger_account_id": "7502", "total_amount": "36.00"}],
@@ -268,8 +282,9 @@ async def test_bank_transactions_are_signed_typed_and_sum_to_the_balance(client:
     )
     income = await ok(
         client,
-        "record_other_receipt",
+        "record_payment",
         {
+            "type": "other_receipt",
             "bank_account_id": sid,
             "date": "2026-03-11",
             "lines": [{"ledger_account_id": "4900", "total_amount": "3.10"}],
@@ -289,8 +304,14 @@ async def test_bank_transactions_are_signed_typed_and_sum_to_the_balance(client:
     customer = await new_customer(client)
     receipt = await ok(
         client,
-        "record_customer_receipt",
-        {"contact_id": customer["id"], "total_amount": "9.99", "bank_account_id": sid, "date": "2026-04-01"},
+        "record_payment",
+        {
+            "type": "customer_receipt",
+            "contact_id": customer["id"],
+            "total_amount": "9.99",
+            "bank_account_id": sid,
+            "date": "2026-04-01",
+        },
     )
 
     rows = await rows_of(client, sid)

@@ -1,4 +1,5 @@
-"""Business toolset: the signed-in user, financial and invoice settings, currencies and exchange rates."""
+"""Business toolset: the signed-in user, a business with its financial and invoice settings, currencies and
+exchange rates."""
 
 from __future__ import annotations
 
@@ -20,27 +21,20 @@ async def test_get_user(client: Client) -> None:
     assert "unknown field 'user_id'" in await err(client, "get_user", {"user_id": "x"})
 
 
-async def test_get_financial_settings(client: Client) -> None:
-    fin = await ok(client, "get_financial_settings")
+async def test_get_business_with_its_financial_and_invoice_settings(client: Client) -> None:
+    plain = await ok(client, "get_business")
+    assert plain["id"] == LEAD_BUSINESS_ID and "financial_settings" not in plain
+    both = await ok(client, "get_business", {"settings": ["financial", "invoice"]})
+    fin, inv = both["financial_settings"], both["invoice_settings"]
     assert fin["base_currency"] == "GBP" and fin["tax_scheme"] == "STANDARD" and fin["accounting_type"] == "accrual"
     assert fin["year_end_date"] > fin["accounts_start_date"] and fin["tax_number"].startswith("GB")
     assert fin["tax_return_frequency"] == "QUARTERLY" and "lockdown_date" not in fin
-    full = await ok(client, "get_financial_settings", {"detail": "full"})
-    assert "year_end_lockdown_date" in full and full["base_currency"]["id"] == "GBP"
-    other = await ok(client, "get_financial_settings", {"business_id": SECOND_BUSINESS_ID})
-    assert other["business"]["id"] == SECOND_BUSINESS_ID
-    assert LEAD_BUSINESS_ID in await err(client, "get_financial_settings", {"business_id": NO_SUCH_BUSINESS})
-    assert "not one of full" in await err(client, "get_financial_settings", {"detail": "all"})
-
-
-async def test_get_invoice_settings(client: Client) -> None:
-    inv = await ok(client, "get_invoice_settings")
     assert inv["invoice_prefix"] == "SI-" and isinstance(inv["next_invoice_number"], int)
     assert inv["customer_credit_days"] == 30 and inv["terms_and_conditions"]
-    full = await ok(client, "get_invoice_settings", {"detail": "full"})
-    assert full["document_headings"]["sales_invoice"] == "Sales Invoice"
-    assert "business_id" in await err(client, "get_invoice_settings", {"business_id": NO_SUCH_BUSINESS})
-    assert "expected string" in await err(client, "get_invoice_settings", {"detail": 1})
+    other = await ok(client, "get_business", {"business_id": SECOND_BUSINESS_ID, "settings": ["financial"]})
+    assert other["id"] == SECOND_BUSINESS_ID and "invoice_settings" not in other and other["financial_settings"]
+    assert LEAD_BUSINESS_ID in await err(client, "get_business", {"business_id": NO_SUCH_BUSINESS})
+    assert "settings" in await err(client, "get_business", {"settings": ["payroll"]})
 
 
 async def test_list_currencies(client: Client) -> None:

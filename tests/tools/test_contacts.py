@@ -128,13 +128,13 @@ async def test_update_contact_with_a_key_applies_once(client: Client) -> None:
     first = await ok(client, "update_contact", {"contact_id": created["id"], "notes": "first", "idempotency_key": key})
     await ok(client, "update_contact", {"contact_id": created["id"], "notes": "between"})
     replay = await ok(client, "update_contact", {"contact_id": created["id"], "notes": "first", "idempotency_key": key})
-    assert replay["idempotency_id"] == first["idempotency_id"]
+    assert replay["idempotency_id"] == first["idempotency_id"] and replay["replayed"] is True
+    assert replay["notes"] == "between", "a replay shows the contact as it is now"
     assert (await ok(client, "get_contact", {"contact_id": created["id"]}))["notes"] == "between"
     other = await new_contact(client)
-    elsewhere = await ok(
-        client, "update_contact", {"contact_id": other["id"], "notes": "first", "idempotency_key": key}
-    )
-    assert elsewhere["idempotency_id"] != first["idempotency_id"] and elsewhere["id"] == other["id"]
+    refused = await err(client, "update_contact", {"contact_id": other["id"], "notes": "first", "idempotency_key": key})
+    assert "already used" in refused and other["id"] in refused and created["id"] in refused
+    assert (await ok(client, "get_contact", {"contact_id": other["id"]})).get("notes") != "first"
 
 
 async def test_delete_contact_with_transactions_is_refused_by_sage(client: Client) -> None:
@@ -184,9 +184,24 @@ async def test_add_contact_person(client: Client, sandbox: SandboxServer) -> Non
     again = await ok(
         client,
         "add_contact_person",
+        {
+            "contact_id": created["id"],
+            "name": "Ada Finch",
+            "role": "purchasing",
+            "email": "ada@tern.example",
+            "job_title": "Buyer",
+            "main": True,
+            "idempotency_key": f"ada-{created['id']}",
+        },
+    )
+    assert again["id"] == person["id"] and again["replayed"] is True
+    assert sandbox.counters[("POST", "/v3.1/contact_persons")] == posts, "a replay sends nothing"
+    other = await err(
+        client,
+        "add_contact_person",
         {"contact_id": created["id"], "name": "Ada Finch", "idempotency_key": f"ada-{created['id']}"},
     )
-    assert again["id"] == person["id"] and sandbox.counters[("POST", "/v3.1/contact_persons")] == posts + 1
+    assert "already used" in other and "email: 'ada@tern.example' then, not given now" in other
     assert len((await ok(client, "list_contact_persons", {"contact_id": created["id"]}))["items"]) == 1
 
     bad_email = await err(client, "add_contact_person", {"contact_id": created["id"], "name": "X", "email": "nope"})

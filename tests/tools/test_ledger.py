@@ -241,7 +241,7 @@ async def test_journal_line_problems_are_named(client: Client, sandbox: SandboxS
     assert sandbox.counters[JOURNALS_POSTED] == posts
 
 
-async def test_journal_refused_by_sage_names_the_field(client: Client) -> None:
+async def test_journal_with_a_key_already_used_for_a_contact_is_refused_before_sage(client: Client) -> None:
     contact = await ok(client, "create_contact", {"name": "Key Reuser Ltd", "contact_type": "customer"})
     reused = await err(
         client,
@@ -253,7 +253,7 @@ async def test_journal_refused_by_sage_names_the_field(client: Client) -> None:
             "idempotency_key": contact["idempotency_id"],
         },
     )
-    assert "HTTP 422" in reused and "idempotency_id: Entity type mismatch" in reused
+    assert "this call is create_journal, not create_contact" in reused and "Nothing was sent" in reused
 
 
 async def test_reissue_journal(client: Client) -> None:

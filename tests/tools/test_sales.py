@@ -48,19 +48,19 @@ async def test_draft_invoice_is_updated_released_and_voided(client: Client) -> N
             },
         ],
     }
-    draft = await ok(client, "create_sales_invoice", args)
+    draft = await ok(client, "create_invoice", args)
     # 0.125 -> 0.13 and its VAT 0.026 -> 0.03 (half up, not to even); 2 x 10.00 - 0.50 = 19.50, VAT 3.90.
     assert (draft["status"], draft["net"], draft["tax"], draft["total"]) == ("DRAFT", "19.63", "3.93", "23.56")
     assert [line["net"] for line in draft["lines"]] == ["0.13", "19.50"] and draft["lines"][1]["discount"] == "0.50"
-    again = await ok(client, "create_sales_invoice", args)
+    again = await ok(client, "create_invoice", args)
     assert again["id"] == draft["id"] and again["idempotency_id"] == draft["idempotency_id"]
-    assert await count(client, "list_sales_invoices", ref) == 1, "a repeated key records nothing new"
+    assert await count(client, "list_invoices", ref) == 1, "a repeated key records nothing new"
 
     changed = await ok(
         client,
-        "update_sales_invoice",
+        "update_invoice",
         {
-            "invoice_id": draft["id"],
+            "id": draft["id"],
             "due_date": "2026-12-31",
             "notes": "Thank you",
             "lines": [{"description": "Consulting", "quantity": "3", "unit_price": "3.335"}],
@@ -72,43 +72,41 @@ async def test_draft_invoice_is_updated_released_and_voided(client: Client) -> N
     assert changed["due_date"] == "2026-12-31" and changed["notes"] == "Thank you"
     assert changed["reference"] == ref and changed["status"] == "DRAFT" and "warning" not in changed
 
-    refused = await err(client, "update_sales_invoice", {"invoice_id": draft["id"], "due_date": "2026-11-01"})
+    refused = await err(client, "update_invoice", {"id": draft["id"], "due_date": "2026-11-01"})
     assert "422" in refused and "due_date" in refused
-    assert "nothing to update" in await err(client, "update_sales_invoice", {"invoice_id": draft["id"]})
+    assert "nothing to update" in await err(client, "update_invoice", {"id": draft["id"]})
 
-    released = await ok(client, "release_sales_invoice", {"invoice_id": draft["id"]})
+    released = await ok(client, "update_invoice", {"release": True, "id": draft["id"]})
     assert released["status"] == "UNPAID" and released["outstanding"] == "12.01" and released["number"]
-    twice = await err(client, "release_sales_invoice", {"invoice_id": draft["id"]})
+    twice = await err(client, "update_invoice", {"release": True, "id": draft["id"]})
     assert "422" in twice and "draft" in twice
     keyed = await ok(
-        client, "release_sales_invoice", {"invoice_id": draft["id"], "idempotency_key": released["idempotency_id"]}
+        client, "update_invoice", {"release": True, "id": draft["id"], "idempotency_key": released["idempotency_id"]}
     )
     assert keyed["status"] == "UNPAID" and "nothing changed" in keyed["note"]
 
-    await ok(client, "void_sales_invoice", {"invoice_id": draft["id"], "reason": "Test"})
-    void = await err(client, "update_sales_invoice", {"invoice_id": draft["id"], "reference": "X"})
+    await ok(client, "void_invoice", {"id": draft["id"], "reason": "Test"})
+    void = await err(client, "update_invoice", {"id": draft["id"], "reference": "X"})
     assert "422" in void and "void" in void
 
 
 async def test_update_and_release_refuse_bad_arguments_and_unknown_ids(client: Client) -> None:
-    assert "invoice_id" in await err(client, "update_sales_invoice", {"reference": "x"})
-    bad_money = await err(
-        client, "update_sales_invoice", {"invoice_id": BOGUS, "lines": [{"description": "x", "unit_price": "1,5"}]}
-    )
+    assert "id: required" in await err(client, "update_invoice", {"reference": "x"})
+    bad_money = await err(client, "update_invoice", {"id": BOGUS, "lines": [{"description": "x", "unit_price": "1,5"}]})
     assert "lines[0].unit_price" in bad_money and "decimal" in bad_money
-    assert "list_sales_invoices" in await err(client, "update_sales_invoice", {"invoice_id": BOGUS, "notes": "x"})
-    assert "invoice_id" in await err(client, "release_sales_invoice", {})
-    assert "list_sales_invoices" in await err(client, "release_sales_invoice", {"invoice_id": BOGUS})
+    assert "list_invoices" in await err(client, "update_invoice", {"id": BOGUS, "notes": "x"})
+    assert "id: required" in await err(client, "update_invoice", {"release": True})
+    assert "list_invoices" in await err(client, "update_invoice", {"release": True, "id": BOGUS})
     status = await err(
         client,
-        "create_sales_invoice",
+        "create_invoice",
         {"contact_id": BOGUS, "status": "PAID", "lines": [{"description": "x", "unit_price": "1"}]},
     )
     assert "status" in status and "DRAFT" in status
     customer = await a_customer(client)
     late = await err(
         client,
-        "create_sales_invoice",
+        "create_invoice",
         {
             "contact_id": customer["id"],
             "date": "2026-11-10",
@@ -127,7 +125,7 @@ async def test_credit_note_for_a_whole_invoice_and_from_lines(client: Client) ->
     customer = await a_customer(client)
     invoice = await ok(
         client,
-        "create_sales_invoice",
+        "create_invoice",
         {
             "contact_id": customer["id"],
             "date": "2026-11-04",
@@ -139,20 +137,25 @@ async def test_credit_note_for_a_whole_invoice_and_from_lines(client: Client) ->
         },
     )
     key = tag("cn")
-    whole = await ok(client, "create_sales_credit_note", {"invoice_id": invoice["id"], "idempotency_key": key})
+    whole = await ok(
+        client, "create_invoice", {"type": "sales_credit_note", "invoice_id": invoice["id"], "idempotency_key": key}
+    )
     assert (whole["net"], whole["tax"], whole["total"]) == (invoice["net"], invoice["tax"], invoice["total"])
     assert whole["contact_id"] == customer["id"] and whole["reference"] == invoice["number"]
     assert whole["original_invoice_date"] == "2026-11-04" and whole["status"] == "UNPAID"
     assert [line["description"] for line in whole["lines"]] == ["Boxes", "Books"]
-    repeat = await ok(client, "create_sales_credit_note", {"invoice_id": invoice["id"], "idempotency_key": key})
+    repeat = await ok(
+        client, "create_invoice", {"type": "sales_credit_note", "invoice_id": invoice["id"], "idempotency_key": key}
+    )
     assert repeat["id"] == whole["id"]
-    assert await count(client, "list_sales_credit_notes", invoice["number"]) == 1
+    assert await count(client, "list_invoices", invoice["number"], type="sales_credit_note") == 1
 
     ref = tag("GOODWILL")
     partial = await ok(
         client,
-        "create_sales_credit_note",
+        "create_invoice",
         {
+            "type": "sales_credit_note",
             "contact_id": customer["id"],
             "reference": ref,
             "lines": [{"description": "Goodwill", "unit_price": "8.335", "tax_rate_id": "GB_STANDARD"}],
@@ -160,40 +163,44 @@ async def test_credit_note_for_a_whole_invoice_and_from_lines(client: Client) ->
     )
     assert (partial["net"], partial["tax"], partial["total"]) == ("8.34", "1.67", "10.01")
 
-    listed = await ok(client, "list_sales_credit_notes", {"contact_id": customer["id"], "search": ref})
+    listed = await ok(
+        client, "list_invoices", {"type": "sales_credit_note", "contact_id": customer["id"], "search": ref}
+    )
     assert [c["id"] for c in listed["items"]] == [partial["id"]] and listed["items"][0]["outstanding"] == "10.01"
-    got = await ok(client, "get_sales_credit_note", {"credit_note_id": partial["id"]})
+    got = (await ok(client, "list_invoices", {"type": "sales_credit_note", "id": partial["id"]}))["items"][0]
     assert got["number"] == partial["number"] and got["lines"][0]["net"] == "8.34"
-    full = await ok(client, "get_sales_credit_note", {"credit_note_id": partial["id"], "detail": "full"})
+    full = (await ok(client, "sage_api_get", {"path": f"/sales_credit_notes/{partial['id']}"}))["data"]
     assert full["credit_note_lines"][0]["unit_price"] in ("8.335", 8.335)
 
-    voided = await ok(client, "void_sales_credit_note", {"credit_note_id": partial["id"], "reason": "Issued twice"})
+    voided = await ok(
+        client, "void_invoice", {"type": "sales_credit_note", "id": partial["id"], "reason": "Issued twice"}
+    )
     assert voided["status"] == "VOID" and voided["void_reason"] == "Issued twice"
 
 
 async def test_credit_note_refusals(client: Client) -> None:
     customer = await a_customer(client)
-    paid = (await ok(client, "list_sales_credit_notes", {"status": "PAID"}))["items"]
+    paid = (await ok(client, "list_invoices", {"type": "sales_credit_note", "statuses": ["PAID"]}))["items"]
     assert paid and all(c["status"] == "PAID" and c["outstanding"] == "0.00" for c in paid)
-    refused = await err(client, "void_sales_credit_note", {"credit_note_id": paid[0]["id"], "reason": "x"})
+    refused = await err(client, "void_invoice", {"type": "sales_credit_note", "id": paid[0]["id"], "reason": "x"})
     assert "422" in refused and "paid" in refused
 
-    assert "status" in await err(client, "list_sales_credit_notes", {"status": "OPEN"})
-    assert "credit_note_id" in await err(client, "get_sales_credit_note", {})
-    assert "list_sales_credit_notes" in await err(client, "get_sales_credit_note", {"credit_note_id": BOGUS})
-    assert "reason" in await err(client, "void_sales_credit_note", {"credit_note_id": BOGUS})
-    assert "list_sales_credit_notes" in await err(
-        client, "void_sales_credit_note", {"credit_note_id": BOGUS, "reason": "x"}
+    assert "statuses" in await err(client, "list_invoices", {"type": "sales_credit_note", "statuses": ["OPEN"]})
+    assert "list_invoices" in await err(client, "list_invoices", {"type": "sales_credit_note", "id": BOGUS})
+    assert "reason" in await err(client, "void_invoice", {"type": "sales_credit_note", "id": BOGUS})
+    assert "list_invoices" in await err(
+        client, "void_invoice", {"type": "sales_credit_note", "id": BOGUS, "reason": "x"}
     )
     assert "contact_id" in await err(
-        client, "create_sales_credit_note", {"lines": [{"description": "x", "unit_price": "1"}]}
+        client, "create_invoice", {"type": "sales_credit_note", "lines": [{"description": "x", "unit_price": "1"}]}
     )
-    assert "list_sales_invoices" in await err(client, "create_sales_credit_note", {"invoice_id": BOGUS})
-    assert "invoice_id" in await err(client, "create_sales_credit_note", {"invoice_id": 42})
+    assert "list_invoices" in await err(client, "create_invoice", {"type": "sales_credit_note", "invoice_id": BOGUS})
+    assert "invoice_id" in await err(client, "create_invoice", {"type": "sales_credit_note", "invoice_id": 42})
     too_much = await err(
         client,
-        "create_sales_credit_note",
+        "create_invoice",
         {
+            "type": "sales_credit_note",
             "contact_id": customer["id"],
             "lines": [{"description": "x", "unit_price": "5.00", "discount_amount": "6.00", "tax_rate_id": "GB_ZERO"}],
         },
@@ -206,38 +213,39 @@ async def test_credit_note_refusals(client: Client) -> None:
 
 async def test_quotes_and_estimates_are_listed_created_updated_and_read(client: Client) -> None:
     customer = await a_customer(client)
-    quotes = await ok(client, "list_sales_quotes", {"items_per_page": 50})
-    estimates = await ok(client, "list_sales_quotes", {"kind": "estimate", "all_pages": True})
+    quotes = await ok(client, "list_invoices", {"type": "sales_quote", "items_per_page": 50})
+    estimates = await ok(client, "list_invoices", {"type": "sales_estimate", "all_pages": True})
     assert estimates["total"] == len(estimates["items"])
     assert quotes["items"] and all(q["number"].startswith("SQ-") for q in quotes["items"])
     assert estimates["items"] and all(e["number"].startswith("SE-") for e in estimates["items"])
-    pending = await ok(client, "list_sales_quotes", {"status": "PENDING"})
+    pending = await ok(client, "list_invoices", {"type": "sales_quote", "statuses": ["PENDING"]})
     assert all(q["status"] == "PENDING" and q["expiry_date"] for q in pending["items"])
 
     ref = tag("EST")
     args = {
-        "kind": "estimate",
+        "type": "sales_estimate",
         "contact_id": customer["id"],
         "date": "2026-11-05",
         "reference": ref,
         "idempotency_key": ref,
         "lines": [{"description": "Survey", "quantity": "1.5", "unit_price": "33.33", "tax_rate_id": "GB_STANDARD"}],
     }
-    estimate = await ok(client, "create_sales_quote", args)
+    estimate = await ok(client, "create_invoice", args)
     # 1.5 x 33.33 = 49.995 -> 50.00; VAT 10.00.
     assert (estimate["net"], estimate["tax"], estimate["total"]) == ("50.00", "10.00", "60.00")
     assert estimate["number"].startswith("SE-") and estimate["status"] == "PENDING"
     assert estimate["expiry_date"] == "2026-12-05"
-    assert (await ok(client, "create_sales_quote", args))["id"] == estimate["id"]
-    assert await count(client, "list_sales_quotes", ref, kind="estimate") == 1
+    assert (await ok(client, "create_invoice", args))["id"] == estimate["id"]
+    assert await count(client, "list_invoices", ref, type="sales_estimate") == 1
 
-    got = await ok(client, "get_sales_quote", {"quote_id": estimate["id"]})
+    got = (await ok(client, "list_invoices", {"type": "sales_estimate", "id": estimate["id"]}))["items"][0]
     assert got["number"] == estimate["number"] and got["lines"][0]["net"] == "50.00"
     accepted = await ok(
         client,
-        "update_sales_quote",
+        "update_invoice",
         {
-            "quote_id": estimate["id"],
+            "type": "sales_estimate",
+            "id": estimate["id"],
             "status": "ACCEPTED",
             "lines": [{"description": "Survey and report", "quantity": "2", "unit_price": "40.00"}],
         },
@@ -245,32 +253,40 @@ async def test_quotes_and_estimates_are_listed_created_updated_and_read(client: 
     assert accepted["status"] == "ACCEPTED" and (accepted["net"], accepted["total"]) == ("80.00", "96.00")
     assert accepted["reference"] == ref and len(accepted["lines"]) == 1
 
-    late = await err(client, "update_sales_quote", {"quote_id": estimate["id"], "expiry_date": "2026-10-01"})
+    late = await err(
+        client, "update_invoice", {"type": "sales_estimate", "id": estimate["id"], "due_date": "2026-10-01"}
+    )
     assert "422" in late and "expiry_date" in late
-    early = await err(client, "create_sales_quote", {**args, "expiry_date": "2026-11-01", "idempotency_key": tag("k")})
+    early = await err(client, "create_invoice", {**args, "due_date": "2026-11-01", "idempotency_key": tag("k")})
     assert "422" in early and "expiry_date" in early
 
 
 async def test_quote_refusals(client: Client) -> None:
-    assert "kind" in await err(client, "list_sales_quotes", {"kind": "proposal"})
-    assert "quote_id" in await err(client, "get_sales_quote", {})
-    assert "list_sales_quotes" in await err(client, "get_sales_quote", {"quote_id": BOGUS})
-    assert "contact_id" in await err(client, "create_sales_quote", {"lines": [{"description": "x", "unit_price": "1"}]})
-    assert "list_contacts" in await err(
-        client, "create_sales_quote", {"contact_id": BOGUS, "lines": [{"description": "x", "unit_price": "1"}]}
+    assert "type" in await err(client, "list_invoices", {"type": "sales_proposal"})
+    assert "list_invoices" in await err(client, "list_invoices", {"type": "sales_quote", "id": BOGUS})
+    assert "contact_id" in await err(
+        client, "create_invoice", {"type": "sales_quote", "lines": [{"description": "x", "unit_price": "1"}]}
     )
-    assert "status" in await err(client, "update_sales_quote", {"quote_id": BOGUS, "status": "INVOICED"})
-    assert "list_sales_quotes" in await err(client, "update_sales_quote", {"quote_id": BOGUS, "notes": "x"})
-    assert "quote_id" in await err(client, "convert_quote_to_invoice", {"date": "2026-11-01"})
-    assert "list_sales_quotes" in await err(client, "convert_quote_to_invoice", {"quote_id": BOGUS})
+    assert "list_contacts" in await err(
+        client,
+        "create_invoice",
+        {"type": "sales_quote", "contact_id": BOGUS, "lines": [{"description": "x", "unit_price": "1"}]},
+    )
+    assert "status" in await err(client, "update_invoice", {"type": "sales_quote", "id": BOGUS, "status": "INVOICED"})
+    assert "list_invoices" in await err(client, "update_invoice", {"type": "sales_quote", "id": BOGUS, "notes": "x"})
+    assert "contact_id" in await err(client, "create_invoice", {"date": "2026-11-01"})
+    assert "not for type sales_quote" in await err(client, "create_invoice", {"type": "sales_quote", "quote_id": BOGUS})
+    assert "release" in await err(client, "update_invoice", {"type": "sales_quote", "id": BOGUS, "release": True})
+    assert "list_invoices" in await err(client, "create_invoice", {"quote_id": BOGUS})
 
 
 async def test_convert_quote_to_invoice_links_both(client: Client) -> None:
     customer = await a_customer(client)
     quote = await ok(
         client,
-        "create_sales_quote",
+        "create_invoice",
         {
+            "type": "sales_quote",
             "contact_id": customer["id"],
             "reference": tag("Q"),
             "lines": [
@@ -281,28 +297,28 @@ async def test_convert_quote_to_invoice_links_both(client: Client) -> None:
     )
     assert quote["number"].startswith("SQ-") and quote["total"] == "29.51"
     late = await err(
-        client, "convert_quote_to_invoice", {"quote_id": quote["id"], "date": "2026-11-10", "due_date": "2026-11-01"}
+        client, "create_invoice", {"quote_id": quote["id"], "date": "2026-11-10", "due_date": "2026-11-01"}
     )
     assert "422" in late and "due_date" in late
 
     key = tag("conv")
-    invoice = await ok(client, "convert_quote_to_invoice", {"quote_id": quote["id"], "idempotency_key": key})
+    invoice = await ok(client, "create_invoice", {"quote_id": quote["id"], "idempotency_key": key})
     assert invoice["quote_id"] == quote["id"] and invoice["status"] == "UNPAID"
     assert (invoice["net"], invoice["tax"], invoice["total"]) == (quote["net"], quote["tax"], quote["total"])
     assert invoice["reference"] == quote["reference"] and invoice["date"] == dt.date.today().isoformat()
     assert [line["discount"] for line in invoice["lines"] if "discount" in line] == ["2.50"]
-    repeat = await ok(client, "convert_quote_to_invoice", {"quote_id": quote["id"], "idempotency_key": key})
+    repeat = await ok(client, "create_invoice", {"quote_id": quote["id"], "idempotency_key": key})
     assert repeat["id"] == invoice["id"]
-    assert await count(client, "list_sales_invoices", quote["reference"]) == 1
+    assert await count(client, "list_invoices", quote["reference"]) == 1
 
-    invoiced = await ok(client, "get_sales_quote", {"quote_id": quote["id"]})
+    invoiced = (await ok(client, "list_invoices", {"type": "sales_quote", "id": quote["id"]}))["items"][0]
     assert invoiced["status"] == "INVOICED" and invoiced["invoice_id"] == invoice["id"]
-    full = await ok(client, "get_sales_invoice", {"invoice_id": invoice["id"], "detail": "full"})
+    full = (await ok(client, "sage_api_get", {"path": f"/sales_invoices/{invoice['id']}"}))["data"]
     assert full["original_quote_estimate"]["id"] == quote["id"]
 
-    again = await err(client, "convert_quote_to_invoice", {"quote_id": quote["id"]})
+    again = await err(client, "create_invoice", {"quote_id": quote["id"]})
     assert "INVOICED" in again and invoice["id"] in again
-    other_key = await err(client, "convert_quote_to_invoice", {"quote_id": quote["id"], "idempotency_key": tag("k")})
+    other_key = await err(client, "create_invoice", {"quote_id": quote["id"], "idempotency_key": tag("k")})
     assert "INVOICED" in other_key, "a new key still cannot invoice it twice"
-    locked = await err(client, "update_sales_quote", {"quote_id": quote["id"], "status": "DECLINED"})
+    locked = await err(client, "update_invoice", {"type": "sales_quote", "id": quote["id"], "status": "DECLINED"})
     assert "422" in locked and "invoiced" in locked

@@ -55,7 +55,7 @@ from .common import (
     find,
 )
 from .contacts import contact_type_ids
-from .lifecycle import attached_ids, check_lockdown
+from .lifecycle import attached_ids, check_lockdown, check_tax_reconciled, is_tax_reconciled
 from .settlement import STATUSES, payments_allocations, settle, status_link
 
 __all__ = [
@@ -258,8 +258,13 @@ class Artefact(Collection):
         result = []
         for record in records:
             obj = public(record)
+            reconciled = "tax_reconciled" in obj and is_tax_reconciled(ctx, record)
+            if reconciled:
+                obj["tax_reconciled"] = True
             if "editable" in obj:
-                obj["editable"] = record["status"]["id"] in self.editable_statuses and not record.get("deleted_at")
+                obj["editable"] = (
+                    record["status"]["id"] in self.editable_statuses and not record.get("deleted_at") and not reconciled
+                )
             if "payments_allocations" in obj:
                 if show:
                     obj["payments_allocations"] = payments_allocations(record)
@@ -478,7 +483,7 @@ class Artefact(Collection):
         line_total = net + tax
         supplied_tax = _opt_decimal(payload.get("tax_amount"))
         if (
-            ctx.config.require_line_tax_amount
+            ctx.config.line_tax_amount_required
             and supplied_tax is None
             and rate is not None
             and rate.get("_kind") not in _ZERO_RATE_KINDS
@@ -629,6 +634,8 @@ class PostedArtefact(Artefact):
             problems.add("status_id", "cannot be changed with PUT (use /release to post a draft)")
         if status_id != "DRAFT":
             check_lockdown(ctx, problems, record.get("date"))
+        if not problems:
+            check_tax_reconciled(ctx, record, self.label, "edited")
         self.compose(ctx, problems, record, payload, creating=False)
         self.check_extra(ctx, problems, record, payload, creating=False)
         if status_id != "DRAFT":
@@ -658,6 +665,7 @@ class PostedArtefact(Artefact):
             closed = Problems()
             check_lockdown(ctx, closed, record.get("date"))
             closed.raise_if_any()
+        check_tax_reconciled(ctx, record, self.label, "voided" if self.voids else "deleted")
         if status_id == "DRAFT" or not self.voids:
             self.bury_posted(ctx, record)
             self.after_removal(ctx, record)

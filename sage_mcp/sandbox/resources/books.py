@@ -9,6 +9,7 @@ from .base import Collection
 from .contact_details import Addresses, ContactPersons
 from .journals import JournalCodes, Journals
 from .ledger_entries import LedgerEntries
+from .long_tail import long_tail_collections
 from .other_payments import OtherPayments
 from .products import Products, Services
 from .reference import reference_collections
@@ -32,4 +33,4 @@ def book_collections() -> list[Collection]:
         Attachments(),
         AttachmentContextTypes(),
     ]
-    return collections + reference_collections() + settings_collections()
+    return collections + long_tail_collections() + reference_collections() + settings_collections()

@@ -4,6 +4,7 @@ reference tables, uniqueness of codes, addresses and contact persons."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,27 @@ CONTACT_PERSON_TYPES = {"ACCOUNTS": "Accounts", "SALES": "Sales", "PURCHASING": 
 PERSON_TEXT_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
 ADDRESS_TEXT_FIELDS = ("address_line_1", "address_line_2", "city", "postal_code", "region")
 BANK_DETAIL_FIELDS = ("account_name", "account_number", "sort_code", "bic", "iban")
+
+
+_UK_VAT_RE = re.compile(r"^(?:GB|XI)?(?:\d{9}|\d{12}|GD[0-4]\d{2}|HA[5-9]\d{2})$")
+_OTHER_VAT_RE = re.compile(r"^[A-Z]{2}[0-9A-Z+*]{2,13}$")
+
+
+def vat_number_problem(value: str) -> str | None:
+    """Why ``value`` is not a VAT number, or ``None`` when its format is right (Sage: "The format will be
+    validated").  Checked (format only, not HMRC's check digits): spaces are ignored; a UK or Northern
+    Ireland number is 9 digits, 12 digits (a branch), ``GD`` + 3 digits (government departments, 000-499)
+    or ``HA`` + 3 digits (health authorities, 500-999), with or without ``GB``/``XI``; any other country's
+    number is its two-letter prefix and 2 to 13 letters or digits."""
+    text = re.sub(r"\s+", "", value).upper()
+    if _UK_VAT_RE.match(text):
+        return None
+    if text[:2] not in ("GB", "XI") and _OTHER_VAT_RE.match(text) and not text[:2].isdigit():
+        return None
+    return (
+        f"{value!r} is not a valid VAT number (a UK one is GB and 9 digits, e.g. GB123456789; "
+        "other countries: their two-letter prefix and the number)"
+    )
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from .common import (
     merge_object,
     require,
     taken,
+    vat_number_problem,
 )
 from .settlement import contact_balances
 
@@ -204,6 +205,10 @@ class Contacts(Collection):
         for name in _TEXT_FIELDS:
             if name in payload:
                 record[name] = None if blank(payload[name]) else str(payload[name])
+        if ctx.config.strict and "tax_number" in payload and not blank(payload["tax_number"]):
+            why = vat_number_problem(str(payload["tax_number"]))
+            if why:
+                problems.add("tax_number", why)
         if "credit_days" in payload:
             days = payload["credit_days"]
             if days is not None and not 0 <= int(days) <= 365:

@@ -28,7 +28,7 @@ from ..errors import Problems, invalid
 from ..ledger import TRANSACTION_TYPES, Posting
 from .base import Collection, Query, sort_key
 from .common import blank, check_lengths, find, pick, require, taken
-from .lifecycle import BookCollection, take_date
+from .lifecycle import BookCollection, check_tax_reconciled, take_date
 from .reference import JOURNAL_CODE_TYPES
 
 
@@ -168,6 +168,8 @@ class Journals(BookCollection):
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
+        if any(line.get("include_on_tax_return") for line in record.get("journal_lines") or ()):
+            check_tax_reconciled(ctx, record, "journal", "deleted")
         self._void(ctx, record)
         return None
 

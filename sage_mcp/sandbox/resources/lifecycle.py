@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..context import Context
-from ..errors import Problems
+from ..errors import ApiError, ErrorItem, Problems
 from ..ledger import Posting, post_transaction, replace_postings
 from .base import Collection, Condition, Query, Record, link_condition, query_bool, sort_key
 from .common import blank
@@ -26,10 +26,13 @@ from .common import blank
 __all__ = [
     "SETTINGS_KEY",
     "BookCollection",
+    "accounts_start_date",
     "attached_ids",
     "attachment_count",
     "attachment_counts",
     "check_lockdown",
+    "check_tax_reconciled",
+    "is_tax_reconciled",
     "take_date",
     "transaction_attachment_counts",
 ]
@@ -39,14 +42,64 @@ __all__ = [
 SETTINGS_KEY = "settings"
 
 
+def accounts_start_date(ctx: Context) -> str:
+    """The financial settings' ``accounts_start_date`` (default: the business's creation date)."""
+    settings = ctx.store.get(ctx.business_id, "financial_settings", SETTINGS_KEY)
+    start = settings.get("accounts_start_date") if settings else None
+    return str(start or str(ctx.business.get("created_at") or "")[:10])
+
+
 def check_lockdown(ctx: Context, problems: Problems, date: str | None, source: str = "date") -> None:
-    """Sage refuses postings dated on or before the financial settings' ``year_end_lockdown_date``."""
+    """Sage refuses postings dated on or before the financial settings' ``year_end_lockdown_date``, and
+    (strict mode) before the accounts start date."""
     if not date:
         return
     settings = ctx.store.get(ctx.business_id, "financial_settings", SETTINGS_KEY)
     lockdown = settings.get("year_end_lockdown_date") if settings else None
     if lockdown and date <= str(lockdown):
         problems.add(source, f"is on or before the lock-down date {lockdown}: the period is closed")
+    if ctx.config.strict:
+        start = accounts_start_date(ctx)
+        if start and date < start:
+            problems.add(
+                source,
+                f"is before the accounts start date {start}: entries before it are not allowed "
+                "(enter earlier figures as opening balances)",
+            )
+
+
+def vat_filed_to(ctx: Context) -> str | None:
+    """The end of the latest VAT return marked as filed (strict mode; ``None``: none filed)."""
+    if not ctx.config.strict:
+        return None
+    value = ctx.business.get("_vat_filed_to")
+    return str(value) if value else None
+
+
+def is_tax_reconciled(ctx: Context, record: Mapping[str, Any]) -> bool:
+    """Whether a posted record is inside a filed VAT return (Sage: VAT-reconciled, locked)."""
+    filed = vat_filed_to(ctx)
+    status = record.get("status")
+    if isinstance(status, Mapping) and status.get("id") == "DRAFT":
+        return False
+    date = str(record.get("date") or "")
+    return bool(filed and date and date <= filed)
+
+
+def check_tax_reconciled(ctx: Context, record: Mapping[str, Any], label: str, verb: str) -> None:
+    """422 when ``record`` is VAT-reconciled: Sage lets nobody edit, void or delete it."""
+    if is_tax_reconciled(ctx, record):
+        raise ApiError(
+            422,
+            [
+                ErrorItem(
+                    f"This {label} has been VAT reconciled (it is on the VAT return filed up to "
+                    f"{vat_filed_to(ctx)}) and cannot be {verb}.",
+                    "RecordInvalid",
+                    "base",
+                )
+            ],
+        )
 
 
 def take_date(

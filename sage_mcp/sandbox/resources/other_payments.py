@@ -33,7 +33,7 @@ from ..ledger import PURCHASE_TAX_CONTROL, SALES_TAX_CONTROL, TRANSACTION_TYPES,
 from .banking import bank_ledger_id, bank_link, find_bank_account
 from .base import Query
 from .common import blank, check_lengths, find, pick, set_link
-from .lifecycle import BookCollection, take_date
+from .lifecycle import BookCollection, check_tax_reconciled, take_date
 from .reference import PAYMENT_METHODS
 
 #: transaction type -> (money comes in, ledger visibility scope of the lines, tax account)
@@ -113,6 +113,8 @@ class OtherPayments(BookCollection):
         return record
 
     def update(self, ctx: Context, record: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        if _carries_vat(record):
+            check_tax_reconciled(ctx, record, "payment", "edited")
         problems = Problems()
         type_id = payload.get("transaction_type_id")
         if type_id is not None and str(type_id).upper() != record["transaction_type"]["id"]:
@@ -126,6 +128,8 @@ class OtherPayments(BookCollection):
 
     def delete(self, ctx: Context, record: dict[str, Any], query: Query) -> dict[str, Any] | None:
         del query
+        if _carries_vat(record):
+            check_tax_reconciled(ctx, record, "payment", "deleted")
         self.bury_posted(ctx, record)
         return None
 
@@ -266,3 +270,11 @@ class OtherPayments(BookCollection):
             postings = [Posting(acc, debit=amount, details=details) for acc, amount in by_account.items()]
             postings.append(Posting(record["_bank_ledger"], credit=gross, details=details))
         return postings
+
+
+def _carries_vat(record: Mapping[str, Any]) -> bool:
+    """Whether an other payment has VAT on it (and so is on a VAT return)."""
+    try:
+        return to_decimal(record.get("tax_amount") or "0") != ZERO
+    except (ArithmeticError, ValueError):
+        return False

@@ -171,7 +171,7 @@ class Products(_CatalogueItems):
     label = "product"
     kind = "product"
     prices = ("sales_prices", "price_name", "price", "price_includes_tax", "product_sales_price_type_id")
-    required = ("description", "sales_ledger_account_id", "purchase_ledger_account_id")
+    required: ClassVar[tuple[str, ...]] = ("description", "sales_ledger_account_id", "purchase_ledger_account_id")
 
     def skeleton(self, ctx: Context) -> dict[str, Any]:
         record = super().skeleton(ctx)

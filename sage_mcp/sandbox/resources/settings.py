@@ -232,6 +232,8 @@ class FinancialSettings(Singleton):
         scheme = str(ctx.business.get("_tax_scheme") or ("STANDARD" if registered else "NOT_REGISTERED"))
         on_cash = scheme in ("CASH", "FLAT_RATE_CASH")
         flat_rate = ctx.business.get("_flat_rate_percentage") if scheme.startswith("FLAT_RATE") else None
+        # the flat rate business files its returns outside Sage: not connected to HMRC's Making Tax Digital
+        mtd = registered and not scheme.startswith("FLAT_RATE")
         return {
             "year_end_date": next_year_end(ctx.today).isoformat(),
             "year_end_lockdown_date": None,
@@ -240,9 +242,9 @@ class FinancialSettings(Singleton):
             "base_currency": link("currencies", "GBP", CURRENCY_NAMES["GBP"]),
             "multi_currency_enabled": False,
             "use_live_exchange_rates": False,
-            "mtd_activation_status": "active" if registered else "not_active",
-            "mtd_connected": registered,
-            "mtd_authenticated_date": started if registered else None,
+            "mtd_activation_status": "active" if mtd else "not_active",
+            "mtd_connected": mtd,
+            "mtd_authenticated_date": started if mtd else None,
             "tax_scheme": link("tax_schemes", scheme, TAX_SCHEMES[scheme]),
             "general_tax_number": None,
             "tax_office": None,
