@@ -269,7 +269,10 @@ def test_login_without_a_stored_sign_in_says_how_to_sign_in(tmp_path: Path) -> N
     manager = TokenManager(FileTokenStore(tmp_path / "none.json"), FakeSage(Clock()).refresh)
     with pytest.raises(NotSignedInError) as refused:
         run(manager.login())
-    assert str(refused.value) == "No Sage sign-in is stored yet. Run `sage-mcp auth login` to sign in."
+    assert str(refused.value) == (
+        "No Sage sign-in is stored yet. Run `sage-mcp auth login` to sign in"
+        " (or `uvx sage-accounting-mcp auth login` where it is not installed)."
+    )
 
 
 def test_a_refreshed_login_becomes_the_current_one_and_is_used_without_touching_the_store(tmp_path: Path) -> None:
@@ -418,7 +421,8 @@ def test_a_refresh_token_sage_refused_is_never_spent_again(tmp_path: Path, caplo
         "Sage refused the stored refresh token; a new sign-in is needed"
     ]
     assert REAUTH_MESSAGE == (
-        "The Sage sign-in has expired or was revoked. Run `sage-mcp auth login` to sign in again."
+        "The Sage sign-in has expired or was revoked. Run `sage-mcp auth login` to sign in again"
+        " (or `uvx sage-accounting-mcp auth login` where it is not installed)."
     )
 
 
