@@ -26,7 +26,11 @@ from sage_mcp.sage.errors import (
     SageUnauthorizedError,
     SageValidationError,
     error_from_response,
+    located,
+    missing_reference_model,
     parse_error_items,
+    reference_candidates,
+    reference_collection,
 )
 
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None)
@@ -219,3 +223,86 @@ def test_any_error_array_gives_one_item_per_object_in_order(body: list[Any]) -> 
     assert err.sources == [i.source for i in items if i.source]
     for item in items:
         assert item.message in str(err)
+
+
+# -- errors that do not say which field ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("item", "model"),
+    [
+        (SageErrorItem("Couldn't find Supplier.", "RecordInvalid"), "Supplier"),
+        (SageErrorItem("Couldn't find LedgerAccount with 'id'=x", source="base"), "LedgerAccount"),
+        (SageErrorItem("Couldn't find Record."), None),
+        (SageErrorItem("Couldn't find Supplier.", source="contact_id"), None),
+        (SageErrorItem("couldn't find supplier"), None),
+        (SageErrorItem("Something else"), None),
+    ],
+)
+def test_an_unknown_id_error_without_a_field_names_its_model(item: SageErrorItem, model: str | None) -> None:
+    assert missing_reference_model(item) == model
+
+
+@pytest.mark.parametrize(
+    ("model", "collection"),
+    [("LedgerAccount", "ledger_accounts"), ("Customer", "contacts"), ("Supplier", "contacts"),
+     ("Vendor", "contacts"), ("Address", "addresses"), ("TaxRate", "tax_rates")],
+)  # fmt: skip
+def test_a_models_records_live_in_its_collection(model: str, collection: str) -> None:
+    assert reference_collection(model) == collection
+
+
+def test_the_fields_that_can_hold_the_unknown_id_are_found_anywhere_in_the_body() -> None:
+    body = {
+        "sales_invoice": {
+            "contact_id": "c-1",
+            "invoice_lines": [
+                {"ledger_account_id": "la-1", "tax_rate_id": "GB_STANDARD"},
+                {"ledger_account_id": "la-2", "description": "x"},
+                {"ledger_account_id": ""},
+            ],
+            "to_bank_account_id": "b-1",
+        }
+    }
+    assert reference_candidates("LedgerAccount", body) == [
+        ("invoice_lines.0.ledger_account_id", "la-1"),
+        ("invoice_lines.1.ledger_account_id", "la-2"),
+    ]
+    assert reference_candidates("BankAccount", body) == [("to_bank_account_id", "b-1")]
+    assert reference_candidates("Customer", body) == [("contact_id", "c-1")]
+    assert reference_candidates("Supplier", {"purchase_invoice": {"vendor_id": "v-1"}}) == [("vendor_id", "v-1")]
+    assert reference_candidates("Product", body) == []
+
+
+def test_a_polymorphic_reference_is_found_by_its_type_field() -> None:
+    body = {"attachment": {"attachment_context_type_id": "SALES_INVOICE", "attachment_context_id": "i-9",
+                           "file_name": "a.pdf"}}  # fmt: skip
+    assert reference_candidates("SalesInvoice", body) == [("attachment_context_id", "i-9")]
+    assert reference_candidates("PurchaseInvoice", body) == []
+    assert reference_candidates("SalesInvoice", [{"sales_invoice_id": "s"}]) == [("0.sales_invoice_id", "s")]
+
+
+def test_an_error_is_repeated_for_each_field_that_held_an_unknown_id() -> None:
+    item = SageErrorItem("Couldn't find LedgerAccount.", "RecordInvalid", "", "error")
+    assert located(item, []) == [item]
+    assert located(
+        item,
+        [
+            ("lines.0.ledger_account_id", "la-1"),
+            ("lines.0.ledger_account_id", "la-1"),
+            ("lines.1.ledger_account_id", "la-2"),
+        ],
+    ) == [
+        SageErrorItem(
+            "Couldn't find LedgerAccount: the id 'la-1' sent was not found.",
+            "RecordInvalid",
+            "lines.0.ledger_account_id",
+            "error",
+        ),
+        SageErrorItem(
+            "Couldn't find LedgerAccount: the id 'la-2' sent was not found.",
+            "RecordInvalid",
+            "lines.1.ledger_account_id",
+            "error",
+        ),
+    ]

@@ -22,6 +22,7 @@ from sage_mcp.tools._base import (
     best_matches,
     business_label,
     compact,
+    group_arguments,
     idempotency_id,
     link_id,
     link_name,
@@ -400,3 +401,15 @@ def test_rank_scores_every_record_off_the_event_loop() -> None:
 
     out = asyncio.run(rank("acme", records, score, _project, tie_key=lambda r: r["id"], **NOTES))
     assert out == {"total": 1, "items": [{"id": "1", "score": 0.98, "match": "name"}]}
+
+
+def test_business_all_on_a_side_by_side_tool_asks_for_every_business() -> None:
+    side_by_side = {"properties": {"business_id": {}, "businesses": {}}}
+    assert group_arguments(side_by_side, {"business_id": "all", "top": 5}) == {"top": 5, "businesses": ["all"]}
+    assert group_arguments(side_by_side, {"business_id": "all", "businesses": ["b-1"]}) == {
+        "businesses": ["b-1", "all"]
+    }
+    assert group_arguments(side_by_side, {"business_id": "b-1"}) == {"business_id": "b-1"}
+    single = {"properties": {"business_id": {}}}
+    assert group_arguments(single, {"business_id": "all"}) == {"business_id": "all"}
+    assert group_arguments({}, {"business_id": "all"}) == {"business_id": "all"}
