@@ -83,4 +83,4 @@ mutation: $(MUTATION_STAMP)
 	nice -n 19 $(BIN)/python bench/mutation.py --jobs 2 --survivors $(MUTATION_ARGS)
 
 clean:
-	rm -rf $(VENV) .tools dist build .pytest_cache .mypy_cache .ruff_cache .mutation
+	rm -rf $(VENV) .tools dist build .pytest_cache .mypy_cache .ruff_cache

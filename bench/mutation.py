@@ -2,7 +2,8 @@
 
 For each module below, mutmut (pinned in constraints.txt) injects small faults one at a time and runs
 only the tests listed for that module, and of those only the ones that reach the mutated function.
-Each module runs in its own work folder, ``.mutation/<module>/``, whose ``pyproject.toml`` is this
+Each module runs in its own work folder, ``<WORK>/<module>/`` (printed at the start; outside the
+checkout), whose ``pyproject.toml`` is this
 repository's plus a ``[tool.mutmut]`` table naming the files to mutate and the tests to select; the
 source and tests are linked, not copied, so the run always sees the checkout as it is.
 
@@ -21,18 +22,25 @@ Run it niced on a shared machine; ``--jobs`` sets mutmut's parallelism (default 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WORK = REPO / ".mutation"
+#: Outside the checkout: the work folders link to ``sage_mcp/``, ``tests/`` and ``tool_schemas/``, and inside
+#: the tree those links would be picked up by the sdist's include patterns. ``MUTATION_WORK`` overrides it.
+WORK = Path(
+    os.environ.get("MUTATION_WORK")
+    or Path(tempfile.gettempdir()) / f"sage-mcp-mutation-{hashlib.sha256(str(REPO).encode()).hexdigest()[:8]}"
+)
 #: What the tests read besides the package and the tests themselves.
 LINKED = ("sage_mcp", "tests", "tool_schemas", "README.md", "server.json", "bench")
 TARGET = 0.90
@@ -175,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True)
     print(f"mutation scores of {commit.stdout.strip() or 'this checkout'} (mutmut, {args.jobs} at a time)", flush=True)
+    print(f"work folders (mutmut results, show, browse): {WORK}", flush=True)
     rows = []
     for module in chosen:
         counts, elapsed = run(module, jobs=args.jobs, resume=args.resume, verbose=args.verbose)
