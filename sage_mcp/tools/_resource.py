@@ -7,13 +7,14 @@ query parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sage_mcp.excerpt import excerpt
 from sage_mcp.sage.client import path_segment
 from sage_mcp.sage.pagination import Page, fetch_pages
-from sage_mcp.tools._base import ToolContext, list_result, paging_params
+from sage_mcp.tools._base import ToolContext, list_result, paging_params, words
 
 #: ``all_pages`` stops here; the result says so (``truncated``) and how to narrow the query.
 ALL_PAGES_CAP = 1000
@@ -75,3 +76,25 @@ async def list_records(
 async def get_record(ctx: ToolContext, args: Mapping[str, Any], res: Resource, key: str) -> dict[str, Any]:
     raw = await ctx.business.get(res.item_path(key), {"nested_attributes": res.nested} if res.nested else None)
     return dict(raw) if args.get("detail") == "full" else res.project(raw, True)
+
+
+async def or_closest(
+    out: dict[str, Any],
+    args: Mapping[str, Any],
+    find: Callable[[str], Awaitable[dict[str, Any]]],
+    hint: str,
+) -> dict[str, Any]:
+    """A list page ``out``, or, when its ``search`` text matched nothing on the first page, the closest
+    records ``find(search)`` ranks (typos, other wording), marked ``fuzzy`` with ``hint`` as the note."""
+    search = str(args.get("search") or "")
+    if out["items"] or not words(search) or int(args.get("page", 1)) > 1:
+        return out
+    found = await find(search)
+    return {
+        "total": found["total"],
+        "page": 1,
+        "next_page": None,
+        "items": found["items"],
+        "fuzzy": True,
+        "note": f"Nothing contains {excerpt(search)}; " + (found.get("note") or hint),
+    }

@@ -23,7 +23,14 @@ from sage_mcp.tools._base import (
     words,
 )
 from sage_mcp.tools._duplicates import check_contact
-from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource, get_record, list_records, query_from_args
+from sage_mcp.tools._resource import (
+    ALL_PAGES_CAP,
+    Resource,
+    get_record,
+    list_records,
+    or_closest,
+    query_from_args,
+)
 
 CONTACT_TYPES = {"customer": "CUSTOMER", "supplier": "VENDOR"}
 SAGE_TYPES = {v: k for k, v in CONTACT_TYPES.items()}
@@ -95,19 +102,12 @@ async def list_contacts(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any
     if args.get("contact_type"):
         query["contact_type_id"] = CONTACT_TYPES[args["contact_type"]]
     out = await list_records(ctx, args, CONTACTS, query)
-    search = str(args.get("search") or "")
-    if out["items"] or not words(search) or int(args.get("page", 1)) > 1:
-        return out
-    found = await find_contact(ctx, {"query": search, "contact_type": args.get("contact_type")})
-    return {
-        "total": found["total"],
-        "page": 1,
-        "next_page": None,
-        "items": found["items"],
-        "fuzzy": True,
-        "note": f"Nothing contains {excerpt(search)}; "
-        + (found.get("note") or "these are the closest matches (score 1 = same). Confirm before using one."),
-    }
+    return await or_closest(
+        out,
+        args,
+        lambda search: find_contact(ctx, {"query": search, "contact_type": args.get("contact_type")}),
+        "these are the closest matches (score 1 = same). Confirm before using one.",
+    )
 
 
 async def get_contact(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from sage_mcp.tools._base import (
     words,
 )
 from sage_mcp.tools._ledger import ledger_accounts, match_ledger_account, resolve_ledger_account
-from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource, list_records, query_from_args
+from sage_mcp.tools._resource import ALL_PAGES_CAP, Resource, list_records, or_closest, query_from_args
 
 VISIBILITY_SCOPES = ("sales", "banking", "expenses", "other_payments", "other_receipts", "journals", "reporting")
 #: Where a new ledger account shows besides journals and reporting, by type, when visible_in is not given.
@@ -111,20 +111,15 @@ async def list_ledger_accounts(ctx: ToolContext, args: dict[str, Any]) -> dict[s
     if args.get("type"):
         query["ledger_account_type_id"] = await check_type_id(ctx, "/ledger_account_types", args["type"], "type")
     out = await list_records(ctx, args, LEDGER_ACCOUNTS, {**query, **_balance_window(args)})
-    search = str(args.get("search") or "")
-    if out["items"] or not words(search) or int(args.get("page", 1)) > 1 or args.get("type"):
+    if args.get("type"):
         return out
     # nothing contains the text: the closest accounts by name or nominal code (typos, other wording)
-    found = await find_ledger_account(ctx, {"query": search, "visible_in": args.get("visible_in")})
-    return {
-        "total": found["total"],
-        "page": 1,
-        "next_page": None,
-        "items": found["items"],
-        "fuzzy": True,
-        "note": f"Nothing contains {excerpt(search)}; "
-        + (found.get("note") or "these are the closest matches (score 1 = same)."),
-    }
+    return await or_closest(
+        out,
+        args,
+        lambda search: find_ledger_account(ctx, {"query": search, "visible_in": args.get("visible_in")}),
+        "these are the closest matches (score 1 = same).",
+    )
 
 
 def _score_account(query: str, raw: dict[str, Any]) -> tuple[float, str]:
