@@ -33,7 +33,7 @@ from mcp.types import (
 )
 from mcp_types.version import is_version_at_least
 
-from sage_mcp import __version__
+from sage_mcp import __version__, completion, prompts, resources
 from sage_mcp.config import Settings
 from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
@@ -381,7 +381,7 @@ def create_server(
             audit=audit,
         )
 
-    return Server(
+    server = Server(
         SERVER_NAME,
         version=__version__,
         title="Sage Accounting",
@@ -391,6 +391,16 @@ def create_server(
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+
+    async def sage_for(ctx: ServerRequestContext[dict[str, Any]]) -> SageClient:
+        """The Sage client resources, prompts and completions read with: the one tool calls use (hosted
+        mode: the signed-in user's)."""
+        return resources.lifespan_sage(ctx) if call_scope is None else (await call_scope(ctx))[0]
+
+    resources.register(server, settings, sage_for)
+    prompts.register(server, reg, settings, sage_for)
+    completion.register(server, settings, sage_for)
+    return server
 
 
 async def serve_stdio(server: Server[dict[str, Any]]) -> None:
