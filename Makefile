@@ -2,6 +2,7 @@
 #   make demo   run the MCP server against the embedded, seeded Sage sandbox
 #               (make demo PORT=8100 ARGS="--toolsets all" picks the port and passes flags)
 #   make test   install what the tests need (pinned) and run lint, types and the whole suite
+#   make mutation  (slow, not part of `make test`) mutation score per core module, see bench/mutation.py
 
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +17,7 @@ WHEELHOUSE    := .tools/wheelhouse
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: demo test lint types pytest install inspector mcpb wheelhouse bundle wheel-check clean
+.PHONY: demo test lint types pytest install inspector mcpb wheelhouse bundle wheel-check clean mutation
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,16 @@ pytest: $(STAMP) $(INSPECTOR) $(MCPB) $(WHEELHOUSE)/.done
 	$(BIN)/pytest -q
 
 test: lint types pytest
+
+MUTATION_STAMP := $(VENV)/.installed-mutation
+
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,mutation]'
+	touch $@
+
+# Niced, two mutants at a time: fits a shared 2-core machine. MUTATION_ARGS="money errors" picks modules.
+mutation: $(MUTATION_STAMP)
+	nice -n 19 $(BIN)/python bench/mutation.py --jobs 2 --survivors $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools dist build .pytest_cache .mypy_cache .ruff_cache

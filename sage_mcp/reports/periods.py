@@ -142,11 +142,16 @@ def vat_months(settings: Mapping[str, Any] | None) -> tuple[int, str]:
 
 
 def _quarter(day: dt.date, fy: Period) -> Period:
-    k = 0
-    while add_months(fy.start, 3 * (k + 1)) <= day:
-        k += 1
-    start = add_months(fy.start, 3 * k)
-    return Period(start, add_months(fy.start, 3 * (k + 1)) - dt.timedelta(days=1))
+    """The quarter of ``fy`` holding ``day``. Quarters end 9, 6 and 3 months before the year does and with
+    it, so the four always tile the year exactly (a start on a short month's last day, such as 28 February,
+    must not carry a month-end rule into the quarters)."""
+    start = fy.start
+    for months_before_year_end in (9, 6, 3, 0):
+        end = add_months(fy.end, -months_before_year_end)
+        if day <= end:
+            return Period(start, end)
+        start = end + dt.timedelta(days=1)
+    raise ValueError(f"{day} is not in the financial year {fy.start} to {fy.end}")
 
 
 def resolve(word: str, today: dt.date, settings: Mapping[str, Any] | None = None) -> Period:
@@ -162,7 +167,8 @@ def resolve(word: str, today: dt.date, settings: Mapping[str, Any] | None = None
         q = _quarter(today, fy)
         return Period(q.start, q.end, "this quarter of the financial year")
     if word == "last_quarter":
-        q = _quarter(month_start(today, 3), financial_year(month_start(today, 3), year_end))
+        before = _quarter(today, fy).start - dt.timedelta(days=1)
+        q = _quarter(before, financial_year(before, year_end))
         return Period(q.start, q.end, "last quarter of the financial year")
     if word == "this_financial_year":
         return Period(fy.start, fy.end, "this " + fy.how)
