@@ -1,9 +1,11 @@
 """Cold start and per-call overhead, each as a ratio against a baseline measured in the same run.
 
-Run: .venv/bin/python bench/overhead.py [--calls 50]
+Run: .venv/bin/python bench/overhead.py [--calls 50] [--runs 9]
 
 * cold start: spawning `sage-mcp serve` over stdio and listing tools, vs spawning a Python that only
-  imports the MCP SDK's server (the floor any Python MCP server pays);
+  imports the MCP SDK's server (the floor any Python MCP server pays; ``cold_start_ratio``), and vs
+  spawning the SDK's bare low-level server (``bench/bare_server.py``) and listing its one tool through
+  the same client (``cold_start_vs_bare_server``). Runs are interleaved; medians of ``--runs``.
 * per call: `list_contacts` through an in-memory MCP client (validation, business resolution,
   projection, rendering), vs the bare HTTP GET to the sandbox that it wraps.
 """
@@ -38,18 +40,22 @@ def env_for(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
-async def cold_start(settings, runs: int = 3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    floor, ours = [], []
+async def spawn_and_list(args: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    async with Client(StdioServerParameters(command=sys.executable, args=args, env=env), mode="legacy") as client:
+        await client.list_tools()
+    return time.perf_counter() - start
+
+
+async def cold_start(settings, runs: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    floor, bare, ours = [], [], []
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import mcp.server"], check=True)
         floor.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        params = StdioServerParameters(command=sys.executable, args=["-m", "sage_mcp", "serve"], env=env_for(settings))
-        async with Client(params, mode="legacy") as client:
-            await client.list_tools()
-        ours.append(time.perf_counter() - start)
-    return statistics.median(floor), statistics.median(ours)
+        bare.append(await spawn_and_list([str(Path(__file__).with_name("bare_server.py"))]))
+        ours.append(await spawn_and_list(["-m", "sage_mcp", "serve"], env_for(settings)))
+    return statistics.median(floor), statistics.median(bare), statistics.median(ours)
 
 
 async def per_call(settings, api_url: str, token: str, calls: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -71,15 +77,17 @@ async def per_call(settings, api_url: str, token: str, calls: int) -> tuple[floa
     return statistics.median(bare), statistics.median(ours)
 
 
-async def run(calls: int) -> dict[str, float]:
+async def run(calls: int, runs: int) -> dict[str, float]:
     with running_sandbox(SandboxConfig()) as sandbox, tempfile.TemporaryDirectory() as tmp:
         settings = sandbox_settings(sandbox, Path(tmp))
-        floor, start = await cold_start(settings)
+        floor, bare_server, start = await cold_start(settings, runs)
         bare, call = await per_call(settings, sandbox.api_url, sandbox.mint_tokens()["access_token"], calls)
     return {
         "import_mcp_server_s": floor,
+        "bare_server_and_list_tools_s": bare_server,
         "serve_and_list_tools_s": start,
         "cold_start_ratio": start / floor,
+        "cold_start_vs_bare_server": start / bare_server,
         "bare_http_ms": bare * 1000,
         "tool_call_ms": call * 1000,
         "per_call_ratio": call / bare,
@@ -89,7 +97,9 @@ async def run(calls: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=50)
-    print(json.dumps(asyncio.run(run(parser.parse_args().calls)), indent=2))
+    parser.add_argument("--runs", type=int, default=9, help="cold starts of each kind (interleaved)")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.calls, args.runs)), indent=2))
     return 0
 
 

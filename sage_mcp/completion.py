@@ -63,11 +63,10 @@ async def business_values(sage: SageClient, settings: Settings, typed: str, *, n
 
 
 def register(server: Server[dict[str, Any]], settings: Settings, sage_for: SageFor) -> None:
-    kinds = {(p.name, a.name): (a.kind, a.choices) for p in load_prompts().values() for a in p.arguments}
-
     async def complete(ctx: ServerRequestContext[dict[str, Any]], params: CompleteRequestParams) -> CompleteResult:
         typed = params.argument.value[:200]
         if isinstance(params.ref, PromptReference):
+            kinds = {(p.name, a.name): (a.kind, a.choices) for p in load_prompts().values() for a in p.arguments}
             kind, choices = kinds.get((params.ref.name, params.argument.name), ("", ()))
         else:  # a resource template: its only variable is business_id
             kind, choices = ("business", ()) if params.argument.name == "business_id" else ("", ())

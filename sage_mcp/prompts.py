@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -81,6 +80,9 @@ class PromptText:
 
 @cache
 def load_prompts(path: Path = PROMPTS_FILE) -> dict[str, PromptText]:
+    """The prompts file, read on the first prompts request (not at start-up)."""
+    import tomllib
+
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     prompts: dict[str, PromptText] = {}
     for p in raw["prompt"]:
@@ -301,7 +303,10 @@ class Prompts:
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.offer = Offer(registry)
         self.settings = settings
-        self.prompts = load_prompts()
+
+    @property
+    def prompts(self) -> dict[str, PromptText]:
+        return load_prompts()
 
     def list(self) -> list[Prompt]:
         return [p.to_mcp() for p in self.prompts.values()]

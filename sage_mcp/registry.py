@@ -1,6 +1,7 @@
 """The tool catalogue: schema files in ``tool_schemas/<toolset>/<tool>.json`` paired with handlers.
 
-A tool exists only when both halves exist; :func:`check_pairing` reports any orphan. Which tools
+A tool exists only when both halves exist; :func:`check_pairing` reports any orphan (run by the tests:
+start-up reads only the schema files, and a handler's module is imported on its tool's first call). Which tools
 a server offers is decided here once, at start-up: the selected toolsets, minus every tool whose
 ``readOnlyHint`` is false when the server is read-only (read-only wins over everything).
 """
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.types import Tool, ToolAnnotations
 
-from sage_mcp.tools import HANDLERS, Handler
+from sage_mcp.tools import Handler, handler_for
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -47,6 +48,7 @@ class ConfigError(ValueError):
     """A start-up setting names something that does not exist."""
 
 
+@cache
 def schema_root() -> Path:
     """``tool_schemas/``: packaged inside the wheel, or at the top of a source checkout."""
     packaged = Path(__file__).parent / "tool_schemas"
@@ -166,8 +168,12 @@ def mentioned_tools(text: str) -> set[str]:
 @dataclass(frozen=True)
 class RegisteredTool:
     spec: ToolSpec
-    handler: Handler
     mcp_tool: Tool
+
+    @cached_property
+    def handler(self) -> Handler:
+        """The handler, its toolset's module imported on the tool's first call (not at start-up)."""
+        return handler_for(self.spec.toolset, self.spec.name)
 
     @cached_property
     def validator(self) -> Draft202012Validator:
@@ -193,10 +199,13 @@ def load_spec(path: Path, toolset: str) -> ToolSpec:
     )
 
 
-@cache
 def load_catalogue(root: Path | None = None) -> tuple[dict[str, ToolsetInfo], tuple[ToolSpec, ...]]:
-    """Every toolset and every tool schema on disk, in a stable order."""
-    base = root or schema_root()
+    """Every toolset and every tool schema on disk, in a stable order (read once per folder)."""
+    return _load_catalogue(root or schema_root())
+
+
+@cache
+def _load_catalogue(base: Path) -> tuple[dict[str, ToolsetInfo], tuple[ToolSpec, ...]]:
     meta = json.loads((base / TOOLSETS_FILE).read_text(encoding="utf-8"))
     toolsets = {
         name: ToolsetInfo(
@@ -291,9 +300,6 @@ class Registry:
         """The tools of ``toolsets``. ``confirm_writes``: every write may need the user's confirmation
         (an amount threshold is set), not only the destructive ones, so each takes ``confirmation_token``."""
         known, specs = load_catalogue(root)
-        problems = check_pairing(specs, HANDLERS)
-        if problems:
-            raise ConfigError("tool catalogue is inconsistent: " + "; ".join(problems))
         chosen = parse_toolsets(toolsets, known)
         for name, info in known.items():
             missing = set(info.everyday or ()) - {s.name for s in specs if s.toolset == name}
@@ -312,7 +318,6 @@ class Registry:
         tools = {
             spec.name: RegisteredTool(
                 spec=spec,
-                handler=HANDLERS[spec.name],
                 mcp_tool=spec.to_mcp(names),
             )
             for spec in offered

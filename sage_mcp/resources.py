@@ -50,12 +50,9 @@ from sage_mcp.config import Settings
 from sage_mcp.results import from_exception
 from sage_mcp.sage.client import CallBudget, SageClient, call_budget
 from sage_mcp.sage.pagination import fetch_pages
+from sage_mcp.tools import handler_for
 from sage_mcp.tools._base import ToolContext, ToolError, resolve_business
 from sage_mcp.tools._resource import ALL_PAGES_CAP
-from sage_mcp.tools.banking import list_bank_accounts
-from sage_mcp.tools.business import financial_settings, get_business
-from sage_mcp.tools.ledger import LEDGER_ACCOUNTS
-from sage_mcp.tools.tax import list_tax_rates
 
 SCHEME = "sage"
 PREFIX = f"{SCHEME}://businesses/"
@@ -72,13 +69,21 @@ T = TypeVar("T")
 Reader = Callable[[ToolContext], Awaitable[dict[str, Any]]]
 
 
+# The readers reuse the toolsets' handlers, imported on a resource's first read (as a tool's module is
+# on its first call), so listing resources at start-up loads no handler code.
+
+
 async def _profile(ctx: ToolContext) -> dict[str, Any]:
+    from sage_mcp.tools.business import financial_settings, get_business
+
     business, settings = await asyncio.gather(get_business(ctx, {}), financial_settings(ctx, {}))
     return {"profile": business, "financial_settings": settings}
 
 
 async def _chart_of_accounts(ctx: ToolContext) -> dict[str, Any]:
     """Every ledger account, fetched page by page (several at once) up to :data:`ALL_PAGES_CAP`."""
+    from sage_mcp.tools.ledger import LEDGER_ACCOUNTS
+
     raw, total = await fetch_pages(
         ctx.business, LEDGER_ACCOUNTS.path, {"attributes": LEDGER_ACCOUNTS.list_attributes}, max_items=ALL_PAGES_CAP
     )
@@ -92,11 +97,11 @@ async def _chart_of_accounts(ctx: ToolContext) -> dict[str, Any]:
 
 
 async def _tax_rates(ctx: ToolContext) -> dict[str, Any]:
-    return await list_tax_rates(ctx, {})
+    return await handler_for("tax", "list_tax_rates")(ctx, {})
 
 
 async def _bank_accounts(ctx: ToolContext) -> dict[str, Any]:
-    return await list_bank_accounts(ctx, {})
+    return await handler_for("banking", "list_bank_accounts")(ctx, {})
 
 
 @dataclass(frozen=True)
