@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -69,9 +70,10 @@ def test_ctrl_c_while_waiting_for_the_browser_exits_130_without_a_traceback(tmp_
         [SAGE_MCP, "auth", "login"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     try:
-        _wait_listening(port, proc)
+        waiting = _wait_for_line(proc, "Waiting for Sage to redirect")  # as a person would: the prompt is up
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
+        err = waiting + err
     finally:
         proc.kill()
     assert proc.returncode == 130 and "Traceback" not in err, err
@@ -91,6 +93,21 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 60) -> str:
+    """What ``proc`` wrote to stderr up to ``text`` (read from the pipe unbuffered, so ``communicate``
+    gets the rest)."""
+    assert proc.stderr is not None
+    fd, seen = proc.stderr.fileno(), b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        assert time.monotonic() < deadline, f"no {text!r} within {timeout} s: {seen.decode(errors='replace')}"
+        if select.select([fd], [], [], 0.2)[0]:
+            chunk = os.read(fd, 4096)
+            assert chunk, f"exited before printing {text!r}: {seen.decode(errors='replace')}"
+            seen += chunk
+    return seen.decode()
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
