@@ -13,17 +13,21 @@ import json
 import os
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.types import CallToolResult
 
 from sage_mcp import __version__
 from sage_mcp.config import Settings
-from sage_mcp.http import HttpSecurity, HttpSetupError, HttpToken, check_bind, plan_http, token_hint
-from sage_mcp.http.allow import host_name
 from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
 from sage_mcp.safety.confirm import is_preview, terminal_asker
 from sage_mcp.server import Dispatcher, configure_logging, confirms_every_write, create_server, run_http, run_stdio
+
+if TYPE_CHECKING:
+    from sage_mcp.http import HttpSecurity, HttpToken
+
+# The HTTP transport's modules (sage_mcp.http) load in the commands that serve HTTP, so a stdio server
+# starts without them.
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -77,6 +81,8 @@ def _demo(
 
 def _http_security(args: argparse.Namespace, settings: Settings) -> HttpSecurity:
     """The HTTP server's guard from the flags and settings; exit 2 (before binding) if it must not start."""
+    from sage_mcp.http import HttpSetupError, plan_http
+
     try:
         return plan_http(
             settings,
@@ -119,6 +125,8 @@ def _check_port_free(host: str, port: int) -> None:
 
 def _mcp_url(host: str, port: int) -> str:
     """The URL a client on this machine uses (a wildcard bind is reached through loopback)."""
+    from sage_mcp.http.allow import host_name
+
     name = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host.strip(), host_name(host))
     return f"http://{name}:{port}/mcp"
 
@@ -135,6 +143,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if security is None:
         run_stdio(server)
         return 0
+    from sage_mcp.http import token_hint
+
     url = _mcp_url(args.host, args.port)
     _err(f"sage-mcp {__version__}: streamable HTTP on {url}")
     if security.token is not None:
@@ -184,6 +194,8 @@ def _serve_hosted(args: argparse.Namespace) -> int:
         _err("sage-mcp: --hosted always authenticates users; drop --unsafe-no-auth")
         return 2
     _check_port_free(args.host, args.port)
+    from sage_mcp.http import HttpSetupError
+
     try:
         from sage_mcp.http.hosted import HostedSettings, run_hosted
         from sage_mcp.http.hosted.app import build_hosted_app, plan_hosted
@@ -217,6 +229,8 @@ def _serve_hosted(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from sage_mcp.http import HttpSetupError, check_bind
+
     configure_logging(args.log_level)
     if not args.stdio:
         try:

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server import Server, ServerRequestContext
@@ -36,7 +36,6 @@ from mcp_types.version import is_version_at_least
 from sage_mcp import __version__, completion, prompts, resources
 from sage_mcp.config import Settings
 from sage_mcp.excerpt import excerpt
-from sage_mcp.http import HttpSecurity
 from sage_mcp.registry import Registry
 from sage_mcp.results import failure, from_exception, invalid_arguments, success
 from sage_mcp.safety.confirm import Asker, TokenSigner, asker_for
@@ -46,6 +45,9 @@ from sage_mcp.sage.errors import AuthError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore
 from sage_mcp.stores.fingerprints import FingerprintStore, SqliteFingerprintStore
 from sage_mcp.tools._base import RootsFn, ToolContext, group_arguments, resolve_business
+
+if TYPE_CHECKING:
+    from sage_mcp.http import HttpSecurity
 
 log = logging.getLogger(__name__)
 

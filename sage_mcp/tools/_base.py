@@ -7,7 +7,6 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any
 
 import anyio.to_thread
@@ -252,6 +251,8 @@ def words(text: str) -> list[str]:
 def similarity(query: str, text: str) -> float:
     """How well ``query`` names ``text``, 0 to 1: tolerant of case, punctuation, typos, legal suffixes
     and a query that is only part of the name. 1 only for the same words."""
+    from difflib import SequenceMatcher  # loaded by the first search, not at start-up
+
     q, t = words(query), words(text)
     if not q or not t:
         return 0.0
