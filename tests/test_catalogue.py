@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
+import sage_mcp
 from sage_mcp.money import DECIMAL_PATTERN
 from sage_mcp.registry import (
     ANNOTATION_KEYS,
@@ -258,9 +259,7 @@ def test_server_json_is_valid_for_the_mcp_registry() -> None:
     manifest = json.loads((REPO / "server.json").read_text())
     errors = list(Draft7Validator(schema, format_checker=FormatChecker()).iter_errors(manifest))
     assert errors == []
-    pyproject = (REPO / "pyproject.toml").read_text()
-    version = re.search(r'^version = "([^"]+)"', pyproject, re.M)
-    assert version and manifest["version"] == version.group(1) == manifest["packages"][0]["version"]
+    assert manifest["version"] == sage_mcp.__version__ == manifest["packages"][0]["version"]
     secrets = {v["name"] for v in manifest["packages"][0]["environmentVariables"] if v.get("isSecret")}
     assert {"SAGE_CLIENT_SECRET", "SAGE_REFRESH_TOKEN"} <= secrets
     assert f"mcp-name: {manifest['name']}" in (REPO / "README.md").read_text()

@@ -82,6 +82,7 @@ def test_wheel_and_sdist_carry_catalogue_spec_licence_and_changelog(dist: Path) 
     assert any(re.fullmatch(r"sage_accounting_mcp-[^/]+\.dist-info/licenses/LICENSE", n) for n in names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "License-Expression: MIT" in meta and "Project-URL: Changelog," in meta
+    assert f"\nVersion: {__version__}\n" in meta  # the build reads the version from sage_mcp/__init__.py
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "sage-accounting-mcp = sage_mcp.cli:main" in entry_points and "sage-mcp = sage_mcp.cli:main" in entry_points
     (sdist,) = dist.glob("sage_accounting_mcp-*.tar.gz")
@@ -170,7 +171,7 @@ def test_bundle_manifest_matches_the_package_and_validates() -> None:
     assert MCPB.exists(), "the MCPB CLI is not installed; `make mcpb` (make test does) installs it into .tools/mcpb"
     manifest = json.loads((REPO / "mcpb" / "manifest.json").read_text())
     server = json.loads((REPO / "server.json").read_text())
-    assert manifest["version"] == PYPROJECT["project"]["version"] == server["version"]
+    assert manifest["version"] == __version__ == server["version"]
     assert manifest["name"] == PYPROJECT["project"]["name"] == server["packages"][0]["identifier"]
     assert manifest["license"] == PYPROJECT["project"]["license"]
     config = manifest["user_config"]
