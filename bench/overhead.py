@@ -1,6 +1,6 @@
 """Cold start and per-call overhead, each as a ratio against a baseline measured in the same run.
 
-Run: .venv/bin/python bench/overhead.py [--calls 50] [--runs 9]
+Run: .venv/bin/python bench/overhead.py [--calls 50] [--runs 15]
 
 * cold start: spawning `sage-mcp serve` over stdio and listing tools, vs spawning a Python that only
   imports the MCP SDK's server (the floor any Python MCP server pays; ``cold_start_ratio``), and vs
@@ -103,7 +103,7 @@ async def run(calls: int, runs: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=9, help="cold starts of each kind (interleaved)")
+    parser.add_argument("--runs", type=int, default=15, help="cold starts of each kind (interleaved)")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args.calls, args.runs)), indent=2))
     return 0
