@@ -67,7 +67,12 @@ def test_ctrl_c_while_waiting_for_the_browser_exits_130_without_a_traceback(tmp_
         BROWSER="true",  # webbrowser opens nothing
     )
     proc = subprocess.Popen(
-        [SAGE_MCP, "auth", "login"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [SAGE_MCP, "auth", "login"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     try:
         waiting = _wait_for_line(proc, "Waiting for Sage to redirect")  # as a person would: the prompt is up
@@ -93,6 +98,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Ctrl+C reaches the child as it does from a terminal, even when the suite itself was started in the
+    background of a non-interactive shell (which starts it with SIGINT ignored, inherited by children)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 60) -> str:
@@ -126,6 +137,7 @@ def test_ctrl_c_stops_the_http_server_without_a_traceback(settings: Settings) ->
     port = _free_port()
     proc = subprocess.Popen(
         [SAGE_MCP, "serve", "--transport", "http", "--port", str(port)],
+        preexec_fn=_ctrl_c_as_in_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
