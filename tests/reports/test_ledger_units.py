@@ -449,3 +449,23 @@ def test_group_total_adds_one_currency_and_refuses_to_mix_currencies() -> None:
     mixed = [*gbp[:2], {"id": "d", "currency": "EUR", "summary": {"net_profit": "7.00", "sales": "7.00"}}]
     total = statements.group_total(mixed, ("sales", "net_profit"))
     assert "summary" not in total and "different currencies (EUR, GBP)" in total["note"]
+
+
+def test_activity_entries_say_what_sage_gives_and_nothing_made_up() -> None:
+    """Details come from the entry's description, else its displayed_as, else its transaction's name, else
+    stay empty; entries of deleted transactions are counted, not shown; dates sort, Sage's order kept in a day."""
+    raws = [
+        {"date": "2026-05-02", "debit": "10.0", "credit": "0.0", "description": "Stationery", "deleted": False},
+        {"date": "2026-05-01", "debit": "0.0", "credit": "5.0", "displayed_as": "SI-7"},
+        {"date": "2026-05-01", "debit": "2.5", "credit": "0.0", "transaction": {"displayed_as": "Bank transfer"}},
+        {"date": "2026-05-02", "debit": "1.0", "credit": "0.0", "contact": {"displayed_as": "Acme Ltd"}},
+        {"date": "2026-04-30", "debit": "99.0", "credit": "0.0", "description": "Voided", "deleted": True},
+    ]
+    entries, dropped = activity.entries_of(raws)
+    assert dropped == 1
+    assert [(e.date, e.details, e.contact, e.transaction, e.net) for e in entries] == [
+        ("2026-05-01", "SI-7", None, None, D("-5")),
+        ("2026-05-01", "Bank transfer", None, "Bank transfer", D("2.5")),
+        ("2026-05-02", "Stationery", None, None, D("10")),
+        ("2026-05-02", "", "Acme Ltd", None, D("1")),
+    ]
