@@ -73,13 +73,48 @@ MODULES = (
     *(
         Module(f"reports_{name}", (f"sage_mcp/reports/{name}.py",), tests)
         for name, tests in (
-            ("statements", ("tests/reports/test_ledger_units.py", "tests/test_report_calculations.py")),
-            ("ledger", ("tests/reports/test_ledger_units.py", "tests/test_report_calculations.py")),
+            (
+                "statements",
+                (
+                    "tests/reports/test_ledger_units.py",
+                    "tests/test_report_calculations.py",
+                    "tests/reports/test_statement_details.py",
+                ),
+            ),
+            (
+                "ledger",
+                (
+                    "tests/reports/test_ledger_units.py",
+                    "tests/test_report_calculations.py",
+                    "tests/reports/test_statement_details.py",
+                ),
+            ),
             ("periods", ("tests/reports/test_ledger_units.py", "tests/test_report_periods.py")),
-            ("aged", ("tests/reports/test_open_items_units.py", "tests/test_report_calculations.py")),
-            ("vat", ("tests/reports/test_open_items_units.py", "tests/test_report_calculations.py")),
+            (
+                "aged",
+                (
+                    "tests/reports/test_open_items_units.py",
+                    "tests/test_report_calculations.py",
+                    "tests/reports/test_aged_details.py",
+                ),
+            ),
+            (
+                "vat",
+                (
+                    "tests/reports/test_open_items_units.py",
+                    "tests/test_report_calculations.py",
+                    "tests/reports/test_vat_details.py",
+                ),
+            ),
             ("activity", ("tests/reports/test_ledger_units.py", "tests/test_report_calculations.py")),
-            ("summary", ("tests/test_report_calculations.py", "tests/reports/test_open_items_summary.py")),
+            (
+                "summary",
+                (
+                    "tests/test_report_calculations.py",
+                    "tests/reports/test_open_items_summary.py",
+                    "tests/reports/test_summary_details.py",
+                ),
+            ),
         )
     ),
 )
