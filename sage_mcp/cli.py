@@ -674,6 +674,10 @@ def main(argv: list[str] | None = None) -> int:
         _err("\nsage-mcp: interrupted.")
         return 130
     except ValidationError as exc:  # a SAGE_* variable that does not parse
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        from sage_mcp.config import variable_for
+
+        problems = "; ".join(
+            f"{'.'.join(variable_for(str(part)) for part in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
         _err(f"sage-mcp: invalid configuration ({problems}). Fix the SAGE_* environment variable named.")
         return 2

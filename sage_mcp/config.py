@@ -1,14 +1,21 @@
-"""Settings for sage-mcp, read from ``SAGE_*`` environment variables (CLI flags override)."""
+"""Settings for sage-mcp, read from ``SAGE_*`` environment variables (CLI flags override).
+
+Plain pydantic reads them (``Settings._from_environment``) rather than pydantic-settings: these are a
+dozen flat values, and pydantic-settings with its dotenv and cloud-secret sources would be the largest
+import of a start that only answers ``tools/list``. Hosted mode, off that path, keeps pydantic-settings.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 SAGE_API_BASE_URL = "https://api.accounting.sage.com/v3.1"
 SAGE_AUTHORIZE_URL = "https://www.sageone.com/oauth2/auth/central?filter=apiv3.1"
@@ -20,10 +27,36 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("sage-mcp", appauthor=False))
 
 
-class Settings(BaseSettings):
-    """Everything sage-mcp needs to reach Sage. Secrets are ``SecretStr`` and never logged."""
+ENV_PREFIX = "SAGE_"
 
-    model_config = SettingsConfigDict(env_prefix="SAGE_", extra="ignore", populate_by_name=True)
+
+def _names(name: str, field: FieldInfo) -> tuple[str, ...]:
+    """The names a field may be given by: its own and its aliases (``SAGE_MCP_TOOLSETS``, ``toolsets``)."""
+    alias = field.validation_alias
+    choices = alias.choices if isinstance(alias, AliasChoices) else [alias] if isinstance(alias, str) else []
+    return (name, *(c for c in choices if isinstance(c, str)))
+
+
+def env_names(name: str, field: FieldInfo) -> tuple[str, ...]:
+    """Environment variables that set a field: its ``SAGE_MCP_*`` alias if it has one, else ``SAGE_<NAME>``."""
+    upper = tuple(n for n in _names(name, field) if n.isupper())
+    return upper or (f"{ENV_PREFIX}{name.upper()}",)
+
+
+def variable_for(name: str) -> str:
+    """The environment variable that sets field ``name`` (``call_timeout`` → ``SAGE_MCP_CALL_TIMEOUT``);
+    any other name is returned as it is."""
+    field = Settings.model_fields.get(name)
+    return env_names(name, field)[0] if field else name
+
+
+class Settings(BaseModel):
+    """Everything sage-mcp needs to reach Sage. Secrets are ``SecretStr`` and never logged.
+
+    A value passed in wins; otherwise the environment's (names matched ignoring case, as Windows does);
+    otherwise the default. Values from the environment are validated like any other."""
+
+    model_config = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True, validate_default=True)
 
     client_id: str = Field(default="", description="Client id of your app at developer.sage.com")
     client_secret: SecretStr = Field(default=SecretStr(""), description="Client secret of your app")
@@ -107,6 +140,20 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SAGE_MCP_CONFIRM_ABOVE", "confirm_above"),
         description="Also ask the user before any write whose amounts total more than this",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        given = dict(data) if isinstance(data, Mapping) else {}
+        environ = {key.upper(): value for key, value in os.environ.items()}
+        for name, field in cls.model_fields.items():
+            if any(n in given for n in _names(name, field)):
+                continue
+            for env_name in env_names(name, field):
+                if env_name in environ:
+                    given[name] = environ[env_name]
+                    break
+        return given
 
     @field_validator("confirm_above", mode="before")
     @classmethod

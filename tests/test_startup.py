@@ -1,5 +1,5 @@
 """Start-up loads what listing needs and no more: a toolset's handler module, the prompts file, authlib
-and jsonschema load when first used, so ``serve`` answers tools/list sooner
+and jsonschema load when first used, pydantic-settings not at all, so ``serve`` answers tools/list sooner
 (``bench/overhead.py`` measures how much)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sage_mcp.server import create_server
 def loaded(prefixes):
     return sorted(m for m in sys.modules if m.split(".")[0] in prefixes or m.startswith(prefixes))
 
-WATCH = ("sage_mcp.tools.", "sage_mcp.reports", "authlib", "jsonschema", "tomllib")
+WATCH = ("sage_mcp.tools.", "sage_mcp.reports", "authlib", "jsonschema", "tomllib", "pydantic_settings", "dotenv")
 
 async def main():
     out = {}
@@ -51,6 +51,8 @@ def test_listing_tools_loads_no_handler_module_and_a_call_loads_its_own(tmp_path
     loaded = out["after_list"]
     assert [m for m in loaded if m.startswith("sage_mcp.tools.") and not m.startswith("sage_mcp.tools._")] == []
     assert not [m for m in loaded if m.startswith(("sage_mcp.reports", "authlib", "jsonschema", "tomllib"))]
+    # settings are read without pydantic-settings (and its dotenv), which only hosted mode loads
+    assert not [m for m in out["after_call"] if m.startswith(("pydantic_settings", "dotenv"))]
     # the call (answered from the shipped spec, no Sage needed) loaded its own toolset's module only
     assert out["found"]
     assert "sage_mcp.tools.api" in out["after_call"]
