@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
@@ -24,6 +23,9 @@ SAGE_REVOKE_URL = "https://oauth.accounting.sage.com/revoke"
 
 
 def default_data_dir() -> Path:
+    """The platform's per-user data folder (imported here: unused when ``SAGE_DATA_DIR`` is set)."""
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("sage-mcp", appauthor=False))
 
 
