@@ -481,3 +481,40 @@ def test_an_environment_refresh_token_seeds_an_empty_store(tmp_path: Path, caplo
     saved = store.load()
     assert saved is not None
     assert (saved.tokens.refresh_token, saved.business_id, saved.extra) == ("r1", None, {})
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows cannot open a folder to flush it")
+def test_a_save_reaches_the_disk_file_and_folder_before_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a rotated refresh token lost in a power cut means a new sign-in: the new file's bytes are flushed,
+    # then the folder, so that the rename that put the file in place survives too
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    FileTokenStore(tmp_path / "tokens.json").save(StoredLogin(TokenSet("a1", "r1", NOW + 300)))
+    assert flushed == ["file", "folder"]
+
+
+def test_on_windows_a_save_does_not_open_the_folder_and_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileTokenStore(tmp_path / "tokens.json")
+    real_open = os.open
+
+    def windows_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.path.isdir(path):
+            raise PermissionError(13, "Permission denied", str(path))  # as Windows answers for a folder
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "name", "nt")
+    monkeypatch.setattr(os, "open", windows_open)
+    store.save(StoredLogin(TokenSet("a1", "r1", NOW + 300), business_id="b-1"))
+    monkeypatch.undo()
+    loaded = store.load()
+    assert loaded is not None and (loaded.tokens.refresh_token, loaded.business_id) == ("r1", "b-1")
