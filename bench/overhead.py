@@ -8,6 +8,10 @@ Run: .venv/bin/python bench/overhead.py [--calls 50] [--runs 15]
   the same client (``cold_start_vs_bare_server``). Runs are interleaved; medians of ``--runs``.
 * per call: `list_contacts` through an in-memory MCP client (validation, business resolution,
   projection, rendering), vs the bare HTTP GET to the sandbox that it wraps.
+* ``--instructions``: the cold start counted in CPU instructions instead of seconds, each server run once
+  under valgrind's callgrind (handshake, tools/list, stdin closed, exit). Counts do not depend on what else
+  the machine is doing, so this ratio holds still where the timed one moves by ±0.05; it leaves out what
+  instructions do not show (waiting on the disk, the client parsing the longer list).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,11 +107,68 @@ async def run(calls: int, runs: int) -> dict[str, float]:
     }
 
 
+def instructions(args: list[str], env: dict[str, str] | None) -> int:
+    """CPU instructions a server spends from exec to exit, answering initialize and tools/list on stdio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", sys.executable, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
+        )
+        assert proc.stdin and proc.stdout and proc.stderr
+
+        def send(message: dict[str, object]) -> None:
+            assert proc.stdin
+            proc.stdin.write((json.dumps(message) + "\n").encode())
+            proc.stdin.flush()
+
+        send(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "bench", "version": "0"},
+                },
+            }
+        )
+        proc.stdout.readline()
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        listed = json.loads(proc.stdout.readline())
+        assert listed["result"]["tools"], listed
+        proc.stdin.close()
+        err = proc.stderr.read().decode()
+        proc.wait()
+    found = re.search(r"Collected : (\d+)", err)
+    if not found:
+        raise RuntimeError(f"callgrind gave no count: {err[-500:]}")
+    return int(found[1])
+
+
+def count_instructions() -> dict[str, float]:
+    with running_sandbox(SandboxConfig()) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        env = env_for(sandbox_settings(sandbox, Path(tmp)))
+        bare = instructions([str(Path(__file__).with_name("bare_server.py"))], None)
+        ours = instructions(["-m", "sage_mcp", "serve"], env)
+    return {"bare_server_instructions": bare, "serve_instructions": ours, "instructions_vs_bare_server": ours / bare}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--runs", type=int, default=15, help="cold starts of each kind (interleaved)")
+    parser.add_argument("--instructions", action="store_true", help="count cold-start instructions (valgrind)")
     args = parser.parse_args()
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            parser.error("--instructions needs valgrind (Debian: apt-get install valgrind)")
+        print(json.dumps(count_instructions(), indent=2))
+        return 0
     print(json.dumps(asyncio.run(run(args.calls, args.runs)), indent=2))
     return 0
 

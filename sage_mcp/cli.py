@@ -20,8 +20,7 @@ from mcp.types import CallToolResult
 from sage_mcp import __version__
 from sage_mcp.config import Settings
 from sage_mcp.registry import ConfigError, Registry, catalogue_markdown
-from sage_mcp.safety.confirm import is_preview, terminal_asker
-from sage_mcp.server import Dispatcher, configure_logging, confirms_every_write, create_server, run_http, run_stdio
+from sage_mcp.server import configure_logging, confirms_every_write, create_server, run_http, run_stdio
 
 if TYPE_CHECKING:
     from sage_mcp.http import HttpSecurity, HttpToken
@@ -296,6 +295,8 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
 
 async def _call(settings: Settings, registry: Registry, name: str, arguments: dict[str, Any]) -> tuple[bool, str, Any]:
+    from sage_mcp.dispatch import Dispatcher
+    from sage_mcp.safety.confirm import is_preview, terminal_asker
     from sage_mcp.sage.client import SageClient
 
     async with SageClient(settings) as sage:

@@ -11,12 +11,12 @@ import datetime as dt
 import logging
 from typing import Any
 
-from mcp.server import Server, ServerRequestContext
+from mcp.server import ServerRequestContext
 from mcp.types import CompleteRequestParams, CompleteResult, Completion, PromptReference
 
 from sage_mcp.config import Settings
 from sage_mcp.prompts import load_prompts
-from sage_mcp.resources import SageFor, within_deadline
+from sage_mcp.resources import Handler, SageFor, within_deadline
 from sage_mcp.sage.client import SageClient
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ async def business_values(sage: SageClient, settings: Settings, typed: str, *, n
     return out
 
 
-def register(server: Server[dict[str, Any]], settings: Settings, sage_for: SageFor) -> None:
+def handlers(settings: Settings, sage_for: SageFor) -> dict[str, Handler]:
+    """The completion handler: values for prompt arguments and resource template variables."""
+
     async def complete(ctx: ServerRequestContext[dict[str, Any]], params: CompleteRequestParams) -> CompleteResult:
         typed = params.argument.value[:200]
         if isinstance(params.ref, PromptReference):
@@ -81,4 +83,4 @@ def register(server: Server[dict[str, Any]], settings: Settings, sage_for: SageF
             completion=Completion(values=values[:MAX_VALUES], total=len(values), has_more=len(values) > MAX_VALUES)
         )
 
-    server.add_request_handler("completion/complete", CompleteRequestParams, complete)
+    return {"completion/complete": complete}

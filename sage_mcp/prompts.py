@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import MCPError
-from mcp.server import Server, ServerRequestContext
+from mcp.server import ServerRequestContext
 from mcp.types import (
     INVALID_PARAMS,
     GetPromptRequestParams,
@@ -33,7 +33,7 @@ from mcp.types import (
 
 from sage_mcp.config import Settings
 from sage_mcp.registry import Registry, load_catalogue
-from sage_mcp.resources import STATIC_TTL_MS, SageFor, within_deadline
+from sage_mcp.resources import STATIC_TTL_MS, Handler, SageFor, within_deadline
 from sage_mcp.sage.client import SageClient
 from sage_mcp.tools._base import BusinessScope, resolve_business
 
@@ -338,8 +338,8 @@ class Prompts:
         return await within_deadline(self.settings, work, "Prompt argument business_id", {"argument": "business_id"})
 
 
-def register(server: Server[dict[str, Any]], registry: Registry, settings: Settings, sage_for: SageFor) -> None:
-    """Serve the prompts on ``server``, rendered for the tools ``registry`` offers."""
+def handlers(registry: Registry, settings: Settings, sage_for: SageFor) -> dict[str, Handler]:
+    """The prompts' request handlers, rendered for the tools ``registry`` offers."""
     prompts = Prompts(registry, settings)
 
     async def list_prompts(
@@ -350,5 +350,4 @@ def register(server: Server[dict[str, Any]], registry: Registry, settings: Setti
     async def get_prompt(ctx: ServerRequestContext[dict[str, Any]], params: GetPromptRequestParams) -> GetPromptResult:
         return await prompts.get(await sage_for(ctx), params.name, params.arguments)
 
-    server.add_request_handler("prompts/list", PaginatedRequestParams, list_prompts)
-    server.add_request_handler("prompts/get", GetPromptRequestParams, get_prompt)
+    return {"prompts/list": list_prompts, "prompts/get": get_prompt}

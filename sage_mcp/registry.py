@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.types import Tool, ToolAnnotations
 
-from sage_mcp.tools import Handler, handler_for
-
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
+
+    from sage_mcp.tools import Handler
 
 TOOLSETS_FILE = "_toolsets.json"
 #: Toolsets of earlier versions, still accepted by their old names.
@@ -173,6 +173,8 @@ class RegisteredTool:
     @cached_property
     def handler(self) -> Handler:
         """The handler, its toolset's module imported on the tool's first call (not at start-up)."""
+        from sage_mcp.tools import handler_for
+
         return handler_for(self.spec.toolset, self.spec.name)
 
     @cached_property

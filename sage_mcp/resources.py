@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import anyio
 from mcp import MCPError
-from mcp.server import Server, ServerRequestContext
+from mcp.server import ServerRequestContext
 from mcp.types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -266,6 +266,8 @@ class BusinessResources:
 
 
 SageFor = Callable[[ServerRequestContext[dict[str, Any]]], Awaitable[SageClient]]
+#: A request handler as the SDK's ``Server.add_request_handler`` takes it.
+Handler = Callable[[ServerRequestContext[dict[str, Any]], Any], Awaitable[Any]]
 """The Sage client of one request: the one its tool calls would use (the signed-in user's)."""
 
 
@@ -277,8 +279,8 @@ def lifespan_sage(ctx: ServerRequestContext[dict[str, Any]]) -> SageClient:
     return sage
 
 
-def register(server: Server[dict[str, Any]], settings: Settings, sage_for: SageFor) -> None:
-    """Serve the business resources on ``server``, reading Sage with ``sage_for(request)``."""
+def handlers(settings: Settings, sage_for: SageFor) -> dict[str, Handler]:
+    """The business resources' request handlers, reading Sage with ``sage_for(request)``."""
     resources = BusinessResources(settings)
 
     async def list_resources(
@@ -301,6 +303,8 @@ def register(server: Server[dict[str, Any]], settings: Settings, sage_for: SageF
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         return ReadResourceResult(contents=[TextResourceContents(uri=params.uri, mime_type=MIME_TYPE, text=text)])
 
-    server.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
-    server.add_request_handler("resources/templates/list", PaginatedRequestParams, list_templates)
-    server.add_request_handler("resources/read", ReadResourceRequestParams, read_resource)
+    return {
+        "resources/list": list_resources,
+        "resources/templates/list": list_templates,
+        "resources/read": read_resource,
+    }

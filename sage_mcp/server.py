@@ -7,16 +7,11 @@ so the server keeps serving whatever a client sends.
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
-import math
-import os
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -25,29 +20,28 @@ from mcp.server.stdio import stdio_server
 from mcp.types import (
     CallToolRequestParams,
     CallToolResult,
+    CompleteRequestParams,
+    GetPromptRequestParams,
     InputRequiredResult,
     ListRootsRequest,
     ListRootsResult,
     ListToolsResult,
     PaginatedRequestParams,
+    ReadResourceRequestParams,
 )
 from mcp_types.version import is_version_at_least
 
-from sage_mcp import __version__, completion, prompts, resources
+from sage_mcp import __version__
 from sage_mcp.config import Settings
-from sage_mcp.excerpt import excerpt
 from sage_mcp.registry import Registry
-from sage_mcp.results import failure, from_exception, invalid_arguments, success
-from sage_mcp.safety.confirm import Asker, TokenSigner, asker_for
-from sage_mcp.safety.guard import WriteGuard, answered_pending
-from sage_mcp.sage.client import MAX_RETRY_AFTER, CallBudget, SageClient, call_budget, write_request_ids
-from sage_mcp.sage.errors import AuthError, SageRetryLaterError
-from sage_mcp.sage.tokens import FileTokenStore
-from sage_mcp.stores.fingerprints import FingerprintStore, SqliteFingerprintStore
-from sage_mcp.tools._base import RootsFn, ToolContext, group_arguments, resolve_business
 
 if TYPE_CHECKING:
+    from sage_mcp.dispatch import AuditLog, Dispatcher
     from sage_mcp.http import HttpSecurity
+    from sage_mcp.safety.confirm import TokenSigner
+    from sage_mcp.sage.client import SageClient
+    from sage_mcp.stores.fingerprints import FingerprintStore
+    from sage_mcp.tools._base import RootsFn
 
 log = logging.getLogger(__name__)
 
@@ -64,217 +58,11 @@ twice.[[ For totals, ageing, VAT and balances use the reports (get_aged_debtors,
 get_business_summary ...) rather than adding up rows.]][[ Anything else Sage offers: find_sage_endpoint,
 then sage_api_get.]]"""
 
-SageFactory = Callable[[Settings], SageClient]
+SageFactory = Callable[[Settings], "SageClient"]
 #: Hosted mode: the Sage client and audit log of the user behind one request.
-CallScope = Callable[[ServerRequestContext[Any, Any]], Awaitable[tuple[SageClient, "AuditLog | None"]]]
+CallScope = Callable[[ServerRequestContext[Any, Any]], Awaitable["tuple[SageClient, AuditLog | None]"]]
 #: Seconds a client that declared the ``roots`` capability gets to answer ``roots/list``.
 ROOTS_TIMEOUT = 10.0
-
-
-class AuditLog:
-    """Every write, one JSON line: time, business, tool, idempotency id, Sage's request ids, outcome.
-
-    Never arguments or secrets. Mode 0600, appended; a failure to write it is logged, not fatal.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def record(self, ctx: ToolContext, request_ids: list[str], *, outcome: str, record_id: Any = None) -> None:
-        self.write(self.entry(ctx, request_ids, outcome=outcome, record_id=record_id))
-
-    @staticmethod
-    def entry(ctx: ToolContext, request_ids: list[str], *, outcome: str, record_id: Any = None) -> dict[str, Any]:
-        return {
-            "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "business": ctx.scope.id if ctx.scope else None,
-            "tool": ctx.tool_name,
-            "idempotency_id": ctx.idempotency_used,
-            "record_id": record_id,
-            "sage_request_ids": request_ids,
-            "outcome": outcome,
-        }
-
-    def write(self, entry: dict[str, Any]) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(entry) + "\n")
-        except OSError as exc:
-            log.warning("could not write the audit log %s: %s", self.path, exc)
-
-
-class Dispatcher:
-    """Validates, scopes and runs one tool call; turns every outcome into a ``CallToolResult``."""
-
-    def __init__(
-        self,
-        registry: Registry,
-        settings: Settings,
-        *,
-        fingerprints: FingerprintStore | None = None,
-        confirm_signer: TokenSigner | None = None,
-    ) -> None:
-        self.registry = registry
-        self.settings = settings
-        self.audit = AuditLog(settings.audit_log_path)
-        self.writes = WriteGuard(
-            fingerprints or SqliteFingerprintStore(settings.fingerprint_store_path), settings, signer=confirm_signer
-        )
-
-    async def call(
-        self,
-        sage: SageClient,
-        name: str,
-        arguments: Mapping[str, Any] | None,
-        progress: Any = None,
-        *,
-        client_roots: RootsFn | None = None,
-        over_http: bool = False,
-        asker: Asker | None = None,
-        audit: AuditLog | None = None,
-    ) -> CallToolResult | InputRequiredResult:
-        """Run one call within ``settings.call_timeout`` seconds. ``client_roots`` asks the client for
-        the folders it shares (a local legacy-era client that declared roots); ``over_http`` says the
-        client may be remote (its roots are then not used for files); ``asker`` says how the user can
-        be asked to confirm an irreversible write (none: a preview and a confirmation token).
-        ``audit`` replaces the local audit log for this call (hosted mode: the signed-in user's stream)."""
-        audit_log = audit or self.audit
-        tool = self.registry.get(name)
-        if tool is None and (elsewhere := self.registry.not_offered(name)):
-            return failure(elsewhere)
-        if tool is None:
-            available = ", ".join(self.registry.tools) or "none"
-            return failure(f"Unknown tool {excerpt(name)}. Available tools: {available}.")
-        args = group_arguments(tool.spec.input_schema, dict(arguments or {}))
-        errors = list(tool.validator.iter_errors(args))
-        if errors:
-            return invalid_arguments(name, errors, tool.spec.input_schema)
-        ctx = ToolContext(sage=sage, settings=self.settings, tool_name=name, writes=not tool.spec.read_only)
-        ctx.progress = progress
-        ctx.client_roots = client_roots
-        ctx.over_http = over_http
-        sent: list[str] = []
-        timeout = self.settings.call_timeout
-        budget = CallBudget(deadline=time.monotonic() + timeout)
-        reset = write_request_ids.set(sent)
-        reset_budget = call_budget.set(budget)
-        data: dict[str, Any] | None = None
-        answered: CallToolResult | InputRequiredResult | None = None
-        try:
-            with anyio.move_on_after(timeout) as deadline:
-                if tool.spec.business_scoped:
-                    ctx.scope = await resolve_business(sage, self.settings, args.get("business_id"), writes=ctx.writes)
-                asker = asker or Asker(None)
-                asker.waiting = lambda: user_time(deadline, budget)
-                outcome = await self.writes.run(ctx, tool, args, asker, budget)
-                if isinstance(outcome, dict):
-                    data = outcome
-                else:
-                    answered = outcome
-        except Exception as caught:
-            exc = first_error(caught)
-            if isinstance(exc, SageRetryLaterError):
-                if ctx.writes:
-                    audit_log.record(ctx, sent, outcome="error: SageRetryLaterError")
-                return failure(retry_later_message(exc, ctx))
-            result = from_exception(exc, tool=name, idempotency_id=ctx.idempotency_used)
-            if ctx.writes:
-                audit_log.record(ctx, sent, outcome=f"error: {type(exc).__name__}")
-            if result is not None:
-                log.info("%s failed: %s", name, type(exc).__name__)
-                return result
-            log.exception("bug in tool %s", name)
-            return failure(
-                f"sage-mcp hit an internal error running {name} ({type(exc).__name__}). "
-                "The server is still running; please report this."
-                + (
-                    f" If this was a write, repeat it with idempotency_key {ctx.idempotency_used!r}."
-                    if ctx.writes and ctx.idempotency_used
-                    else ""
-                )
-            )
-        finally:
-            call_budget.reset(reset_budget)
-            write_request_ids.reset(reset)
-        if answered is not None:
-            if ctx.writes:
-                audit_log.record(
-                    ctx,
-                    sent,
-                    outcome="not sent: " + ("awaiting confirmation" if answered_pending(answered) else "refused"),
-                )
-            return answered
-        if data is None:
-            log.info("%s stopped after %g s", name, timeout)
-            if ctx.writes:
-                audit_log.record(ctx, sent, outcome="timeout")
-            return failure(timeout_message(ctx, timeout, budget))
-        if ctx.writes:
-            audit_log.record(ctx, sent, outcome="replayed" if data.get("replayed") else "ok", record_id=data.get("id"))
-        if ctx.scope is not None:
-            head: dict[str, Any] = {"business": ctx.scope.describe()}
-            if ctx.scope.notice:
-                head["notice"] = ctx.scope.notice
-            data = {**head, **data}
-        return success(data)
-
-
-@contextmanager
-def user_time(scope: anyio.CancelScope, budget: CallBudget) -> Iterator[None]:
-    """While the user is deciding, the call's deadline stands still: a person may take minutes."""
-    started, scope_deadline, budget_deadline = time.monotonic(), scope.deadline, budget.deadline
-    scope.deadline, budget.deadline = math.inf, None
-    try:
-        yield
-    finally:
-        waited = time.monotonic() - started
-        scope.deadline = scope_deadline + waited
-        budget.deadline = None if budget_deadline is None else budget_deadline + waited
-
-
-def first_error(exc: Exception) -> Exception:
-    """The first error inside an exception group (concurrent page fetches raise one), else ``exc``."""
-    while isinstance(exc, ExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def timeout_message(ctx: ToolContext, timeout: float, budget: CallBudget) -> str:
-    """What a call stopped at its deadline tells the model: Sage is slow, and whether anything changed."""
-    head = (
-        f"Sage is slow: {ctx.tool_name} did not finish within {timeout:g} s (SAGE_MCP_CALL_TIMEOUT), "
-        "so sage-mcp stopped waiting."
-    )
-    if budget.writes_sent == 0:
-        return (
-            head
-            + " Nothing was changed in Sage. Try again in a moment"
-            + ("." if ctx.writes else ", or ask for less (fewer pages, a shorter period).")
-        )
-    if ctx.idempotency_used:
-        return head + (
-            " The change may or may not have been recorded: repeat the same call with idempotency_key "
-            f"{ctx.idempotency_used!r} and Sage will return the original instead of recording it twice."
-        )
-    return head + " The change may or may not have been recorded; check (e.g. with the list tools) before repeating it."
-
-
-def retry_later_message(exc: SageRetryLaterError, ctx: ToolContext) -> str:
-    """Sage asked for a wait longer than the call may take: say so instead of sleeping through it."""
-    head = (
-        f"{exc.summary()}; sage-mcp waits only within a call's {ctx.settings.call_timeout:g} s "
-        f"(SAGE_MCP_CALL_TIMEOUT) and never more than {MAX_RETRY_AFTER:g} s, so it did not retry."
-    )
-    if ctx.writes and ctx.idempotency_used:
-        return head + (
-            " Sage refused that request, so it did nothing; after the wait, repeat the same call with "
-            f"idempotency_key {ctx.idempotency_used!r} so it cannot be recorded twice."
-        )
-    if ctx.writes:
-        return head + " Sage refused that request, so it did nothing; call again after the wait."
-    return head + " Nothing was changed; call again after the wait."
 
 
 def client_roots_asker(ctx: ServerRequestContext[Any, Any]) -> RootsFn | None:
@@ -311,6 +99,9 @@ def confirms_every_write(settings: Settings) -> bool:
 
 def login_is_read_only(settings: Settings) -> bool:
     """Whether the stored Sage login only has the ``readonly`` scope."""
+    from sage_mcp.sage.errors import AuthError
+    from sage_mcp.sage.tokens import FileTokenStore
+
     try:
         login = FileTokenStore(settings.token_store_path).load()
     except AuthError:
@@ -318,12 +109,35 @@ def login_is_read_only(settings: Settings) -> bool:
     return bool(login and login.tokens.read_only)
 
 
+class Connection(dict[str, Any]):
+    """The lifespan context of one connection. Its Sage client (``["sage"]``) is made on first use:
+    answering ``tools/list`` never needs one, so neither the client nor its modules load to start."""
+
+    def __init__(self, factory: Callable[[], SageClient]) -> None:
+        super().__init__()
+        self._factory = factory
+
+    def __missing__(self, key: str) -> Any:
+        if key != "sage":
+            raise KeyError(key)
+        client = self[key] = self._factory()
+        return client
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key == "sage" or key in self else default
+
+    def made(self) -> SageClient | None:
+        """The client, if one was made."""
+        client: SageClient | None = dict.get(self, "sage")
+        return client
+
+
 def create_server(
     settings: Settings,
     registry: Registry | None = None,
     *,
     sage: SageClient | None = None,
-    sage_factory: SageFactory = SageClient,
+    sage_factory: SageFactory | None = None,
     call_scope: CallScope | None = None,
     fingerprints: FingerprintStore | None = None,
     confirm_signer: TokenSigner | None = None,
@@ -337,14 +151,32 @@ def create_server(
     across replicas).
 
     A login with Sage's ``readonly`` scope makes the server read-only whatever the settings say.
+
+    What only calls need (the dispatcher, the Sage client, the prompts, resources and completions) is
+    imported and made on first use, so a server answers ``tools/list`` having loaded little beyond
+    the SDK.
     """
     read_only = settings.read_only or login_is_read_only(settings)
     reg = registry or Registry.build(
         settings.toolsets, read_only=read_only, confirm_writes=confirms_every_write(settings)
     )
-    dispatcher = Dispatcher(reg, settings, fingerprints=fingerprints, confirm_signer=confirm_signer)
     tools = reg.list_tools()
     schemas = {t.name: t.input_schema for t in tools}
+    made: list[Dispatcher] = []
+
+    def dispatcher() -> Dispatcher:
+        if not made:
+            from sage_mcp.dispatch import Dispatcher
+
+            made.append(Dispatcher(reg, settings, fingerprints=fingerprints, confirm_signer=confirm_signer))
+        return made[0]
+
+    def new_client() -> SageClient:
+        if sage_factory is not None:
+            return sage_factory(settings)
+        from sage_mcp.sage.client import SageClient
+
+        return SageClient(settings)
 
     @asynccontextmanager
     async def lifespan(_: Server[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -352,14 +184,17 @@ def create_server(
             try:
                 yield {"sage": sage}
             finally:
-                dispatcher.writes.close()
+                if made:
+                    made[0].writes.close()
             return
-        client = sage_factory(settings)
+        connection = Connection(new_client)
         try:
-            yield {"sage": client}
+            yield connection
         finally:
-            dispatcher.writes.close()
-            await client.aclose()
+            if made:
+                made[0].writes.close()
+            if (client := connection.made()) is not None:
+                await client.aclose()
 
     async def list_tools(
         _ctx: ServerRequestContext[dict[str, Any]], _params: PaginatedRequestParams | None
@@ -369,11 +204,13 @@ def create_server(
     async def call_tool(
         ctx: ServerRequestContext[dict[str, Any]], params: CallToolRequestParams
     ) -> CallToolResult | InputRequiredResult:
+        from sage_mcp.safety.confirm import asker_for
+
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
         client, audit = (ctx.lifespan_context["sage"], None) if call_scope is None else await call_scope(ctx)
-        return await dispatcher.call(
+        return await dispatcher().call(
             client,
             params.name,
             params.arguments,
@@ -398,12 +235,47 @@ def create_server(
     async def sage_for(ctx: ServerRequestContext[dict[str, Any]]) -> SageClient:
         """The Sage client resources, prompts and completions read with: the one tool calls use (hosted
         mode: the signed-in user's)."""
-        return resources.lifespan_sage(ctx) if call_scope is None else (await call_scope(ctx))[0]
+        if call_scope is not None:
+            return (await call_scope(ctx))[0]
+        from sage_mcp.resources import lifespan_sage
 
-    resources.register(server, settings, sage_for)
-    prompts.register(server, reg, settings, sage_for)
-    completion.register(server, settings, sage_for)
+        return lifespan_sage(ctx)
+
+    register_on_first_use(server, "sage_mcp.resources", lambda m: m.handlers(settings, sage_for))
+    register_on_first_use(server, "sage_mcp.prompts", lambda m: m.handlers(reg, settings, sage_for))
+    register_on_first_use(server, "sage_mcp.completion", lambda m: m.handlers(settings, sage_for))
     return server
+
+
+#: The requests each module answers, and their parameters' type: registered at start-up, the module
+#: imported when the first of them arrives.
+ON_FIRST_USE: dict[str, tuple[tuple[str, type[Any]], ...]] = {
+    "sage_mcp.resources": (
+        ("resources/list", PaginatedRequestParams),
+        ("resources/templates/list", PaginatedRequestParams),
+        ("resources/read", ReadResourceRequestParams),
+    ),
+    "sage_mcp.prompts": (("prompts/list", PaginatedRequestParams), ("prompts/get", GetPromptRequestParams)),
+    "sage_mcp.completion": (("completion/complete", CompleteRequestParams),),
+}
+
+Handlers = Mapping[str, Callable[[ServerRequestContext[dict[str, Any]], Any], Awaitable[Any]]]
+
+
+def register_on_first_use(server: Server[dict[str, Any]], module: str, build: Callable[[Any], Handlers]) -> None:
+    """Answer ``module``'s requests on ``server``; ``build(module)`` makes its handlers on the first one."""
+    built: list[Handlers] = []
+
+    def handler_of(method: str) -> Callable[[ServerRequestContext[dict[str, Any]], Any], Awaitable[Any]]:
+        async def handle(ctx: ServerRequestContext[dict[str, Any]], params: Any) -> Any:
+            if not built:
+                built.append(build(import_module(module)))
+            return await built[0][method](ctx, params)
+
+        return handle
+
+    for method, params_type in ON_FIRST_USE[module]:
+        server.add_request_handler(method, params_type, handler_of(method))
 
 
 async def serve_stdio(server: Server[dict[str, Any]]) -> None:

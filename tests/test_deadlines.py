@@ -19,12 +19,13 @@ from mcp import Client
 
 from sage_mcp.config import Settings
 from sage_mcp.demo import sandbox_settings
+from sage_mcp.dispatch import Dispatcher
 from sage_mcp.registry import Registry
 from sage_mcp.sage.client import CallBudget, SageClient, _retry_after_seconds, call_budget
 from sage_mcp.sage.errors import SageRateLimitError, SageRetryLaterError
 from sage_mcp.sage.tokens import FileTokenStore, StoredLogin, TokenSet
 from sage_mcp.sandbox import LEAD_BUSINESS_ID, SandboxConfig, SandboxServer, running_sandbox
-from sage_mcp.server import Dispatcher, create_server
+from sage_mcp.server import create_server
 from tests.test_tools import err, ok
 
 pytestmark = pytest.mark.anyio

@@ -1,6 +1,6 @@
-"""Start-up loads what listing needs and no more: a toolset's handler module, the prompts file, authlib
-and jsonschema load when first used, pydantic-settings not at all, so ``serve`` answers tools/list sooner
-(``bench/overhead.py`` measures how much)."""
+"""Start-up loads what listing needs and no more: the dispatcher and Sage client, a toolset's handler
+module, prompts, resources, authlib and jsonschema load when first used, pydantic-settings not at all,
+so ``serve`` answers tools/list sooner (``bench/overhead.py`` measures how much)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sage_mcp.server import create_server
 def loaded(prefixes):
     return sorted(m for m in sys.modules if m.split(".")[0] in prefixes or m.startswith(prefixes))
 
-WATCH = ("sage_mcp.tools.", "sage_mcp.reports", "authlib", "jsonschema", "tomllib", "pydantic_settings", "dotenv")
+WATCH = ("sage_mcp.", "authlib", "jsonschema", "tomllib", "pydantic_settings", "dotenv")
 
 async def main():
     out = {}
@@ -47,10 +47,14 @@ def test_listing_tools_loads_no_handler_module_and_a_call_loads_its_own(tmp_path
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["tools"] >= 30
-    # the shared machinery (tools._base and what it needs) is loaded; no toolset's module, no report code
+    # no toolset's module, no report code
     loaded = out["after_list"]
     assert [m for m in loaded if m.startswith("sage_mcp.tools.") and not m.startswith("sage_mcp.tools._")] == []
     assert not [m for m in loaded if m.startswith(("sage_mcp.reports", "authlib", "jsonschema", "tomllib"))]
+    # nor what only calls need: the dispatcher, the Sage client, the write guard, prompts, resources
+    for module in ("sage_mcp.dispatch", "sage_mcp.sage.client", "sage_mcp.safety.guard", "sage_mcp.prompts"):
+        assert module not in loaded, module
+    assert "sage_mcp.resources" not in loaded and "sage_mcp.completion" not in loaded
     # settings are read without pydantic-settings (and its dotenv), which only hosted mode loads
     assert not [m for m in out["after_call"] if m.startswith(("pydantic_settings", "dotenv"))]
     # the call (answered from the shipped spec, no Sage needed) loaded its own toolset's module only
@@ -58,4 +62,5 @@ def test_listing_tools_loads_no_handler_module_and_a_call_loads_its_own(tmp_path
     assert "sage_mcp.tools.api" in out["after_call"]
     assert "sage_mcp.tools.invoices" not in out["after_call"]
     assert any(m.startswith("jsonschema") for m in out["after_call"])
+    assert "sage_mcp.dispatch" in out["after_call"] and "sage_mcp.sage.client" in out["after_call"]
     assert out["prompts"] >= 4

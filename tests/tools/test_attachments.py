@@ -17,10 +17,11 @@ from mcp.types import ListRootsResult, Root
 from pydantic import FileUrl
 
 from sage_mcp.demo import sandbox_settings
+from sage_mcp.dispatch import Dispatcher
 from sage_mcp.registry import Registry
 from sage_mcp.sage.client import SageClient
 from sage_mcp.sandbox import SandboxServer
-from sage_mcp.server import Dispatcher, create_server
+from sage_mcp.server import create_server
 from tests.test_tools import err, ok
 
 pytestmark = pytest.mark.anyio

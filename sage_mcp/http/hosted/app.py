@@ -35,6 +35,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sage_mcp.config import Settings
+from sage_mcp.dispatch import AuditLog
 from sage_mcp.http.allow import AllowList, default_hosts, default_origins, host_name, parse_list
 from sage_mcp.http.hosted.ops import Metrics, RequestMetrics
 from sage_mcp.http.hosted.provider import SCOPES, SageAuthProvider
@@ -45,7 +46,7 @@ from sage_mcp.safety.confirm import TokenSigner
 from sage_mcp.sage.client import SageClient, call_budget
 from sage_mcp.sage.errors import AuthError, NotSignedInError, ReauthorizationRequired, SageError
 from sage_mcp.sage.tokens import StoredLogin, TokenManager
-from sage_mcp.server import AuditLog, create_server
+from sage_mcp.server import create_server
 from sage_mcp.stores.redis import (
     RedisAuditLog,
     RedisFingerprintStore,
