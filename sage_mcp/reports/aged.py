@@ -323,7 +323,8 @@ def unallocated_now(raws: Iterable[Mapping[str, Any]], side: Side, as_at: dt.dat
     """Payments on account from ``/unallocated_artefacts`` (today's position), of ``side`` only.
 
     Sage's list mixes customers' and suppliers' items; the side is read from the artefact's
-    transaction type (receipts/refunds vs payments) where given, else from its path."""
+    transaction type (receipts/refunds vs payments) where given. Without one, a credit note is still
+    known by its path (left to its own list) and a payment on account is kept."""
     customer_types = {"CUSTOMER_RECEIPT", "CUSTOMER_REFUND", "SALES_CREDIT_NOTE", "CUSTOMER_PAYMENT_ON_ACCOUNT"}
     out = []
     for raw in raws:
@@ -332,8 +333,8 @@ def unallocated_now(raws: Iterable[Mapping[str, Any]], side: Side, as_at: dt.dat
             is_customer = kind in customer_types or kind.startswith("CUSTOMER") or kind.startswith("SALES")
             if is_customer != (side.contact_type == "CUSTOMER"):
                 continue
-        if "CREDIT_NOTE" in kind:
-            continue  # credit notes come from their own lists
+        if "CREDIT_NOTE" in kind or "credit_notes/" in str(raw.get("$path") or ""):
+            continue  # credit notes come from their own lists (Sage may send only their path)
         date = as_date(raw.get("date")) or as_at
         if date > as_at:
             continue
@@ -621,7 +622,7 @@ def aged_report(
 def reconcile(side: Side, aged_total: Decimal, control: Account | None) -> dict[str, Any]:
     if control is None:
         return {"reconciled": False, "aged_total": money(aged_total)}
-    balance = control.debit_balance * side.sign
+    balance = control.debit_balance * side.sign + ZERO  # + ZERO: a zero creditors balance reads 0.00, not -0.00
     diff = balance - aged_total
     return {
         "control_account": control.label,
