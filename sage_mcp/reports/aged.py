@@ -319,22 +319,50 @@ def payments_on_account_at(
     return out
 
 
-def unallocated_now(raws: Iterable[Mapping[str, Any]], side: Side, as_at: dt.date) -> list[OpenItem]:
+def _artefact_kind(raw: Mapping[str, Any]) -> str:
+    return str(link_id(raw.get("transaction_type")) or link_id(raw.get("artefact_type")) or "").upper()
+
+
+def untyped_contacts(raws: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The contacts of the payments on account Sage lists without a type: whose side they are on has to
+    be read from the contact."""
+    found = {
+        cid
+        for raw in raws
+        if not _artefact_kind(raw)
+        and "credit_notes/" not in str(raw.get("$path") or "")
+        and (cid := link_id(raw.get("contact")))
+    }
+    return sorted(found)
+
+
+def unallocated_now(
+    raws: Iterable[Mapping[str, Any]],
+    side: Side,
+    as_at: dt.date,
+    contact_types: Mapping[str, set[str]] | None = None,
+) -> list[OpenItem]:
     """Payments on account from ``/unallocated_artefacts`` (today's position), of ``side`` only.
 
     Sage's list mixes customers' and suppliers' items; the side is read from the artefact's
     transaction type (receipts/refunds vs payments) where given. Without one, a credit note is still
-    known by its path (left to its own list) and a payment on account is kept."""
+    known by its path (left to its own list), and a payment on account goes by its contact's types
+    (``contact_types``: contact id to ``{"CUSTOMER", "VENDOR"}``); a contact of both types, or one
+    whose types are not known, keeps it on either side."""
     customer_types = {"CUSTOMER_RECEIPT", "CUSTOMER_REFUND", "SALES_CREDIT_NOTE", "CUSTOMER_PAYMENT_ON_ACCOUNT"}
     out = []
     for raw in raws:
-        kind = str(link_id(raw.get("transaction_type")) or link_id(raw.get("artefact_type")) or "").upper()
+        kind = _artefact_kind(raw)
         if kind:
             is_customer = kind in customer_types or kind.startswith("CUSTOMER") or kind.startswith("SALES")
             if is_customer != (side.contact_type == "CUSTOMER"):
                 continue
         if "CREDIT_NOTE" in kind or "credit_notes/" in str(raw.get("$path") or ""):
             continue  # credit notes come from their own lists (Sage may send only their path)
+        if not kind:
+            types = (contact_types or {}).get(link_id(raw.get("contact")) or "")
+            if types and side.contact_type not in types:
+                continue  # the other side's contact
         date = as_date(raw.get("date")) or as_at
         if date > as_at:
             continue
@@ -415,6 +443,8 @@ async def fetch_open_items(
         results["payments"], results["allocations"] = await asyncio.gather(
             _payments(fetch, as_at, contact), _allocations(fetch, side, contact)
         )
+    if results.get("unallocated"):
+        results["contact_types"] = await _contact_types(fetch, untyped_contacts(results["unallocated"]))
     # building thousands of items is CPU work: off the event loop, so no other call waits for it
     items = await asyncio.to_thread(_open_items, results, side, as_at, current)
     if results.get("unallocated") is not None:
@@ -441,6 +471,18 @@ def _allocations(fetch: Fetcher, side: Side, contact: Mapping[str, str]) -> Awai
     return fetch.all("/contact_allocations", params)
 
 
+async def _contact_types(fetch: Fetcher, contact_ids: list[str]) -> dict[str, set[str]]:
+    """Each contact's types (``CUSTOMER``, ``VENDOR``), one request per contact (only those whose
+    payments on account came without a type: few)."""
+    answers = await asyncio.gather(
+        *(fetch.one_or_none(f"/contacts/{cid}", {"attributes": "contact_types"}) for cid in contact_ids)
+    )
+    return {
+        cid: {str(link_id(t)).upper() for t in (answer or {}).get("contact_types") or [] if link_id(t)}
+        for cid, answer in zip(contact_ids, answers, strict=True)
+    }
+
+
 def _open_items(results: Mapping[str, Any], side: Side, as_at: dt.date, current: bool) -> list[OpenItem]:
     items: list[OpenItem] = []
     if current:
@@ -453,7 +495,7 @@ def _open_items(results: Mapping[str, Any], side: Side, as_at: dt.date, current:
         items += documents_open_at(results[side.invoices], "invoice", as_at)
         items += documents_open_at(results[side.credit_notes], "credit_note", as_at)
     if results.get("unallocated") is not None:
-        items += unallocated_now(results["unallocated"], side, as_at)
+        items += unallocated_now(results["unallocated"], side, as_at, results.get("contact_types"))
     else:
         items += payments_on_account_at(results["payments"], results["allocations"], side, as_at)
     if not current:
