@@ -473,10 +473,8 @@ def _allocations(fetch: Fetcher, side: Side, contact: Mapping[str, str]) -> Awai
 
 async def _contact_types(fetch: Fetcher, contact_ids: list[str]) -> dict[str, set[str]]:
     """Each contact's types (``CUSTOMER``, ``VENDOR``), one request per contact (only those whose
-    payments on account came without a type: few)."""
-    answers = await asyncio.gather(
-        *(fetch.one_or_none(f"/contacts/{cid}", {"attributes": "contact_types"}) for cid in contact_ids)
-    )
+    payments on account came without a type: few). A single contact comes with every attribute."""
+    answers = await asyncio.gather(*(fetch.one_or_none(f"/contacts/{cid}") for cid in contact_ids))
     return {
         cid: {str(link_id(t)).upper() for t in (answer or {}).get("contact_types") or [] if link_id(t)}
         for cid, answer in zip(contact_ids, answers, strict=True)

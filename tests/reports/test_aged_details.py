@@ -370,6 +370,9 @@ def test_money_on_account_listed_without_a_type_goes_to_the_side_its_contact_is_
          "date": "2026-06-10", "total_amount": "40.00", "outstanding_amount": "40.00", "contact": ACME},
         {"id": "u2", "displayed_as": "Payment on Account", "$path": "/unallocated_artefacts/u2",
          "date": "2026-06-12", "total_amount": "15.00", "outstanding_amount": "15.00", "contact": paper},
+        # an open credit note, also untyped: counted from its own list, so its contact needs no look-up
+        {"id": "n9", "$path": "/sales_credit_notes/n9", "date": "2026-06-12", "outstanding_amount": "5.00",
+         "contact": {"id": "x1", "displayed_as": "Other Ltd"}},
     ]  # fmt: skip
     sage = FakeSage(
         {
@@ -389,7 +392,7 @@ def test_money_on_account_listed_without_a_type_goes_to_the_side_its_contact_is_
     creditors = report(sage, aged.CREDITORS)
     assert [(r["name"], r["total"]) for r in creditors["rows"]] == [("Paper Co", "-15.00")]
     assert creditors["total"] == "-15.00"
-    # one look-up per contact per report, no more
+    # one look-up per contact of an untyped payment on account per report, no more
     assert sorted(p for p in sage.asked if p.startswith("/contacts/")) == [
         "/contacts/c1", "/contacts/c1", "/contacts/s1", "/contacts/s1"
     ]  # fmt: skip
