@@ -9,7 +9,8 @@ source and tests are linked, not copied, so the run always sees the checkout as 
 
 Score per module = killed / (killed + survived), where timeouts count as killed and a mutant that no
 selected test reaches counts as survived. Mutants judged equivalent are listed, with the reason, in
-``tests/mutation-equivalents.md``; they are counted like any other survivor.
+``tests/mutation-equivalents.md``; they are counted like any other survivor. The run names every survivor
+that file does not list, and fails (exit 1) on any module below 90 % or with such a survivor.
 
     .venv/bin/python bench/mutation.py                 # every module, one after the other
     .venv/bin/python bench/mutation.py money errors    # some of them
@@ -25,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +47,7 @@ WORK = Path(
 LINKED = ("sage_mcp", "tests", "tool_schemas", "README.md", "server.json", "bench")
 TARGET = 0.90
 MUTMUT = str(Path(sys.executable).parent / "mutmut")
+EQUIVALENTS = REPO / "tests" / "mutation-equivalents.md"
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,45 @@ def survivors(work: Path) -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip() and "__mutmut_" in line]
 
 
+def listed_equivalents(text: str) -> dict[str, set[str]]:
+    """The mutants ``tests/mutation-equivalents.md`` lists, per source file: ``{"sage_mcp/money.py":
+    {"x_decimal_str__mutmut_5", ...}}``. A row's first cell names them as `` `x_fn__mutmut_5`, `_7`,
+    `_12` … `_15`; `x_other__mutmut_2` `` (a bare `` `_N` `` continues the last function named; ``…``
+    spans a range)."""
+    listed: dict[str, set[str]] = {}
+    current: set[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = listed.setdefault(line[3:].strip(), set())
+            continue
+        if current is None or not line.startswith("| `"):
+            continue
+        cell = line.split("|")[1]
+        function, previous, spanning = "", 0, False
+        for name, ellipsis in re.findall(r"`([^`]+)`|(…)", cell):
+            if ellipsis:
+                spanning = True  # the next number closes a range
+                continue
+            if "__mutmut_" in name:
+                function, number = name.rsplit("__mutmut_", 1)
+            elif name.startswith("_") and name[1:].isdigit() and function:
+                number = name[1:]
+            else:
+                continue
+            n = int(number)
+            first = previous + 1 if spanning else n
+            current.update(f"{function}__mutmut_{i}" for i in range(first, n + 1))
+            previous, spanning = n, False
+    return listed
+
+
+def unlisted(module: Module, names: list[str]) -> list[str]:
+    """Survivors (mutmut's full names) not listed as equivalent for ``module``'s files."""
+    listed = listed_equivalents(EQUIVALENTS.read_text(encoding="utf-8"))
+    known = set().union(*(listed.get(f, set()) for f in module.files))
+    return [n for n in names if n.rsplit(".", 1)[-1] not in known]
+
+
 def score(counts: Counter[str]) -> tuple[int, int, float]:
     killed = sum(n for s, n in counts.items() if s in KILLED)
     survived = sum(n for s, n in counts.items() if s in SURVIVED)
@@ -228,15 +270,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{module.name:15} {ratio:6.1%}  killed {killed:4}  survived {survived:4}  ({detail}; {elapsed:.0f} s)",
             flush=True,
         )
-        if args.survivors:
-            for name in survivors(WORK / module.name):
-                print(f"    {name}")
-        rows.append((module.name, ratio))
-    failing = [name for name, ratio in rows if ratio < TARGET]
+        names = [line.rsplit(": ", 1)[0] for line in survivors(WORK / module.name)]
+        new = unlisted(module, names)
+        print(f"{'':15} {len(names) - len(new)} survivors listed as equivalent, {len(new)} not listed", flush=True)
+        for name in names if args.survivors else new:
+            print(f"    {name}{'' if name in new else '  (listed)'}")
+        rows.append((module.name, ratio, len(new)))
+    failing = [name for name, ratio, _ in rows if ratio < TARGET]
+    open_survivors = [name for name, _, new in rows if new]
     if failing:
         print(f"below {TARGET:.0%}: {', '.join(failing)}")
+    if open_survivors:
+        print(f"survivors neither killed nor listed in {EQUIVALENTS.relative_to(REPO)}: {', '.join(open_survivors)}")
+    if failing or open_survivors:
         return 1
-    print(f"every module at {TARGET:.0%} or more")
+    print(f"every module at {TARGET:.0%} or more, every survivor listed as equivalent")
     return 0
 
 
