@@ -71,8 +71,9 @@ def round_money(value: Decimal) -> Decimal:
 
 
 def money(value: Decimal) -> str:
-    """An amount as a string with exactly two decimals: ``Decimal("120")`` -> ``"120.00"``."""
-    return str(round_money(value))
+    """An amount as a string with exactly two decimals: ``Decimal("120")`` -> ``"120.00"``. Zero is
+    ``"0.00"`` whatever its sign (a negated or rounded-away zero is ``-0`` to ``Decimal``)."""
+    return str(round_money(value) + ZERO)
 
 
 def decimal_str(value: Decimal, min_places: int = 2) -> str:

@@ -266,9 +266,9 @@ class BusinessResources:
 
 
 SageFor = Callable[[ServerRequestContext[dict[str, Any]]], Awaitable[SageClient]]
+"""The Sage client of one request: the one its tool calls would use (the signed-in user's)."""
 #: A request handler as the SDK's ``Server.add_request_handler`` takes it.
 Handler = Callable[[ServerRequestContext[dict[str, Any]], Any], Awaitable[Any]]
-"""The Sage client of one request: the one its tool calls would use (the signed-in user's)."""
 
 
 def lifespan_sage(ctx: ServerRequestContext[dict[str, Any]]) -> SageClient:

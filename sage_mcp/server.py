@@ -38,6 +38,7 @@ from sage_mcp.registry import Registry
 if TYPE_CHECKING:
     from sage_mcp.dispatch import AuditLog, Dispatcher
     from sage_mcp.http import HttpSecurity
+    from sage_mcp.resources import Handler
     from sage_mcp.safety.confirm import TokenSigner
     from sage_mcp.sage.client import SageClient
     from sage_mcp.stores.fingerprints import FingerprintStore
@@ -259,14 +260,14 @@ ON_FIRST_USE: dict[str, tuple[tuple[str, type[Any]], ...]] = {
     "sage_mcp.completion": (("completion/complete", CompleteRequestParams),),
 }
 
-Handlers = Mapping[str, Callable[[ServerRequestContext[dict[str, Any]], Any], Awaitable[Any]]]
+Handlers = Mapping[str, "Handler"]
 
 
 def register_on_first_use(server: Server[dict[str, Any]], module: str, build: Callable[[Any], Handlers]) -> None:
     """Answer ``module``'s requests on ``server``; ``build(module)`` makes its handlers on the first one."""
     built: list[Handlers] = []
 
-    def handler_of(method: str) -> Callable[[ServerRequestContext[dict[str, Any]], Any], Awaitable[Any]]:
+    def handler_of(method: str) -> Handler:
         async def handle(ctx: ServerRequestContext[dict[str, Any]], params: Any) -> Any:
             if not built:
                 built.append(build(import_module(module)))

@@ -167,6 +167,13 @@ def test_amounts_round_half_up_to_the_penny(value: str, expected: str) -> None:
     assert round_money(Decimal(value)) == Decimal(expected)
 
 
+@pytest.mark.parametrize("value", ["-0", "-0.00", "-0.004", "0.004"])
+def test_an_amount_that_is_zero_reads_0_00_never_minus_zero(value: str) -> None:
+    # a negated zero balance (a settled creditors account times -1) or a rounded-away fraction
+    assert money(Decimal(value)) == "0.00"
+    assert money(-Decimal(value)) == "0.00"
+
+
 @pytest.mark.parametrize("value", ["1E+15", "-1E+15", "Infinity", "NaN"])
 def test_rounding_refuses_figures_no_amount_reaches(value: str) -> None:
     with pytest.raises(MoneyError, match="too large"):

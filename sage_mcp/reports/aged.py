@@ -323,15 +323,18 @@ def _artefact_kind(raw: Mapping[str, Any]) -> str:
     return str(link_id(raw.get("transaction_type")) or link_id(raw.get("artefact_type")) or "").upper()
 
 
+def _is_credit_note(raw: Mapping[str, Any], kind: str) -> bool:
+    """A credit note (counted from its own list), by its type or, untyped, by its path."""
+    return "CREDIT_NOTE" in kind or "credit_notes/" in str(raw.get("$path") or "")
+
+
 def untyped_contacts(raws: Iterable[Mapping[str, Any]]) -> list[str]:
     """The contacts of the payments on account Sage lists without a type: whose side they are on has to
     be read from the contact."""
     found = {
         cid
         for raw in raws
-        if not _artefact_kind(raw)
-        and "credit_notes/" not in str(raw.get("$path") or "")
-        and (cid := link_id(raw.get("contact")))
+        if not (kind := _artefact_kind(raw)) and not _is_credit_note(raw, kind) and (cid := link_id(raw.get("contact")))
     }
     return sorted(found)
 
@@ -357,8 +360,8 @@ def unallocated_now(
             is_customer = kind in customer_types or kind.startswith("CUSTOMER") or kind.startswith("SALES")
             if is_customer != (side.contact_type == "CUSTOMER"):
                 continue
-        if "CREDIT_NOTE" in kind or "credit_notes/" in str(raw.get("$path") or ""):
-            continue  # credit notes come from their own lists (Sage may send only their path)
+        if _is_credit_note(raw, kind):
+            continue  # credit notes come from their own lists
         if not kind:
             types = (contact_types or {}).get(link_id(raw.get("contact")) or "")
             if types and side.contact_type not in types:
@@ -662,7 +665,7 @@ def aged_report(
 def reconcile(side: Side, aged_total: Decimal, control: Account | None) -> dict[str, Any]:
     if control is None:
         return {"reconciled": False, "aged_total": money(aged_total)}
-    balance = control.debit_balance * side.sign + ZERO  # + ZERO: a zero creditors balance reads 0.00, not -0.00
+    balance = control.debit_balance * side.sign
     diff = balance - aged_total
     return {
         "control_account": control.label,
