@@ -172,8 +172,10 @@ def statuses(work: Path) -> Counter[str]:
 
 
 def survivors(work: Path) -> list[str]:
+    """The surviving mutants' names. ``mutmut results`` also lists timeouts, which count as killed."""
     out = subprocess.run([MUTMUT, "results"], cwd=work, capture_output=True, text=True, check=True).stdout
-    return [line.strip() for line in out.splitlines() if line.strip() and "__mutmut_" in line]
+    found = (line.strip().rpartition(": ") for line in out.splitlines())
+    return [name for name, sep, status in found if sep and "__mutmut_" in name and status in SURVIVED]
 
 
 def listed_equivalents(text: str) -> dict[str, set[str]]:
@@ -270,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{module.name:15} {ratio:6.1%}  killed {killed:4}  survived {survived:4}  ({detail}; {elapsed:.0f} s)",
             flush=True,
         )
-        names = [line.rsplit(": ", 1)[0] for line in survivors(WORK / module.name)]
+        names = survivors(WORK / module.name)
         new = unlisted(module, names)
         print(f"{'':15} {len(names) - len(new)} survivors listed as equivalent, {len(new)} not listed", flush=True)
         for name in names if args.survivors else new:
